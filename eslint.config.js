@@ -1,0 +1,41 @@
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+const vendorSdks = ['bullmq', 'ioredis', '@aws-sdk/*', 'prom-client'];
+
+export default tseslint.config(
+  { ignores: ['**/dist/**', '**/node_modules/**', 'runs/**', '.fedsim/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    languageOptions: { globals: { process: 'readonly', console: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', setInterval: 'readonly', clearInterval: 'readonly', URL: 'readonly', Buffer: 'readonly', AbortController: 'readonly', AbortSignal: 'readonly', performance: 'readonly', queueMicrotask: 'readonly', TextEncoder: 'readonly', TextDecoder: 'readonly', fetch: 'readonly' } },
+    rules: {
+      '@typescript-eslint/no-explicit-any': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_' }],
+      '@typescript-eslint/consistent-type-imports': 'error',
+      eqeqeq: ['error', 'always'],
+    },
+  },
+  {
+    // libs/fl is pure FL logic: no queues, storage, network or file I/O.
+    files: ['libs/fl/src/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        patterns: [
+          { group: [...vendorSdks, '@fedsim/runtime', '@fedsim/runtime/*'], message: 'libs/fl is pure FL logic; I/O lives in libs/runtime adapters.' },
+          { group: ['node:fs', 'node:fs/*', 'fs', 'fs/*', 'node:net', 'node:http', 'node:https', 'node:child_process'], message: 'libs/fl does no I/O; pass bytes in from libs/runtime.' },
+        ],
+      }],
+    },
+  },
+  {
+    // Only adapter files talk to vendor SDKs; the engine sees ports.
+    files: ['libs/runtime/src/**/*.ts'],
+    ignores: ['libs/runtime/src/adapters/**', 'libs/runtime/src/observability/**'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        patterns: [{ group: vendorSdks, message: 'import vendor SDKs only in libs/runtime/src/adapters (or observability for prom-client).' }],
+      }],
+    },
+  },
+);

@@ -1,0 +1,2 @@
+export * from './ports/blob-store.js';
+export * from './ports/transport.js';
