@@ -1,1 +1,65 @@
-export {};
+#!/usr/bin/env node
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { ConfigError, RunFailedError } from '@fedsim/runtime';
+import { backendChoiceSchema } from '@fedsim/runtime/wiring/index';
+import { loadExperimentFile } from './config-file.js';
+import { runCommand } from './run-command.js';
+
+const positiveInt = (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer');
+  return n;
+};
+const collect = (v: string, acc: string[]) => [...acc, v];
+
+const program = new Command()
+  .name('fedsim')
+  .description('Personalised federated-learning simulations: embedded on one machine, or on Redis + S3 workers');
+
+program
+  .command('run')
+  .description('run an experiment (resumes a run with the same id and config)')
+  .argument('<config>', 'experiment config (YAML)')
+  .option('--distributed', 'queue jobs on Redis (REDIS_URL) and store blobs in S3 (S3_ENDPOINT, S3_BUCKET, ...)', false)
+  .option('--run-id <id>', 'run id (default: the config name)')
+  .option('--out <dir>', 'where runs/<run-id>/ (results, and the embedded store) go', '.')
+  .option('--workers <n>', 'embedded: compute threads (default: min(cores, 2))', positiveInt)
+  .addOption(
+    new Option('--backend <name>', 'compute backend').choices(backendChoiceSchema.options).default(process.env['FEDSIM_BACKEND'] ?? 'auto'),
+  )
+  .option('--set <path=value>', 'override a config field, e.g. --set rounds=3 (repeatable)', collect, [])
+  .option('--fresh', 'refuse to resume an existing run with this id', false)
+  .option('--quiet', 'no progress output', false)
+  .option('--json', 'print the summary as JSON', false)
+  .action(async (config: string, o) => {
+    const summary = await runCommand(config, o);
+    if (o.json) console.log(JSON.stringify(summary, null, 2));
+    else {
+      const best = summary.bestPersonalized;
+      console.log(`run ${summary.runId} (${summary.algorithm}, ${summary.rounds} rounds) done`);
+      if (best) console.log(`best pooled personalised accuracy: ${(100 * best.accuracy).toFixed(2)}% after round ${best.round}`);
+      for (const [name, s] of Object.entries(summary.final?.results ?? {})) {
+        console.log(
+          `final ${name}: pooled ${(100 * s.pooledAccuracy).toFixed(2)}%, per client ${(100 * s.mean).toFixed(2)} ± ${(100 * s.std).toFixed(2)}% ` +
+            `(min ${(100 * s.min).toFixed(2)}, max ${(100 * s.max).toFixed(2)}), loss ${s.pooledLoss.toFixed(4)}`,
+        );
+      }
+      console.log(`final model ${summary.finalModelKey} sha256 ${summary.finalModelSha256}`);
+      console.log(`results: ${o.out}/runs/${summary.runId}/{results.jsonl,results.csv,summary.json}`);
+    }
+  });
+
+program
+  .command('validate')
+  .description('check a config and print it with every default filled in')
+  .argument('<config>', 'experiment config (YAML)')
+  .option('--set <path=value>', 'override a config field (repeatable)', collect, [])
+  .action(async (config: string, o: { set: string[] }) => {
+    console.log(JSON.stringify(await loadExperimentFile(config, o.set), null, 2));
+  });
+
+program.parseAsync(process.argv).catch((err: unknown) => {
+  if (err instanceof ConfigError || err instanceof RunFailedError) console.error(`fedsim: ${err.message}`);
+  else console.error(`fedsim: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+  process.exit(1);
+});

@@ -1,1 +1,56 @@
-export {};
+#!/usr/bin/env node
+import { S3BlobStore, startBullmqWorkers } from '@fedsim/runtime/adapters/index';
+import { ThreadPoolHandlers } from '@fedsim/runtime/pool/index';
+import type { WorkerThreadData } from '@fedsim/runtime/wiring/index';
+import { s3EnvOf, workerThreadEntry } from '@fedsim/runtime/wiring/index';
+import { parseWorkerEnv } from './env.js';
+
+const log = (msg: string) => console.error(`[worker ${process.pid}] ${msg}`);
+
+/**
+ * A worker process: BullMQ consumers on the main thread (they only await, so lock renewal never
+ * starves) and the CPU work on FEDSIM_WORKER_CONCURRENCY compute threads.
+ */
+async function main(): Promise<void> {
+  const env = parseWorkerEnv(process.env);
+  const store = S3BlobStore.fromEnv(process.env);
+  await store.check();
+  const workerData: WorkerThreadData = {
+    store: { kind: 's3', env: s3EnvOf(process.env) },
+    backend: env.FEDSIM_BACKEND,
+    ...(env.FEDSIM_DATA_DIR ? { dataDir: env.FEDSIM_DATA_DIR } : {}),
+    logBackend: true,
+  };
+  const handlers = new ThreadPoolHandlers({ entry: workerThreadEntry(), size: env.FEDSIM_WORKER_CONCURRENCY, workerData });
+  const workers = await startBullmqWorkers({
+    connection: env.REDIS_URL,
+    prefix: env.FEDSIM_QUEUE_PREFIX,
+    handlers,
+    pools: env.FEDSIM_WORKER_POOLS,
+    concurrency: env.FEDSIM_WORKER_CONCURRENCY,
+    log,
+  });
+  log(`serving pools ${env.FEDSIM_WORKER_POOLS.join(', ')} with ${env.FEDSIM_WORKER_CONCURRENCY} compute thread(s); store ${store.describe()}`);
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log(`${signal}: finishing current jobs (up to ${env.FEDSIM_SHUTDOWN_GRACE_SECONDS}s), then exiting`);
+    const timer = setTimeout(() => {
+      log('grace period over: exiting; unfinished jobs return to the queue as stalled and are retried');
+      process.exit(1);
+    }, env.FEDSIM_SHUTDOWN_GRACE_SECONDS * 1000);
+    timer.unref();
+    await workers.close();
+    await handlers.close();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+}
+
+main().catch((err: unknown) => {
+  console.error(`fedsim-worker: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+});

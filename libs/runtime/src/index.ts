@@ -1,2 +1,10 @@
 export * from './ports/blob-store.js';
 export * from './ports/transport.js';
+export * from './config/experiment.js';
+export * from './jobs/catalog.js';
+export * from './engine/keys.js';
+export * from './engine/coordinator.js';
+export * from './engine/results.js';
+export * from './engine/handlers.js';
+export * from './engine/run-context.js';
+export { configHash, canonicalJson } from './engine/run-record.js';

@@ -1,0 +1,68 @@
+import { cpus } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { RunSummary } from '@fedsim/runtime';
+import type { BackendChoice, Runtime } from '@fedsim/runtime/wiring/index';
+import { runExperiment } from '@fedsim/runtime';
+import { distributedRuntime, embeddedRuntime } from '@fedsim/runtime/wiring/index';
+import { loadExperimentFile } from './config-file.js';
+import { progressObserver } from './progress.js';
+import { ResultsFiles } from './results-files.js';
+
+export interface RunCommandOptions {
+  readonly distributed: boolean;
+  readonly runId?: string;
+  readonly out: string;
+  readonly workers?: number;
+  readonly backend: BackendChoice;
+  readonly set: readonly string[];
+  readonly fresh: boolean;
+  readonly quiet: boolean;
+  readonly json: boolean;
+}
+
+/** `fedsim run`: one experiment, embedded (default) or on Redis + S3 with separate workers. */
+export async function runCommand(configPath: string, opts: RunCommandOptions): Promise<RunSummary> {
+  const config = await loadExperimentFile(configPath, opts.set);
+  const runId = opts.runId ?? config.name;
+  const outDir = resolve(opts.out);
+  const runtime: Runtime = opts.distributed
+    ? await distributedRuntime(process.env)
+    : await embeddedRuntime({
+        root: outDir,
+        workers: opts.workers ?? Math.max(1, Math.min(cpus().length, 2)),
+        backend: opts.backend,
+        ...(process.env['FEDSIM_DATA_DIR'] ? { dataDir: process.env['FEDSIM_DATA_DIR'] } : {}),
+      });
+  if (!opts.quiet) console.error(runtime.description);
+  const results = new ResultsFiles(join(outDir, 'runs', runId), runId, opts.distributed ? runtime.store : null);
+  const progress = progressObserver({ quiet: opts.quiet, onRow: (row) => results.append(row) });
+  const stopSignals = () => {
+    progress.stop();
+    console.error('interrupted: committed rounds are kept; run the same command again to resume');
+    void runtime.close().finally(() => process.exit(130));
+  };
+  process.once('SIGINT', stopSignals);
+  process.once('SIGTERM', stopSignals);
+  try {
+    const summary = await runExperiment(config, {
+      runId,
+      store: runtime.store,
+      transport: runtime.transport,
+      existing: opts.fresh ? 'fresh' : 'resume',
+      observer: {
+        ...progress,
+        async onStart(info) {
+          await results.start(config, info.resumedFrom !== null);
+          progress.onStart?.(info);
+        },
+      },
+    });
+    progress.stop();
+    await results.finish(summary);
+    return summary;
+  } finally {
+    process.off('SIGINT', stopSignals);
+    process.off('SIGTERM', stopSignals);
+    await runtime.close();
+  }
+}

@@ -1,0 +1,335 @@
+/**
+ * The fedsim Grafana dashboards, built as data so tests can check every query against the
+ * metric catalog. `node --import tsx infra/grafana/dashboards.ts` rewrites the JSON files that
+ * Grafana provisions (infra/grafana/dashboards/) and the copies the Helm chart ships
+ * (helm/fedsim/dashboards/); a test fails when they are stale.
+ */
+import { writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+type Unit = 'short' | 'percentunit' | 's' | 'bytes' | 'Bps' | 'ops' | 'reqps' | 'none';
+
+interface Query {
+  readonly expr: string;
+  readonly legend?: string;
+}
+
+interface PanelSpec {
+  readonly title: string;
+  readonly kind: 'timeseries' | 'stat';
+  readonly queries: readonly Query[];
+  readonly unit?: Unit;
+  readonly description?: string;
+  /** grid width out of 24; default 8 (three panels per row) */
+  readonly width?: number;
+  readonly height?: number;
+  readonly min?: number;
+  readonly max?: number;
+  readonly stack?: boolean;
+}
+
+interface RowSpec {
+  readonly title: string;
+  readonly panels: readonly PanelSpec[];
+}
+
+interface DashboardSpec {
+  readonly uid: string;
+  readonly title: string;
+  readonly description: string;
+  readonly rows: readonly RowSpec[];
+  readonly variables: readonly ('experiment' | 'pool')[];
+}
+
+export type DashboardJson = Record<string, unknown>;
+
+const DATASOURCE = { type: 'prometheus', uid: '${datasource}' } as const;
+const EXP = 'experiment=~"$experiment"';
+const POOL = 'pool=~"$pool"';
+const RATE = '$__rate_interval';
+
+const quantiles = (metric: string, by: string, filter: string): Query[] =>
+  [0.5, 0.9, 0.99].map((q) => ({
+    expr: `histogram_quantile(${q}, sum by (le, ${by}) (rate(${metric}_bucket{${filter}}[${RATE}])))`,
+    legend: `p${Math.round(q * 100)} {{${by.split(', ').join('}} {{')}}}`,
+  }));
+
+const overview: DashboardSpec = {
+  uid: 'fedsim-overview',
+  title: 'fedsim / experiments',
+  description: 'Experiment progress, accuracy and loss, round and job durations, throughput and failures.',
+  variables: ['experiment'],
+  rows: [
+    {
+      title: 'Progress',
+      panels: [
+        { title: 'Current round', kind: 'stat', width: 6, height: 5, queries: [{ expr: `max by (experiment) (fedsim_current_round{${EXP}})`, legend: '{{experiment}}' }] },
+        { title: 'Rounds planned', kind: 'stat', width: 6, height: 5, queries: [{ expr: `max by (experiment) (fedsim_rounds_planned{${EXP}})`, legend: '{{experiment}}' }] },
+        { title: 'Clients per round', kind: 'stat', width: 6, height: 5, queries: [{ expr: `max by (experiment) (fedsim_clients_per_round{${EXP}})`, legend: '{{experiment}}' }] },
+        {
+          title: 'Latest pooled accuracy', kind: 'stat', width: 6, height: 5, unit: 'percentunit',
+          queries: [{ expr: `max by (experiment) (fedsim_eval_accuracy_ratio{${EXP}, view="pooled"})`, legend: '{{experiment}}' }],
+        },
+        {
+          title: 'Round', kind: 'timeseries', width: 8,
+          description: 'Round index over time; a flat line while a round is in progress is a stuck round.',
+          queries: [{ expr: `max by (experiment, algorithm) (fedsim_current_round{${EXP}})`, legend: '{{experiment}} {{algorithm}}' }],
+        },
+        {
+          title: 'Evaluation accuracy', kind: 'timeseries', width: 8, unit: 'percentunit', min: 0, max: 1,
+          queries: [{ expr: `max by (experiment, algorithm, view) (fedsim_eval_accuracy_ratio{${EXP}})`, legend: '{{experiment}} {{algorithm}} {{view}}' }],
+        },
+        {
+          title: 'Loss', kind: 'timeseries', width: 8,
+          queries: [
+            { expr: `max by (experiment, algorithm, view) (fedsim_eval_loss{${EXP}})`, legend: 'eval {{view}} {{experiment}} {{algorithm}}' },
+            { expr: `max by (experiment, algorithm) (fedsim_train_loss{${EXP}})`, legend: 'train {{experiment}} {{algorithm}}' },
+          ],
+        },
+      ],
+    },
+    {
+      title: 'Durations',
+      panels: [
+        { title: 'Round duration percentiles', kind: 'timeseries', width: 12, unit: 's', queries: quantiles('fedsim_round_duration_seconds', 'experiment', EXP) },
+        {
+          title: 'Rounds committed per minute', kind: 'timeseries', width: 12, unit: 'short',
+          queries: [{ expr: `sum by (experiment, algorithm) (rate(fedsim_rounds_committed_total{${EXP}}[${RATE}])) * 60`, legend: '{{experiment}} {{algorithm}}' }],
+        },
+        { title: 'Job duration p50/p90/p99 by kind', kind: 'timeseries', width: 12, unit: 's', queries: quantiles('fedsim_job_duration_seconds', 'job_kind', EXP) },
+        {
+          title: 'Train job p90 by backend and pool', kind: 'timeseries', width: 12, unit: 's',
+          queries: [{
+            expr: `histogram_quantile(0.9, sum by (le, backend, pool) (rate(fedsim_job_duration_seconds_bucket{${EXP}, job_kind="train"}[${RATE}])))`,
+            legend: '{{backend}} {{pool}}',
+          }],
+        },
+      ],
+    },
+    {
+      title: 'Throughput',
+      panels: [
+        {
+          title: 'Client updates per second', kind: 'timeseries', width: 12, unit: 'ops',
+          queries: [{ expr: `sum by (experiment, algorithm) (rate(fedsim_client_updates_total{${EXP}}[${RATE}]))`, legend: '{{experiment}} {{algorithm}}' }],
+        },
+        {
+          title: 'Jobs finished per second', kind: 'timeseries', width: 12, unit: 'ops', stack: true,
+          queries: [{ expr: `sum by (job_kind, outcome) (rate(fedsim_jobs_total{${EXP}}[${RATE}]))`, legend: '{{job_kind}} {{outcome}}' }],
+        },
+      ],
+    },
+    {
+      title: 'Failures, retries and rejections',
+      panels: [
+        {
+          title: 'Client failures per second', kind: 'timeseries', unit: 'ops',
+          queries: [{ expr: `sum by (job_kind, reason) (rate(fedsim_client_failures_total{${EXP}}[${RATE}]))`, legend: '{{job_kind}} {{reason}}' }],
+        },
+        {
+          title: 'Job retries per second', kind: 'timeseries', unit: 'ops',
+          queries: [{ expr: `sum by (job_kind, pool) (rate(fedsim_job_retries_total{${EXP}}[${RATE}]))`, legend: '{{job_kind}} {{pool}}' }],
+        },
+        {
+          title: 'Updates rejected per second', kind: 'timeseries', unit: 'ops',
+          queries: [{ expr: `sum by (reason) (rate(fedsim_updates_rejected_total{${EXP}}[${RATE}]))`, legend: '{{reason}}' }],
+        },
+        {
+          title: 'Failure ratio', kind: 'timeseries', width: 24, unit: 'percentunit', min: 0,
+          description: 'Failed client jobs over all finished client jobs (the FedsimClientFailureRateHigh alert fires above 20%).',
+          queries: [{
+            expr:
+              `sum by (experiment) (rate(fedsim_client_failures_total{${EXP}}[${RATE}])) / ` +
+              `(sum by (experiment) (rate(fedsim_client_updates_total{${EXP}}[${RATE}])) + sum by (experiment) (rate(fedsim_client_failures_total{${EXP}}[${RATE}])))`,
+            legend: '{{experiment}}',
+          }],
+        },
+      ],
+    },
+  ],
+};
+
+const infrastructure: DashboardSpec = {
+  uid: 'fedsim-infrastructure',
+  title: 'fedsim / queues and workers',
+  description: 'Queue depth, worker utilisation per pool, bytes moved to and from the blob store, process health.',
+  variables: ['pool'],
+  rows: [
+    {
+      title: 'Queues',
+      panels: [
+        {
+          title: 'Waiting jobs per queue', kind: 'timeseries', width: 12, stack: true,
+          queries: [{ expr: 'max by (queue) (fedsim_queue_jobs{state="waiting"})', legend: '{{queue}}' }],
+        },
+        {
+          title: 'Jobs per queue and state', kind: 'timeseries', width: 12,
+          queries: [{ expr: 'max by (queue, state) (fedsim_queue_jobs)', legend: '{{queue}} {{state}}' }],
+        },
+      ],
+    },
+    {
+      title: 'Workers',
+      panels: [
+        {
+          title: 'Utilisation per pool', kind: 'timeseries', unit: 'percentunit', min: 0, max: 1,
+          description: 'Busy job slots over offered job slots.',
+          queries: [{ expr: `sum by (pool) (fedsim_worker_busy_slots{${POOL}}) / sum by (pool) (fedsim_worker_concurrency{${POOL}})`, legend: '{{pool}}' }],
+        },
+        {
+          title: 'Job slots per pool', kind: 'timeseries',
+          queries: [
+            { expr: `sum by (pool) (fedsim_worker_concurrency{${POOL}})`, legend: 'offered {{pool}}' },
+            { expr: `sum by (pool) (fedsim_worker_busy_slots{${POOL}})`, legend: 'busy {{pool}}' },
+          ],
+        },
+        {
+          title: 'Worker processes per pool', kind: 'timeseries',
+          queries: [{ expr: `count by (pool) (fedsim_worker_concurrency{${POOL}})`, legend: '{{pool}}' }],
+        },
+      ],
+    },
+    {
+      title: 'Storage',
+      panels: [
+        {
+          title: 'Blob store throughput', kind: 'timeseries', width: 12, unit: 'Bps',
+          queries: [{ expr: `sum by (direction) (rate(fedsim_blob_transfer_bytes_total[${RATE}]))`, legend: '{{direction}}' }],
+        },
+        {
+          title: 'Bytes moved (total)', kind: 'stat', width: 12, unit: 'bytes',
+          queries: [{ expr: 'sum by (direction) (fedsim_blob_transfer_bytes_total)', legend: '{{direction}}' }],
+        },
+      ],
+    },
+    {
+      title: 'Processes',
+      panels: [
+        { title: 'CPU (cores)', kind: 'timeseries', queries: [{ expr: `sum by (job, instance) (rate(process_cpu_seconds_total{job=~".*fedsim.*"}[${RATE}]))`, legend: '{{job}} {{instance}}' }] },
+        { title: 'Resident memory', kind: 'timeseries', unit: 'bytes', queries: [{ expr: 'max by (job, instance) (process_resident_memory_bytes{job=~".*fedsim.*"})', legend: '{{job}} {{instance}}' }] },
+        { title: 'Event loop lag p99', kind: 'timeseries', unit: 's', queries: [{ expr: 'max by (job, instance) (nodejs_eventloop_lag_p99_seconds{job=~".*fedsim.*"})', legend: '{{job}} {{instance}}' }] },
+        {
+          title: 'Queue-depth read errors', kind: 'timeseries', width: 24, unit: 'ops',
+          queries: [{ expr: `sum by (instance) (rate(fedsim_queue_depth_errors_total[${RATE}]))`, legend: '{{instance}}' }],
+        },
+      ],
+    },
+  ],
+};
+
+export const DASHBOARD_SPECS: readonly DashboardSpec[] = [overview, infrastructure];
+
+function variable(name: 'experiment' | 'pool'): Record<string, unknown> {
+  const source = name === 'experiment' ? 'label_values(fedsim_current_round, experiment)' : 'label_values(fedsim_worker_concurrency, pool)';
+  return {
+    name,
+    label: name,
+    type: 'query',
+    datasource: DATASOURCE,
+    query: { query: source, refId: `${name}-values` },
+    definition: source,
+    refresh: 2,
+    includeAll: true,
+    multi: true,
+    allValue: '.*',
+    current: { selected: true, text: ['All'], value: ['$__all'] },
+    sort: 1,
+  };
+}
+
+function panelJson(spec: PanelSpec, id: number, gridPos: { x: number; y: number; w: number; h: number }): Record<string, unknown> {
+  const defaults: Record<string, unknown> = { unit: spec.unit ?? 'short' };
+  if (spec.min !== undefined) defaults.min = spec.min;
+  if (spec.max !== undefined) defaults.max = spec.max;
+  if (spec.kind === 'timeseries') {
+    defaults.custom = { drawStyle: 'line', lineWidth: 1, fillOpacity: spec.stack ? 30 : 10, showPoints: 'never', stacking: { mode: spec.stack ? 'normal' : 'none', group: 'A' } };
+  }
+  const options =
+    spec.kind === 'timeseries'
+      ? { legend: { displayMode: 'list', placement: 'bottom', showLegend: true }, tooltip: { mode: 'multi', sort: 'desc' } }
+      : { reduceOptions: { calcs: ['lastNotNull'], fields: '', values: false }, colorMode: 'value', graphMode: 'area', textMode: 'auto' };
+  return {
+    id,
+    type: spec.kind,
+    title: spec.title,
+    ...(spec.description ? { description: spec.description } : {}),
+    datasource: DATASOURCE,
+    gridPos,
+    fieldConfig: { defaults, overrides: [] },
+    options,
+    targets: spec.queries.map((q, i) => ({
+      refId: String.fromCharCode(65 + i),
+      datasource: DATASOURCE,
+      expr: q.expr,
+      legendFormat: q.legend ?? '__auto',
+      range: true,
+    })),
+  };
+}
+
+export function dashboardJson(spec: DashboardSpec): DashboardJson {
+  const panels: Record<string, unknown>[] = [];
+  let id = 1;
+  let y = 0;
+  for (const row of spec.rows) {
+    panels.push({ id: id++, type: 'row', title: row.title, collapsed: false, gridPos: { x: 0, y, w: 24, h: 1 }, panels: [] });
+    y += 1;
+    let x = 0;
+    let rowHeight = 0;
+    for (const panel of row.panels) {
+      const w = panel.width ?? 8;
+      const h = panel.height ?? 8;
+      if (x + w > 24) {
+        x = 0;
+        y += rowHeight;
+        rowHeight = 0;
+      }
+      panels.push(panelJson(panel, id++, { x, y, w, h }));
+      x += w;
+      rowHeight = Math.max(rowHeight, h);
+    }
+    y += rowHeight;
+  }
+  return {
+    uid: spec.uid,
+    title: spec.title,
+    description: spec.description,
+    tags: ['fedsim'],
+    editable: true,
+    graphTooltip: 1,
+    schemaVersion: 39,
+    version: 1,
+    refresh: '30s',
+    time: { from: 'now-6h', to: 'now' },
+    timezone: 'browser',
+    templating: {
+      list: [
+        { name: 'datasource', label: 'Prometheus', type: 'datasource', query: 'prometheus', current: {}, hide: 0 },
+        ...spec.variables.map(variable),
+      ],
+    },
+    annotations: { list: [] },
+    links: [{ title: 'fedsim dashboards', type: 'dashboards', tags: ['fedsim'], asDropdown: false }],
+    panels,
+  };
+}
+
+/** file name -> dashboard JSON */
+export function buildDashboards(): Record<string, DashboardJson> {
+  return Object.fromEntries(DASHBOARD_SPECS.map((spec) => [`${spec.uid}.json`, dashboardJson(spec)]));
+}
+
+export function serialiseDashboard(dashboard: DashboardJson): string {
+  return `${JSON.stringify(dashboard, null, 2)}\n`;
+}
+
+const here = dirname(fileURLToPath(import.meta.url));
+export const DASHBOARD_DIRS: readonly string[] = [join(here, 'dashboards'), join(here, '..', '..', 'helm', 'fedsim', 'dashboards')];
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  for (const [file, dashboard] of Object.entries(buildDashboards())) {
+    for (const dir of DASHBOARD_DIRS) writeFileSync(join(dir, file), serialiseDashboard(dashboard));
+  }
+  console.log(`wrote ${DASHBOARD_SPECS.length} dashboards to ${DASHBOARD_DIRS.join(' and ')}`);
+}

@@ -1,0 +1,4 @@
+export * from './types.js';
+export * from './base.js';
+export * from './sampling.js';
+export * from './registry.js';

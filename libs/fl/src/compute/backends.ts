@@ -1,0 +1,80 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { dirname } from 'node:path';
+import { createRequire } from 'node:module';
+import type { BackendName } from './types.js';
+import { registerWasmTrainingKernels } from './wasm/register.js';
+
+/** Loads one backend and makes it tfjs's active backend; throws with the reason when it cannot. */
+export type BackendLoader = (log: (msg: string) => void) => Promise<void>;
+
+const require = createRequire(import.meta.url);
+
+function isInstalled(pkg: string): boolean {
+  try {
+    require.resolve(pkg);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * tfjs-node(-gpu) are optional and cannot be installed everywhere, so they are neither
+ * dependencies nor statically imported: the specifier lives in a variable, which keeps TypeScript
+ * from resolving (and failing on) a module that is absent.
+ */
+async function importOptional(pkg: string): Promise<void> {
+  if (!isInstalled(pkg)) throw new Error(`package ${pkg} is not installed`);
+  const specifier: string = pkg;
+  await import(specifier);
+}
+
+async function activate(tfName: string): Promise<void> {
+  let ok: boolean;
+  try {
+    ok = await tf.setBackend(tfName);
+  } catch (e) {
+    throw new Error(`tfjs backend '${tfName}' failed to initialise: ${(e as Error).message ?? String(e)}`);
+  }
+  if (!ok) throw new Error(`tfjs backend '${tfName}' failed to initialise (tf.setBackend returned false)`);
+  await tf.ready();
+}
+
+async function loadTensorflow(pkg: string): Promise<void> {
+  await importOptional(pkg);
+  // Both native packages register themselves under the tfjs name 'tensorflow'.
+  await activate('tensorflow');
+}
+
+async function loadWasm(log: (msg: string) => void): Promise<void> {
+  const wasm = await import('@tensorflow/tfjs-backend-wasm');
+  // Under Node the backend reads the .wasm binaries from disk; point it at the package's own
+  // dist directory so it works regardless of the current working directory or bundling.
+  const distDir = dirname(require.resolve('@tensorflow/tfjs-backend-wasm'));
+  wasm.setWasmPaths(`${distDir}/`);
+  await activate('wasm');
+  const registered = registerWasmTrainingKernels();
+  log(`wasm: training kernels registered: ${registered.join(', ')}`);
+}
+
+async function loadCpu(): Promise<void> {
+  await import('@tensorflow/tfjs-backend-cpu');
+  await activate('cpu');
+}
+
+/**
+ * tfjs-core's Node bundle ships no gradient functions; the umbrella package registers all of them
+ * (into tfjs's process-global registry) when it loads. Without this, tf.grads fails on RealDiv etc.
+ */
+export async function ensureGradientsRegistered(): Promise<void> {
+  if (tf.getGradient('Conv2D') && tf.getGradient('RealDiv')) return;
+  await import('@tensorflow/tfjs');
+  if (!tf.getGradient('Conv2D')) throw new Error('loading @tensorflow/tfjs did not register the tfjs gradient functions');
+}
+
+export const BACKEND_LOADERS: Readonly<Record<BackendName, BackendLoader>> = {
+  'tensorflow-gpu': () => loadTensorflow('@tensorflow/tfjs-node-gpu'),
+  tensorflow: () => loadTensorflow('@tensorflow/tfjs-node'),
+  wasm: loadWasm,
+  cpu: () => loadCpu(),
+};

@@ -1,0 +1,89 @@
+import { BACKEND_LOADERS, ensureGradientsRegistered } from './backends.js';
+import { BACKEND_PREFERENCE, type BackendName, type ComputeInfo } from './types.js';
+
+export * from './types.js';
+
+export interface InitComputeOptions {
+  /** a specific backend (fails loudly if it cannot load) or 'auto' (first that loads); default 'auto' */
+  readonly prefer?: BackendName | 'auto';
+  readonly log?: (msg: string) => void;
+}
+
+const BACKEND_ENV = 'FEDSIM_BACKEND';
+
+let initialised: Promise<ComputeInfo> | undefined;
+let active: BackendName | undefined;
+
+function parseChoice(value: string, source: string): BackendName | 'auto' {
+  const v = value.trim();
+  if (v === 'auto' || (BACKEND_PREFERENCE as readonly string[]).includes(v)) return v as BackendName | 'auto';
+  throw new Error(`${source}: unknown compute backend '${value}'; expected one of auto, ${BACKEND_PREFERENCE.join(', ')}`);
+}
+
+function errorMessage(e: unknown): string {
+  if (e instanceof Error) return e.message;
+  if (typeof e === 'object' && e !== null && 'message' in e) return String((e as { message: unknown }).message);
+  return String(e);
+}
+
+async function select(choice: BackendName | 'auto', log: (msg: string) => void): Promise<ComputeInfo> {
+  const tried: { backend: BackendName; reason: string }[] = [];
+  await ensureGradientsRegistered();
+  if (choice !== 'auto') {
+    try {
+      await BACKEND_LOADERS[choice](log);
+    } catch (e) {
+      throw new Error(`compute backend '${choice}' was requested but cannot be loaded: ${errorMessage(e)}`, { cause: e });
+    }
+    log(`compute backend: ${choice} (requested explicitly)`);
+    return { backend: choice, tried };
+  }
+  for (const backend of BACKEND_PREFERENCE) {
+    try {
+      await BACKEND_LOADERS[backend](log);
+    } catch (e) {
+      tried.push({ backend, reason: errorMessage(e) });
+      continue;
+    }
+    const skipped = tried.map((t) => `${t.backend} (${t.reason})`).join('; ');
+    log(`compute backend: ${backend}${skipped ? `; skipped ${skipped}` : ''}`);
+    return { backend, tried };
+  }
+  throw new Error(`no compute backend could be loaded: ${tried.map((t) => `${t.backend}: ${t.reason}`).join('; ')}`);
+}
+
+/**
+ * Picks and activates the tfjs backend for this process (or worker thread: each has its own
+ * module instance). Idempotent: later calls return the first call's result, whatever they ask for.
+ * `FEDSIM_BACKEND` (auto | tensorflow-gpu | tensorflow | wasm | cpu) overrides `opts.prefer`.
+ */
+export function initCompute(opts: InitComputeOptions = {}): Promise<ComputeInfo> {
+  if (initialised) return initialised;
+  const log = opts.log ?? ((msg: string) => console.log(msg));
+  const fromEnv = process.env[BACKEND_ENV];
+  let choice: BackendName | 'auto';
+  try {
+    choice =
+      fromEnv !== undefined && fromEnv.trim() !== ''
+        ? parseChoice(fromEnv, `env ${BACKEND_ENV}`)
+        : parseChoice(opts.prefer ?? 'auto', 'initCompute({ prefer })');
+  } catch (e) {
+    return Promise.reject(e);
+  }
+  const pending = select(choice, log).then((info) => {
+    active = info.backend;
+    return info;
+  });
+  // A failed attempt must not poison the process: let the caller retry (e.g. with another prefer).
+  initialised = pending.catch((e: unknown) => {
+    initialised = undefined;
+    throw e;
+  });
+  return initialised;
+}
+
+/** The backend chosen by `initCompute`, for metrics labels; throws before initialisation. */
+export function computeBackendName(): BackendName {
+  if (active === undefined) throw new Error('computeBackendName() called before initCompute() finished');
+  return active;
+}

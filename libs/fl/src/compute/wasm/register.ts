@@ -1,0 +1,55 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { makeBatchMatMul } from './batch-matmul.js';
+import { makeConv2DBackpropFilter } from './conv2d-backprop-filter.js';
+import { makeConv2DBackpropInput } from './conv2d-backprop-input.js';
+import { StockKernels, WASM } from './kernel-util.js';
+import { maxPoolGrad } from './max-pool-grad.js';
+
+/**
+ * 'fast' (default) registers the training kernels below; 'stock' keeps the package's own kernels
+ * and adds only the missing Conv2DBackpropFilter as plain JS loops (the "before" of the benchmarks).
+ */
+export type WasmKernelMode = 'fast' | 'stock';
+
+const stock = new StockKernels();
+let registeredMode: WasmKernelMode | undefined;
+
+function override(kernelName: string, kernelFunc: tf.KernelFunc): void {
+  stock.capture(kernelName);
+  if (tf.getKernel(kernelName, WASM)) tf.unregisterKernel(kernelName, WASM);
+  tf.registerKernel({ kernelName, backendName: WASM, kernelFunc });
+}
+
+export function wasmKernelModeFromEnv(): WasmKernelMode {
+  const v = process.env['FEDSIM_WASM_KERNELS'];
+  if (v === undefined || v === '' || v === 'fast') return 'fast';
+  if (v === 'stock') return 'stock';
+  throw new Error(`env FEDSIM_WASM_KERNELS: expected 'fast' or 'stock', got '${v}'`);
+}
+
+/**
+ * Registers the gradient kernels the wasm backend lacks or runs slowly. Must run after the wasm
+ * backend initialised (the stock kernels' setup has to have happened). Idempotent.
+ * Returns the names of the kernels registered.
+ */
+export function registerWasmTrainingKernels(mode: WasmKernelMode = wasmKernelModeFromEnv()): string[] {
+  if (registeredMode !== undefined) {
+    if (registeredMode !== mode) throw new Error(`wasm kernels already registered in mode '${registeredMode}', cannot switch to '${mode}'`);
+    return [];
+  }
+  for (const k of ['Transpose', 'Reshape', 'Conv2D', 'BatchMatMul', '_FusedMatMul', 'Conv2DBackpropInput']) stock.capture(k);
+  const names: string[] = [];
+  const add = (name: string, f: tf.KernelFunc) => {
+    override(name, f);
+    names.push(name);
+  };
+  add('Conv2DBackpropFilter', makeConv2DBackpropFilter(stock, mode === 'fast'));
+  if (mode === 'fast') {
+    add('BatchMatMul', makeBatchMatMul(stock, 'BatchMatMul'));
+    add('_FusedMatMul', makeBatchMatMul(stock, '_FusedMatMul'));
+    add('Conv2DBackpropInput', makeConv2DBackpropInput(stock));
+    add('MaxPoolGrad', maxPoolGrad);
+  }
+  registeredMode = mode;
+  return names.map((n) => (mode === 'stock' ? `${n} (stock mode)` : n));
+}

@@ -1,0 +1,23 @@
+/** Bad data-set bytes or settings; the message names the file, field or knob to change. */
+export class DataError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'DataError';
+  }
+}
+
+/** An IDX file that is not what it claims to be (magic, element type, dimensions, size). */
+export class IdxFormatError extends DataError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'IdxFormatError';
+  }
+}
+
+/** A partition that cannot be made with the given settings. */
+export class PartitionError extends DataError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'PartitionError';
+  }
+}

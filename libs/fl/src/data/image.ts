@@ -1,0 +1,163 @@
+import { DataError } from './errors.js';
+import { parseIdxImages, parseIdxLabels } from './idx.js';
+import type { Dataset } from './types.js';
+
+/** Applied to p/255: (p/255 − mean) / std. */
+export interface ImageNormalization {
+  readonly mean: number;
+  readonly std: number;
+}
+
+/** protocol.md's values for Fashion-MNIST. */
+export const FASHION_MNIST_NORMALIZATION: ImageNormalization = { mean: 0.286, std: 0.3205 };
+export const MNIST_NORMALIZATION: ImageNormalization = { mean: 0.1307, std: 0.3081 };
+
+export interface ImageDatasetInit {
+  readonly name: string;
+  /** numSamples × prod(featureShape) bytes, kept as they are (4× smaller than float32) */
+  readonly pixels: Uint8Array;
+  readonly labels: Uint8Array;
+  /** e.g. [28, 28, 1] */
+  readonly featureShape: readonly number[];
+  readonly numClasses: number;
+  readonly normalization: ImageNormalization;
+}
+
+export function imageDataset(init: ImageDatasetInit): Dataset {
+  const { name, pixels, labels, numClasses, normalization } = init;
+  const featureShape = [...init.featureShape];
+  const featureSize = featureShape.reduce((a, b) => a * b, 1);
+  if (!Number.isInteger(featureSize) || featureSize <= 0) {
+    throw new DataError(`${name}: feature shape [${featureShape.join(', ')}] is empty or invalid`);
+  }
+  const numSamples = labels.length;
+  if (pixels.length !== numSamples * featureSize) {
+    throw new DataError(`${name}: ${numSamples} labels need ${numSamples * featureSize} pixels of [${featureShape.join(', ')}], got ${pixels.length}`);
+  }
+  assertLabels(name, labels, numClasses);
+  if (!(normalization.std > 0) || !Number.isFinite(normalization.mean)) {
+    throw new DataError(`${name}: normalization needs a finite mean and std > 0, got mean ${normalization.mean} std ${normalization.std}`);
+  }
+  // 256 possible inputs: a lookup table makes gather a copy loop.
+  const lut = new Float32Array(256);
+  for (let p = 0; p < 256; p++) lut[p] = (p / 255 - normalization.mean) / normalization.std;
+
+  return {
+    name,
+    numSamples,
+    featureShape,
+    numClasses,
+    labels,
+    gather(indices: ArrayLike<number>): Float32Array {
+      const out = new Float32Array(indices.length * featureSize);
+      for (let k = 0; k < indices.length; k++) {
+        const i = indices[k]!;
+        if (!(i >= 0 && i < numSamples && Number.isInteger(i))) {
+          throw new DataError(`${name}.gather: sample index ${i} is outside 0..${numSamples - 1}`);
+        }
+        const src = i * featureSize;
+        const dst = k * featureSize;
+        for (let j = 0; j < featureSize; j++) out[dst + j] = lut[pixels[src + j]!]!;
+      }
+      return out;
+    },
+  };
+}
+
+export function assertLabels(name: string, labels: Uint8Array, numClasses: number): void {
+  if (!Number.isInteger(numClasses) || numClasses < 1 || numClasses > 256) {
+    throw new DataError(`${name}: numClasses must be an integer in 1..256, got ${numClasses}`);
+  }
+  for (let i = 0; i < labels.length; i++) {
+    if (labels[i]! >= numClasses) {
+      throw new DataError(`${name}: sample ${i} has label ${labels[i]}, but numClasses is ${numClasses}`);
+    }
+  }
+}
+
+/** One images+labels file pair, as bytes (raw or gzip'd IDX). `source` names them in errors. */
+export interface IdxPair {
+  readonly images: Uint8Array;
+  readonly labels: Uint8Array;
+  readonly imagesSource?: string;
+  readonly labelsSource?: string;
+}
+
+export interface IdxDatasetOptions {
+  readonly name: string;
+  /** pooled in this order (protocol.md: train first, then t10k) */
+  readonly pairs: readonly IdxPair[];
+  /** default: computed from the pooled pixels */
+  readonly normalization?: ImageNormalization | 'auto';
+  /** default: max label + 1 */
+  readonly numClasses?: number;
+}
+
+/** Mean and std of p/255 over all pixels (for user data sets without published values). */
+export function computeNormalization(pixels: Uint8Array): ImageNormalization {
+  const hist = new Float64Array(256);
+  for (let i = 0; i < pixels.length; i++) hist[pixels[i]!]!++;
+  let sum = 0;
+  let sumSq = 0;
+  for (let p = 0; p < 256; p++) {
+    const v = p / 255;
+    sum += hist[p]! * v;
+    sumSq += hist[p]! * v * v;
+  }
+  const n = Math.max(1, pixels.length);
+  const mean = sum / n;
+  const std = Math.sqrt(Math.max(0, sumSq / n - mean * mean));
+  // A constant image set would divide by zero; std 1 leaves it merely centred.
+  return { mean, std: std > 0 ? std : 1 };
+}
+
+/** Parses and pools IDX pairs into one compact image data set. */
+export function imageDatasetFromIdx(opts: IdxDatasetOptions): Dataset {
+  if (opts.pairs.length === 0) throw new DataError(`${opts.name}: no IDX files given`);
+  const parsed = opts.pairs.map((pair, k) => {
+    const imagesSource = pair.imagesSource ?? `${opts.name} images #${k}`;
+    const labelsSource = pair.labelsSource ?? `${opts.name} labels #${k}`;
+    const images = parseIdxImages(pair.images, imagesSource);
+    const labels = parseIdxLabels(pair.labels, labelsSource);
+    if (images.count !== labels.length) {
+      throw new DataError(`${imagesSource} has ${images.count} images but ${labelsSource} has ${labels.length} labels; the files do not belong together`);
+    }
+    return { images, labels, imagesSource };
+  });
+  const first = parsed[0]!;
+  for (const p of parsed) {
+    if (p.images.rows !== first.images.rows || p.images.cols !== first.images.cols) {
+      throw new DataError(`${p.imagesSource} holds ${p.images.rows}×${p.images.cols} images, ${first.imagesSource} ${first.images.rows}×${first.images.cols}; all files of a data set must match`);
+    }
+  }
+  const total = parsed.reduce((a, p) => a + p.labels.length, 0);
+  const featureSize = first.images.rows * first.images.cols;
+  let pixels: Uint8Array;
+  let labels: Uint8Array;
+  if (parsed.length === 1) {
+    ({ pixels } = first.images);
+    labels = first.labels.slice();
+  } else {
+    pixels = new Uint8Array(total * featureSize);
+    labels = new Uint8Array(total);
+    let at = 0;
+    for (const p of parsed) {
+      pixels.set(p.images.pixels, at * featureSize);
+      labels.set(p.labels, at);
+      at += p.labels.length;
+    }
+  }
+  let maxLabel = 0;
+  for (let i = 0; i < labels.length; i++) if (labels[i]! > maxLabel) maxLabel = labels[i]!;
+  const numClasses = opts.numClasses ?? maxLabel + 1;
+  const normalization =
+    opts.normalization === undefined || opts.normalization === 'auto' ? computeNormalization(pixels) : opts.normalization;
+  return imageDataset({
+    name: opts.name,
+    pixels,
+    labels,
+    featureShape: [first.images.rows, first.images.cols, 1],
+    numClasses,
+    normalization,
+  });
+}

@@ -1,0 +1,65 @@
+/** Turns S3 SDK failures into messages that say what to fix, never echoing credentials. */
+
+interface SdkErrorShape {
+  name?: string;
+  code?: string;
+  message?: string;
+  Code?: string;
+  $metadata?: { httpStatusCode?: number };
+  cause?: unknown;
+}
+
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE',
+]);
+
+function shape(err: unknown): SdkErrorShape {
+  return typeof err === 'object' && err !== null ? (err as SdkErrorShape) : { message: String(err) };
+}
+
+function statusOf(err: unknown): number | undefined {
+  return shape(err).$metadata?.httpStatusCode;
+}
+
+export function isNotFound(err: unknown): boolean {
+  const e = shape(err);
+  return e.name === 'NoSuchKey' || e.name === 'NotFound' || e.Code === 'NoSuchKey' || statusOf(err) === 404;
+}
+
+function networkCode(err: unknown): string | undefined {
+  for (let e: unknown = err, depth = 0; e && depth < 5; e = shape(e).cause, depth++) {
+    const s = shape(e);
+    if (s.code && NETWORK_CODES.has(s.code)) return s.code;
+    if (s.name === 'TimeoutError' || s.name === 'AbortError' || s.name === 'RequestTimeout') return s.name;
+    if (s.message?.startsWith('no answer within')) return 'timeout';
+  }
+  return undefined;
+}
+
+export function explainS3CheckError(err: unknown, where: { bucket: string; endpoint: string }): string {
+  const e = shape(err);
+  const status = statusOf(err);
+  const net = networkCode(err);
+  if (net) {
+    return `S3 endpoint ${where.endpoint} is unreachable (${net}: ${e.message ?? ''}); `
+      + 'check S3_ENDPOINT and that the S3 service (e.g. MinIO) is running and reachable from here';
+  }
+  if (e.name === 'CredentialsProviderError' || /credential/i.test(e.name ?? '')) {
+    return `no S3 credentials found for ${where.endpoint}: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY `
+      + '(or configure an AWS profile / workload identity)';
+  }
+  if (status === 404 || e.name === 'NotFound' || e.name === 'NoSuchBucket') {
+    return `S3 bucket '${where.bucket}' does not exist at ${where.endpoint}: create it `
+      + `(e.g. 'mc mb <alias>/${where.bucket}' or 'aws s3 mb s3://${where.bucket}') or set S3_BUCKET to an existing bucket`;
+  }
+  if (status === 401 || status === 403 || e.name === 'Forbidden' || e.name === 'InvalidAccessKeyId'
+    || e.name === 'SignatureDoesNotMatch' || e.name === 'AccessDenied') {
+    return `S3 at ${where.endpoint} refused access to bucket '${where.bucket}' (HTTP ${status ?? '403'}): `
+      + 'the credentials are wrong or lack permission; check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY';
+  }
+  if (status === 301 || e.name === 'PermanentRedirect') {
+    return `S3 bucket '${where.bucket}' lives in another region than configured: set S3_REGION to the bucket's region`;
+  }
+  return `S3 check of bucket '${where.bucket}' at ${where.endpoint} failed (${e.name ?? 'Error'}`
+    + `${status ? `, HTTP ${status}` : ''}: ${e.message ?? ''}); check S3_ENDPOINT, S3_BUCKET and the credentials`;
+}

@@ -1,0 +1,200 @@
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadBucketCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
+import type { S3ClientConfig } from '@aws-sdk/client-s3';
+import { BlobNotFoundError, BlobStoreUnavailableError } from '../../ports/blob-store.js';
+import type { BlobStore } from '../../ports/blob-store.js';
+import { assertValidKey, assertValidPrefix } from './keys.js';
+import { explainS3CheckError, isNotFound } from './s3-errors.js';
+import { parseS3Env } from './s3-env.js';
+
+export interface S3Credentials {
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+  readonly sessionToken?: string;
+}
+
+export interface S3BlobStoreOptions {
+  /** S3-compatible endpoint (MinIO, s3rver, ...); absent = AWS S3 for `region` */
+  readonly endpoint?: string;
+  readonly region: string;
+  readonly bucket: string;
+  /** key prefix inside the bucket, e.g. 'fedsim/'; a missing trailing '/' is added */
+  readonly prefix?: string;
+  readonly forcePathStyle: boolean;
+  /** absent = the SDK's default chain (env, shared config, web identity, instance metadata) */
+  readonly credentials?: S3Credentials;
+  /** SDK tries per request (default 3) */
+  readonly maxAttempts?: number;
+  /** per-request socket timeout for data operations (default 60 s) */
+  readonly requestTimeoutMs?: number;
+  /** how many keys one ListObjectsV2 page asks for (default 1000, S3's maximum) */
+  readonly listPageSize?: number;
+  /** budget for check() (default 10 s) */
+  readonly checkTimeoutMs?: number;
+}
+
+const CONNECT_TIMEOUT_MS = 3_000;
+
+/**
+ * A blob store over any S3 API. Objects are whole-object PUTs, so an overwrite is atomic for
+ * readers (S3's read-after-write consistency), which is what retried jobs rely on.
+ */
+export class S3BlobStore implements BlobStore {
+  private readonly client: S3Client;
+  private readonly keyPrefix: string;
+
+  constructor(private readonly options: S3BlobStoreOptions) {
+    if (!options.bucket) throw new BlobStoreUnavailableError('S3BlobStore: bucket is empty (set S3_BUCKET)');
+    if (!options.region) throw new BlobStoreUnavailableError('S3BlobStore: region is empty (set S3_REGION)');
+    const prefix = options.prefix ?? '';
+    this.keyPrefix = prefix === '' || prefix.endsWith('/') ? prefix : `${prefix}/`;
+    if (this.keyPrefix) assertValidPrefix(this.keyPrefix);
+    this.client = new S3Client(this.clientConfig({
+      maxAttempts: options.maxAttempts ?? 3,
+      requestHandler: { connectionTimeout: CONNECT_TIMEOUT_MS, requestTimeout: options.requestTimeoutMs ?? 60_000 },
+    }));
+  }
+
+  /**
+   * Builds the store from S3_ENDPOINT, S3_BUCKET (required), S3_REGION (default us-east-1),
+   * S3_PREFIX, S3_FORCE_PATH_STYLE (default true) and AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY
+   * / AWS_SESSION_TOKEN (both keys or neither; neither = the SDK's default credential chain).
+   */
+  static fromEnv(env: Readonly<Record<string, string | undefined>> = process.env): S3BlobStore {
+    return new S3BlobStore(parseS3Env(env));
+  }
+
+  async put(key: string, body: Uint8Array): Promise<void> {
+    await this.send('PutObject', key, () => this.client.send(new PutObjectCommand({
+      Bucket: this.options.bucket, Key: this.fullKey(key), Body: body, ContentLength: body.byteLength,
+    })));
+  }
+
+  async get(key: string): Promise<Uint8Array> {
+    const fullKey = this.fullKey(key);
+    try {
+      const out = await this.client.send(new GetObjectCommand({ Bucket: this.options.bucket, Key: fullKey }));
+      if (!out.Body) throw new Error('response has no body');
+      return await out.Body.transformToByteArray();
+    } catch (err) {
+      if (isNotFound(err)) throw new BlobNotFoundError(key, this.describe());
+      throw this.wrap('GetObject', fullKey, err);
+    }
+  }
+
+  async exists(key: string): Promise<boolean> {
+    const fullKey = this.fullKey(key);
+    try {
+      await this.client.send(new HeadObjectCommand({ Bucket: this.options.bucket, Key: fullKey }));
+      return true;
+    } catch (err) {
+      if (isNotFound(err)) return false;
+      throw this.wrap('HeadObject', fullKey, err);
+    }
+  }
+
+  async list(prefix: string): Promise<string[]> {
+    assertValidPrefix(prefix);
+    const fullPrefix = this.keyPrefix + prefix;
+    const keys: string[] = [];
+    let token: string | undefined;
+    do {
+      const page = await this.send('ListObjectsV2', fullPrefix, () => this.client.send(new ListObjectsV2Command({
+        Bucket: this.options.bucket,
+        Prefix: fullPrefix,
+        MaxKeys: this.options.listPageSize ?? 1000,
+        ContinuationToken: token,
+      })));
+      for (const object of page.Contents ?? []) {
+        if (object.Key?.startsWith(this.keyPrefix)) keys.push(object.Key.slice(this.keyPrefix.length));
+      }
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+    return keys.sort();
+  }
+
+  async delete(key: string): Promise<void> {
+    await this.send('DeleteObject', key, () => this.client.send(new DeleteObjectCommand({
+      Bucket: this.options.bucket, Key: this.fullKey(key),
+    })));
+  }
+
+  async check(): Promise<void> {
+    const timeoutMs = this.options.checkTimeoutMs ?? 10_000;
+    // A separate client: few tries and short timeouts, so a wrong endpoint fails in seconds.
+    const probe = new S3Client(this.clientConfig({
+      maxAttempts: 2,
+      requestHandler: { connectionTimeout: CONNECT_TIMEOUT_MS, requestTimeout: Math.min(5_000, timeoutMs) },
+    }));
+    const abort = new AbortController();
+    const timer = setTimeout(() => abort.abort(), timeoutMs);
+    try {
+      await probe.send(new HeadBucketCommand({ Bucket: this.options.bucket }), { abortSignal: abort.signal });
+    } catch (err) {
+      const reason = abort.signal.aborted ? new Error(`no answer within ${timeoutMs} ms`, { cause: err }) : err;
+      throw new BlobStoreUnavailableError(
+        explainS3CheckError(reason, { bucket: this.options.bucket, endpoint: this.endpointLabel() }),
+        { cause: err },
+      );
+    } finally {
+      clearTimeout(timer);
+      probe.destroy();
+    }
+  }
+
+  describe(): string {
+    return `s3://${this.options.bucket}/${this.keyPrefix} at ${this.endpointLabel()}`;
+  }
+
+  /** Releases the SDK's sockets. */
+  close(): void {
+    this.client.destroy();
+  }
+
+  private endpointLabel(): string {
+    return this.options.endpoint ?? `AWS S3 (${this.options.region})`;
+  }
+
+  private clientConfig(extra: Pick<S3ClientConfig, 'maxAttempts' | 'requestHandler'>): S3ClientConfig {
+    const o = this.options;
+    return {
+      region: o.region,
+      forcePathStyle: o.forcePathStyle,
+      ...(o.endpoint ? {
+        endpoint: o.endpoint,
+        // S3-compatible servers often reject or mis-handle the SDK's default flexible checksums
+        // (CRC32 trailers); send and verify them only where the operation requires it.
+        requestChecksumCalculation: 'WHEN_REQUIRED' as const,
+        responseChecksumValidation: 'WHEN_REQUIRED' as const,
+      } : {}),
+      ...(o.credentials ? { credentials: { ...o.credentials } } : {}),
+      ...extra,
+    };
+  }
+
+  private fullKey(key: string): string {
+    assertValidKey(key);
+    return this.keyPrefix + key;
+  }
+
+  private async send<T>(operation: string, key: string, call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (err) {
+      throw this.wrap(operation, key, err);
+    }
+  }
+
+  private wrap(operation: string, key: string, err: unknown): Error {
+    const e = err as { name?: string; message?: string };
+    return new Error(`S3 ${operation} s3://${this.options.bucket}/${key} at ${this.endpointLabel()} failed: `
+      + `${e.name ?? 'Error'}: ${e.message ?? String(err)}`, { cause: err });
+  }
+}

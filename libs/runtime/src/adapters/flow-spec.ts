@@ -1,0 +1,52 @@
+import type { FlowSpec } from '../ports/transport.js';
+
+/** What a child outcome says when the child did not finish before the flow's deadline. */
+export function deadlineError(deadlineMs: number): string {
+  return `deadline: not finished within ${deadlineMs} ms`;
+}
+
+export function errorMessage(err: unknown): string {
+  if (err instanceof Error) return err.message || err.name;
+  return typeof err === 'string' ? err : JSON.stringify(err) ?? String(err);
+}
+
+const POOL = /^[A-Za-z0-9_-]{1,64}$/;
+
+/** Rejects flows no transport can run faithfully, naming the field. */
+export function assertValidFlow(flow: FlowSpec): void {
+  const where = `flow '${flow.flowId}'`;
+  if (typeof flow.flowId !== 'string' || flow.flowId.length === 0) throw new Error('flow.flowId must be a non-empty string');
+  if (flow.flowId.length > 200) throw new Error(`${where}: flowId is longer than 200 characters`);
+  for (const field of ['attempts', 'parentAttempts'] as const) {
+    const v = flow[field];
+    if (!Number.isInteger(v) || v < 1) throw new Error(`${where}: ${field} must be an integer ≥ 1, got ${String(v)}`);
+  }
+  if (!(Number.isFinite(flow.deadlineMs) && flow.deadlineMs > 0)) {
+    throw new Error(`${where}: deadlineMs must be a positive number of milliseconds, got ${String(flow.deadlineMs)}`);
+  }
+  const seen = new Set<string>();
+  for (const [i, child] of flow.children.entries()) {
+    if (typeof child.id !== 'string' || child.id.length === 0) throw new Error(`${where}: children[${i}].id must be a non-empty string`);
+    if (seen.has(child.id)) throw new Error(`${where}: children[${i}].id '${child.id}' is not unique`);
+    seen.add(child.id);
+    if (child.kind !== 'train' && child.kind !== 'eval') throw new Error(`${where}: children[${i}].kind must be 'train' or 'eval'`);
+    if (child.pool !== undefined && !POOL.test(child.pool)) {
+      throw new Error(`${where}: children[${i}].pool '${child.pool}' must be 1-64 letters, digits, '_' or '-'`);
+    }
+  }
+  if (flow.parent.kind !== 'aggregate' && flow.parent.kind !== 'evalSummary') {
+    throw new Error(`${where}: parent.kind must be 'aggregate' or 'evalSummary'`);
+  }
+}
+
+export const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
+  new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+    signal?.addEventListener('abort', done, { once: true });
+  });

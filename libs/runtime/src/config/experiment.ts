@@ -1,0 +1,101 @@
+import { z } from 'zod';
+import { algorithmByName, algorithmNames } from '@fedsim/fl/algorithms/index';
+import { modelNameSchema } from '@fedsim/fl/models/index';
+import { datasetConfigSchema, partitionConfigSchema } from '../data/index.js';
+
+const positiveInt = z.number().int().positive();
+
+export const trainSettingsSchema = z
+  .object({
+    epochs: positiveInt.default(5),
+    /** fixed number of mini-batches instead of epochs (FIARSE's protocol) */
+    iterations: positiveInt.optional(),
+    batchSize: positiveInt.default(32),
+    lr: z.number().positive().default(0.01),
+    momentum: z.number().min(0).lt(1).default(0.7),
+    weightDecay: z.number().min(0).default(0),
+  })
+  .strict();
+
+export const experimentSchema = z
+  .object({
+    name: z
+      .string()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,80}$/, 'letters, digits, dot, dash and underscore; at most 81 characters'),
+    seed: z.number().int().min(0).default(42),
+    data: datasetConfigSchema,
+    partition: partitionConfigSchema,
+    model: modelNameSchema,
+    algorithm: z.object({ name: z.enum(algorithmNames as [string, ...string[]]) }).loose(),
+    rounds: positiveInt,
+    joinRatio: z.number().gt(0).max(1).default(0.1),
+    train: trainSettingsSchema.default(trainSettingsSchema.parse({})),
+    finetune: z
+      .object({ epochs: z.number().int().min(0).default(5), lr: z.number().positive().optional() })
+      .strict()
+      .default({ epochs: 5 }),
+    eval: z
+      .object({
+        /** evaluate all clients after every `every` rounds, and always after the last round */
+        every: positiveInt.default(100),
+        batchSize: positiveInt.default(256),
+      })
+      .strict()
+      .default({ every: 100, batchSize: 256 }),
+    failures: z
+      .object({
+        /** tries per client job (1 = no retry) */
+        attempts: positiveInt.default(3),
+        /** tries for the aggregation job */
+        aggregateAttempts: positiveInt.default(3),
+        /** a round aggregates if at least this fraction of its clients succeeded, else the run stops */
+        minSuccessFraction: z.number().min(0).max(1).default(0.5),
+        roundDeadlineSeconds: z.number().positive().default(3600),
+      })
+      .strict()
+      .default({ attempts: 3, aggregateAttempts: 3, minSuccessFraction: 0.5, roundDeadlineSeconds: 3600 }),
+  })
+  .strict();
+
+export type ExperimentConfig = z.infer<typeof experimentSchema>;
+export type TrainSettings = z.infer<typeof trainSettingsSchema>;
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+function describeIssues(where: string, error: z.ZodError): string {
+  const lines = error.issues.map((i) => {
+    const path = i.path.length ? i.path.join('.') : '(root)';
+    return `  - ${path}: ${i.message}`;
+  });
+  return `invalid ${where}:\n${lines.join('\n')}`;
+}
+
+/**
+ * Validates a parsed config file: the experiment fields, then the chosen algorithm's own options
+ * (which live beside `algorithm.name`). Errors name every bad field and what is allowed.
+ */
+export function parseExperiment(raw: unknown, where = 'experiment config'): ExperimentConfig {
+  const parsed = experimentSchema.safeParse(raw);
+  if (!parsed.success) throw new ConfigError(describeIssues(where, parsed.error));
+  const cfg = parsed.data;
+  const { name, ...options } = cfg.algorithm;
+  const algo = algorithmByName(name);
+  const opts = algo.options.safeParse(options);
+  if (!opts.success) {
+    const err = new z.ZodError(opts.error.issues.map((i) => ({ ...i, path: ['algorithm', ...i.path] })));
+    throw new ConfigError(describeIssues(`${where} (options of algorithm '${name}')`, err));
+  }
+  if (cfg.partition.numClients < 1) throw new ConfigError(`invalid ${where}: partition.numClients must be ≥ 1`);
+  return { ...cfg, algorithm: { name, ...(opts.data as Record<string, unknown>) } };
+}
+
+/** The algorithm's validated options of a parsed experiment. */
+export function algorithmOptions(cfg: ExperimentConfig): unknown {
+  const { name, ...options } = cfg.algorithm;
+  return algorithmByName(name).options.parse(options);
+}

@@ -1,0 +1,102 @@
+import { z } from 'zod';
+
+const dir = z
+  .string()
+  .min(1)
+  .optional()
+  .describe('folder holding the IDX files; default: $FEDSIM_DATA_DIR/<name>, else /usr/share/datasets/<name>');
+
+const fashionMnistSchema = z.object({ kind: z.literal('fashion-mnist'), dir }).strict();
+const mnistSchema = z.object({ kind: z.literal('mnist'), dir }).strict();
+
+const idxFilesSchema = z
+  .object({
+    trainImages: z.string().min(1),
+    trainLabels: z.string().min(1),
+    testImages: z.string().min(1).optional(),
+    testLabels: z.string().min(1).optional(),
+  })
+  .strict()
+  .refine((f) => (f.testImages === undefined) === (f.testLabels === undefined), {
+    message: 'give testImages and testLabels together, or neither',
+  });
+
+export const normalizationSchema = z.union([
+  z.literal('auto'),
+  z.object({ mean: z.number(), std: z.number().positive() }).strict(),
+]);
+
+const idxSchema = z
+  .object({
+    kind: z.literal('idx'),
+    /** shown in logs and errors */
+    name: z.string().min(1).default('idx'),
+    dir,
+    /** paths (relative ones resolve against `dir`); default: the standard MNIST file names in `dir` */
+    files: idxFilesSchema.optional(),
+    /** 'auto' computes mean/std of p/255 over the pooled pixels */
+    normalization: normalizationSchema.default('auto'),
+    /** default: largest label + 1 */
+    numClasses: z.number().int().min(2).max(256).optional(),
+  })
+  .strict()
+  .refine((c) => c.dir !== undefined || c.files !== undefined, {
+    message: "an 'idx' data set needs data.dir (with standard MNIST file names) or data.files",
+    path: ['dir'],
+  });
+
+const syntheticSchema = z
+  .object({
+    kind: z.literal('synthetic'),
+    numSamples: z.number().int().positive().default(10_000),
+    numClasses: z.number().int().min(2).max(256).default(10),
+    /** [d] for vectors or e.g. [28, 28, 1] for image-like samples */
+    featureShape: z.array(z.number().int().positive()).min(1).default([32]),
+    /** expected distance between class means, in noise stds */
+    separation: z.number().min(0).default(4),
+    /** fixed here, not taken from the experiment seed, so coordinator and workers always agree */
+    seed: z.number().int().default(42),
+  })
+  .strict();
+
+export const datasetConfigSchema = z.discriminatedUnion('kind', [fashionMnistSchema, mnistSchema, idxSchema, syntheticSchema]);
+export type DatasetConfig = z.infer<typeof datasetConfigSchema>;
+export type DatasetConfigInput = z.input<typeof datasetConfigSchema>;
+
+const common = {
+  numClients: z.number().int().positive().default(100),
+  testRatio: z.number().min(0).lt(1).default(0.25),
+  /** default: the experiment seed */
+  seed: z.number().int().optional(),
+};
+
+const dirichletSchema = z
+  .object({
+    kind: z.literal('dirichlet'),
+    ...common,
+    alpha: z.number().positive().default(0.1),
+    minSamples: z.number().int().min(0).default(10),
+    maxDraws: z.number().int().positive().default(1000),
+    /** FL-bench's variant: clients already at the mean size get no more of later labels */
+    capAtMean: z.boolean().default(false),
+  })
+  .strict();
+
+const shardsSchema = z
+  .object({ kind: z.literal('shards'), ...common, shardsPerClient: z.number().int().positive().default(2) })
+  .strict();
+
+const iidSchema = z.object({ kind: z.literal('iid'), ...common }).strict();
+
+const balancedDirichletSchema = z
+  .object({ kind: z.literal('balanced-dirichlet'), ...common, alpha: z.number().positive().default(0.1) })
+  .strict();
+
+export const partitionConfigSchema = z.discriminatedUnion('kind', [
+  dirichletSchema,
+  shardsSchema,
+  iidSchema,
+  balancedDirichletSchema,
+]);
+export type PartitionConfig = z.infer<typeof partitionConfigSchema>;
+export type PartitionConfigInput = z.input<typeof partitionConfigSchema>;

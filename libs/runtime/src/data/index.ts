@@ -1,0 +1,3 @@
+export * from './config.js';
+export * from './load-image.js';
+export * from './load.js';

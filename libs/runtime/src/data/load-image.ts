@@ -1,0 +1,208 @@
+import { access, readFile } from 'node:fs/promises';
+import { isAbsolute, join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { gunzip } from 'node:zlib';
+import type { Dataset } from '@fedsim/fl/data/types';
+import type { ImageNormalization, IdxPair } from '@fedsim/fl/data/index';
+import { FASHION_MNIST_NORMALIZATION, MNIST_NORMALIZATION, imageDatasetFromIdx } from '@fedsim/fl/data/index';
+
+export type ImageDatasetName = 'fashion-mnist' | 'mnist' | 'idx';
+
+export interface IdxFiles {
+  readonly trainImages: string;
+  readonly trainLabels: string;
+  readonly testImages?: string;
+  readonly testLabels?: string;
+}
+
+export interface ImageDatasetOptions {
+  readonly name: ImageDatasetName;
+  /** folder of the IDX files; for fashion-mnist/mnist default $FEDSIM_DATA_DIR/<name>, else /usr/share/datasets/<name> */
+  readonly dir?: string;
+  /** explicit paths (relative ones resolve against `dir`); default: the standard MNIST file names */
+  readonly files?: IdxFiles;
+  /** default: the published values for fashion-mnist/mnist, computed from the data for idx */
+  readonly normalization?: ImageNormalization | 'auto';
+  readonly numClasses?: number;
+  /** data set name in logs and errors (idx only; default 'idx') */
+  readonly label?: string;
+  /** where FEDSIM_DATA_DIR is read from (tests pass their own) */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+}
+
+/** A data file that is not where the config says; the message says how to get it there. */
+export class DatasetNotFoundError extends Error {
+  constructor(
+    readonly path: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'DatasetNotFoundError';
+  }
+}
+
+export const SYSTEM_DATASETS_DIR = '/usr/share/datasets';
+
+const STANDARD_FILES = {
+  trainImages: 'train-images-idx3-ubyte',
+  trainLabels: 'train-labels-idx1-ubyte',
+  testImages: 't10k-images-idx3-ubyte',
+  testLabels: 't10k-labels-idx1-ubyte',
+} as const;
+
+/** gz first (Debian ships gzip'd), then raw, then the dotted names some mirrors use. */
+function candidatesFor(base: string): string[] {
+  const dotted = base.replace(/-(idx\d-ubyte)$/, '.$1');
+  return [`${base}.gz`, base, `${dotted}.gz`, dotted];
+}
+
+const exists = (p: string): Promise<boolean> =>
+  access(p).then(
+    () => true,
+    () => false,
+  );
+
+function defaultDir(name: 'fashion-mnist' | 'mnist', env: Readonly<Record<string, string | undefined>>): string {
+  const root = env.FEDSIM_DATA_DIR;
+  return join(root && root.length > 0 ? root : SYSTEM_DATASETS_DIR, name);
+}
+
+function howToFix(name: ImageDatasetName): string {
+  switch (name) {
+    case 'fashion-mnist':
+      return (
+        'Install it with `sudo apt-get install dataset-fashion-mnist` (files go to /usr/share/datasets/fashion-mnist), ' +
+        'or set `data.dir` in the experiment config (or FEDSIM_DATA_DIR, a folder holding fashion-mnist/) to a folder with the four IDX files.'
+      );
+    case 'mnist':
+      return 'Put the four MNIST IDX files (train-images-idx3-ubyte[.gz], ...) in that folder, or set `data.dir` in the experiment config (or FEDSIM_DATA_DIR, a folder holding mnist/) to where they are.';
+    case 'idx':
+      return 'Check `data.dir` / `data.files` in the experiment config.';
+  }
+}
+
+interface ResolvedFiles {
+  readonly trainImages: string;
+  readonly trainLabels: string;
+  readonly testImages?: string;
+  readonly testLabels?: string;
+}
+
+async function resolveFiles(opts: ImageDatasetOptions, label: string): Promise<ResolvedFiles> {
+  const env = opts.env ?? process.env;
+  const dir = opts.dir ?? (opts.name === 'idx' ? undefined : defaultDir(opts.name, env));
+
+  if (opts.files) {
+    const at = (p: string): string => (isAbsolute(p) || dir === undefined ? resolve(p) : resolve(dir, p));
+    const out: Record<string, string> = {};
+    for (const [role, p] of Object.entries(opts.files) as [keyof IdxFiles, string | undefined][]) {
+      if (p === undefined) continue;
+      const path = at(p);
+      if (!(await exists(path))) {
+        throw new DatasetNotFoundError(path, `${label}: ${role} file ${path} does not exist. ${howToFix(opts.name)}`);
+      }
+      out[role] = path;
+    }
+    return out as unknown as ResolvedFiles;
+  }
+
+  if (dir === undefined) {
+    throw new DatasetNotFoundError('', `${label}: no folder given; set data.dir (standard MNIST file names) or data.files`);
+  }
+  const found: Record<string, string> = {};
+  const missing: string[] = [];
+  for (const [role, base] of Object.entries(STANDARD_FILES)) {
+    const tries = candidatesFor(base).map((f) => resolve(dir, f));
+    let hit: string | undefined;
+    for (const t of tries) {
+      if (await exists(t)) {
+        hit = t;
+        break;
+      }
+    }
+    if (hit) found[role] = hit;
+    else missing.push(tries[0]!);
+  }
+  // A user's own IDX set may have no t10k pair; the named data sets must be complete.
+  const optionalTest = opts.name === 'idx' && !found.testImages && !found.testLabels;
+  const reallyMissing = optionalTest ? missing.filter((p) => !p.includes('/t10k-')) : missing;
+  if (reallyMissing.length > 0) {
+    const first = reallyMissing[0]!;
+    const more = reallyMissing.length > 1 ? ` (and ${reallyMissing.length - 1} more of the four files)` : '';
+    throw new DatasetNotFoundError(
+      first,
+      `${label}: missing ${first}${more}; also looked for the uncompressed and dotted (train-images.idx3-ubyte) names. ${howToFix(opts.name)}`,
+    );
+  }
+  return found as unknown as ResolvedFiles;
+}
+
+const gunzipAsync = promisify(gunzip);
+
+/** Reads a file and gunzips it off the event loop (keeps a worker's lock renewal alive). */
+async function readIdxFile(path: string): Promise<Uint8Array> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await readFile(path);
+  } catch (err) {
+    const reason = err instanceof Error ? err.message : String(err);
+    throw new DatasetNotFoundError(path, `cannot read ${path}: ${reason}`);
+  }
+  if (bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b) {
+    try {
+      bytes = await gunzipAsync(bytes);
+    } catch (err) {
+      const reason = err instanceof Error ? err.message : String(err);
+      throw new Error(`${path}: gzip data is corrupt or truncated (${reason}); re-download or reinstall the file`);
+    }
+  }
+  return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+function defaultNormalization(name: ImageDatasetName): ImageNormalization | 'auto' {
+  if (name === 'fashion-mnist') return FASHION_MNIST_NORMALIZATION;
+  if (name === 'mnist') return MNIST_NORMALIZATION;
+  return 'auto';
+}
+
+const cache = new Map<string, Promise<Dataset>>();
+
+/**
+ * Loads an MNIST-format data set (train pair, then the t10k pair if any, pooled in that order as
+ * protocol.md says). Each distinct set of files and settings is read once per process.
+ */
+export async function loadImageDataset(opts: ImageDatasetOptions): Promise<Dataset> {
+  const label = opts.name === 'idx' ? (opts.label ?? 'idx') : opts.name;
+  const files = await resolveFiles(opts, label);
+  const normalization = opts.normalization ?? defaultNormalization(opts.name);
+  const key = JSON.stringify({ label, files, normalization, numClasses: opts.numClasses ?? null });
+  let loading = cache.get(key);
+  if (!loading) {
+    loading = readImageDataset(label, files, normalization, opts.numClasses);
+    cache.set(key, loading);
+    // A failed read must not stick: the next call tries again.
+    loading.catch(() => cache.delete(key));
+  }
+  return loading;
+}
+
+async function readImageDataset(
+  label: string,
+  files: ResolvedFiles,
+  normalization: ImageNormalization | 'auto',
+  numClasses: number | undefined,
+): Promise<Dataset> {
+  const pairPaths: [string, string][] = [[files.trainImages, files.trainLabels]];
+  if (files.testImages && files.testLabels) pairPaths.push([files.testImages, files.testLabels]);
+  const pairs: IdxPair[] = [];
+  for (const [imagesPath, labelsPath] of pairPaths) {
+    const [images, labels] = await Promise.all([readIdxFile(imagesPath), readIdxFile(labelsPath)]);
+    pairs.push({ images, labels, imagesSource: imagesPath, labelsSource: labelsPath });
+  }
+  return imageDatasetFromIdx({ name: label, pairs, normalization, ...(numClasses !== undefined ? { numClasses } : {}) });
+}
+
+/** Forgets every loaded data set (tests; long-lived processes switching data sets). */
+export function clearDatasetCache(): void {
+  cache.clear();
+}

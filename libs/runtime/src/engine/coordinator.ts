@@ -1,0 +1,253 @@
+import { createHash } from 'node:crypto';
+import { clientsPerRound, sampleClients } from '@fedsim/fl/algorithms/index';
+import { decodePartition, encodePartition, labelHistograms } from '@fedsim/fl/data/index';
+import type { Partition } from '@fedsim/fl/data/types';
+import { specFingerprint } from '@fedsim/fl';
+import type { ExperimentConfig } from '../config/experiment.js';
+import { loadDataset, partitionFor } from '../data/index.js';
+import type { BlobStore } from '../ports/blob-store.js';
+import type { FlowTransport } from '../ports/transport.js';
+import type {
+  AggregatePayload,
+  CommitRecord,
+  EvalPayload,
+  EvalSummary,
+  EvalSummaryPayload,
+  TrainPayload,
+} from '../jobs/catalog.js';
+import { aggregateReplySchema, commitRecordSchema, evalSummarySchema, parseJob } from '../jobs/catalog.js';
+import { decodeModel, encodeModel } from './blobs.js';
+import { keys } from './keys.js';
+import type { StateIndex } from './prepare.js';
+import { instructionKeyFor, prepareRound } from './prepare.js';
+import type { RunContext } from './run-context.js';
+import { algorithmFor, modelFor } from './run-context.js';
+import type { RunRecord } from './run-record.js';
+import { configHash, decodeJson, encodeJson, parseRunRecord } from './run-record.js';
+import type { RoundRow, RunSummary } from './results.js';
+
+/** What the coordinator reports as it goes; the CLI draws progress and writes results from it. */
+export interface RunObserver {
+  onStart?(info: { runId: string; resumedFrom: number | null; numClients: number; perRound: number; rounds: number }): void | Promise<void>;
+  onRoundStart?(round: number, clients: readonly number[]): void;
+  onRound?(row: RoundRow): void | Promise<void>;
+  onEvalStart?(round: number, clients: number): void;
+  log?(message: string): void;
+}
+
+export interface RunOptions {
+  readonly runId: string;
+  readonly store: BlobStore;
+  readonly transport: FlowTransport;
+  readonly observer?: RunObserver;
+  /** `resume` continues a run with the same id and config; `fresh` refuses an existing run id */
+  readonly existing?: 'resume' | 'fresh';
+}
+
+export class RunFailedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RunFailedError';
+  }
+}
+
+/**
+ * Drives a run round by round: writes the run record, partition and θ_g^0 once, then for each
+ * round queues one flow (train children + aggregate parent) and, on evaluation rounds, one
+ * evaluation flow. Everything durable lives in the blob store, so a stopped run resumes at the
+ * first uncommitted round.
+ */
+export async function runExperiment(config: ExperimentConfig, opts: RunOptions): Promise<RunSummary> {
+  const { store, transport, runId } = opts;
+  const obs = opts.observer ?? {};
+  const dataset = await loadDataset(config.data);
+  const model = modelFor(config, dataset);
+  const numClients = config.partition.numClients;
+  const { hooks, env, uploadSpec } = algorithmFor(config, model, numClients);
+  const perRound = clientsPerRound(numClients, config.joinRatio);
+
+  const existingRecord = (await store.exists(keys.run(runId)))
+    ? parseRunRecord(await store.get(keys.run(runId)), keys.run(runId))
+    : null;
+  let record: RunRecord;
+  let partition: Partition;
+  if (existingRecord) {
+    if (opts.existing === 'fresh') {
+      throw new RunFailedError(`run '${runId}' already exists in ${store.describe()}; choose another --run-id or resume it`);
+    }
+    if (existingRecord.configHash !== configHash(config)) {
+      throw new RunFailedError(
+        `run '${runId}' exists with a different config (hash ${existingRecord.configHash}, this one ${configHash(config)}); ` +
+          `use another --run-id to start a new run`,
+      );
+    }
+    record = existingRecord;
+    partition = decodePartition(await store.get(keys.partition(runId))).partition;
+  } else {
+    partition = partitionFor(dataset, config.partition, config.seed);
+    const histograms = labelHistograms(partition, dataset.labels, dataset.numClasses);
+    await store.put(keys.partition(runId), encodePartition(partition, { runId, histograms: histograms as never }));
+    record = {
+      runId,
+      configHash: configHash(config),
+      config,
+      numClients,
+      specFingerprint: specFingerprint(model.spec),
+      createdAt: new Date().toISOString(),
+    };
+    await store.put(keys.global(runId, 0), encodeModel(model.spec, model.init(config.seed), { round: 0 }));
+  }
+  const rc: RunContext = { record, config, model, env, hooks, uploadSpec, dataset, partition };
+
+  // Resume point: the first round without a commit record.
+  let round = 0;
+  let last: CommitRecord | null = null;
+  while (round < config.rounds && (await store.exists(keys.commit(runId, round)))) {
+    last = parseJob(commitRecordSchema, decodeJson(await store.get(keys.commit(runId, round))), `commit of round ${round}`);
+    round++;
+  }
+  let stateIndexKey: string | null = last?.stateIndexKey ?? null;
+  if (round === 0) {
+    // Round 0's instructions come from the coordinator; later rounds' from the previous
+    // aggregation. Deterministic, so redoing it after a crash rewrites identical bytes.
+    const clients0 = sampleClients(config.seed, 0, numClients, perRound);
+    const global0 = decodeModel(await store.get(keys.global(runId, 0)), model.spec);
+    const prepared = await prepareRound(store, rc, 0, clients0, global0, {});
+    if (Object.keys(prepared.index).length > 0) {
+      stateIndexKey = keys.initialStateIndex(runId);
+      await store.put(stateIndexKey, encodeJson(prepared.index));
+    }
+  }
+  // Written last: a run record means the run's inputs are all in place.
+  if (!existingRecord) await store.put(keys.run(runId), encodeJson(record));
+
+  await obs.onStart?.({ runId, resumedFrom: existingRecord ? round : null, numClients, perRound, rounds: config.rounds });
+  const deadlineMs = config.failures.roundDeadlineSeconds * 1000;
+  const evals: { round: number; summary: EvalSummary }[] = [];
+
+  for (; round < config.rounds; round++) {
+    const started = performance.now();
+    const clients = sampleClients(config.seed, round, numClients, perRound);
+    obs.onRoundStart?.(round, clients);
+    const index: StateIndex = stateIndexKey ? (decodeJson(await store.get(stateIndexKey)) as StateIndex) : {};
+    const children = clients.map((clientId) => {
+      const payload: TrainPayload = {
+        runId,
+        round,
+        clientId,
+        stateKey: index[String(clientId)] ?? null,
+        instructionKey: instructionKeyFor(rc, round, clientId),
+      };
+      const pool = hooks.poolOf?.(clientId);
+      return { id: String(clientId), kind: 'train' as const, payload, ...(pool ? { pool } : {}) };
+    });
+    const aggregate: AggregatePayload = { runId, round, clients, previousStateIndexKey: stateIndexKey };
+    const reply = parseJob(
+      aggregateReplySchema,
+      await transport.runFlow({
+        flowId: `${runId}.train.${round}`,
+        parent: { kind: 'aggregate', payload: aggregate },
+        children,
+        deadlineMs,
+        attempts: config.failures.attempts,
+        parentAttempts: config.failures.aggregateAttempts,
+      }),
+      `aggregation result of round ${round}`,
+    );
+    if (reply.status === 'failed') {
+      const detail = reply.failures.map((f) => `client ${f.clientId}: ${f.reason}`).join('\n  ');
+      throw new RunFailedError(`round ${round} failed: ${reply.reason}\n  ${detail}`);
+    }
+    stateIndexKey = reply.stateIndexKey;
+
+    let evaluation: EvalSummary | undefined;
+    const isEvalRound = (round + 1) % config.eval.every === 0 || round + 1 === config.rounds;
+    if (isEvalRound) {
+      evaluation = await evaluateAll(config, opts, round + 1, stateIndexKey, numClients, deadlineMs);
+      evals.push({ round: round + 1, summary: evaluation });
+    }
+    const row: RoundRow = {
+      round,
+      clients: clients.length,
+      succeeded: reply.succeeded.length,
+      failed: reply.failures.length,
+      failures: reply.failures,
+      trainLoss: reply.trainLoss,
+      wallSeconds: (performance.now() - started) / 1000,
+      trainSeconds: reply.trainSeconds,
+      aggregateSeconds: reply.aggregateSeconds,
+      uploadBytes: reply.uploadBytes,
+      downloadBytes: reply.downloadBytes,
+      backends: reply.backends,
+      prepareReports: reply.prepareReports,
+      ...(evaluation ? { evaluation: evaluation.results, evaluationFailures: evaluation.failures.length } : {}),
+    };
+    await obs.onRound?.(row);
+  }
+
+  const finalKey = keys.global(runId, config.rounds);
+  const finalBytes = await store.get(finalKey);
+  if (evals.length === 0) {
+    // A resumed run that had already finished: report the stored final evaluation.
+    const key = keys.evalSummary(runId, config.rounds);
+    if (await store.exists(key)) {
+      evals.push({ round: config.rounds, summary: parseJob(evalSummarySchema, decodeJson(await store.get(key)), key) });
+    }
+  }
+  return summarize(runId, config, finalKey, finalBytes, evals);
+}
+
+async function evaluateAll(
+  config: ExperimentConfig,
+  opts: RunOptions,
+  modelRound: number,
+  stateIndexKey: string | null,
+  numClients: number,
+  deadlineMs: number,
+): Promise<EvalSummary> {
+  const { store, transport, runId } = opts;
+  const index: StateIndex = stateIndexKey ? (decodeJson(await store.get(stateIndexKey)) as StateIndex) : {};
+  const clients = Array.from({ length: numClients }, (_, i) => i);
+  opts.observer?.onEvalStart?.(modelRound, clients.length);
+  const children = clients.map((clientId) => {
+    const payload: EvalPayload = { runId, round: modelRound, clientId, stateKey: index[String(clientId)] ?? null };
+    return { id: String(clientId), kind: 'eval' as const, payload };
+  });
+  const parent: EvalSummaryPayload = { runId, round: modelRound, clients };
+  return parseJob(
+    evalSummarySchema,
+    await transport.runFlow({
+      flowId: `${runId}.eval.${modelRound}`,
+      parent: { kind: 'evalSummary', payload: parent },
+      children,
+      deadlineMs,
+      attempts: config.failures.attempts,
+      parentAttempts: config.failures.aggregateAttempts,
+    }),
+    `evaluation summary after round ${modelRound}`,
+  );
+}
+
+function summarize(
+  runId: string,
+  config: ExperimentConfig,
+  finalModelKey: string,
+  finalBytes: Uint8Array,
+  evals: readonly { round: number; summary: EvalSummary }[],
+): RunSummary {
+  const best = evals.reduce<{ round: number; accuracy: number } | null>((b, e) => {
+    const acc = e.summary.results['personalized']?.pooledAccuracy;
+    return acc !== undefined && (!b || acc > b.accuracy) ? { round: e.round, accuracy: acc } : b;
+  }, null);
+  const final = evals.at(-1);
+  return {
+    runId,
+    experiment: config.name,
+    algorithm: config.algorithm.name,
+    rounds: config.rounds,
+    finalModelKey,
+    finalModelSha256: createHash('sha256').update(finalBytes).digest('hex'),
+    bestPersonalized: best,
+    final: final ? { round: final.round, results: final.summary.results } : null,
+  };
+}

@@ -1,0 +1,30 @@
+/**
+ * The blob-store layout of a run. Everything a job writes is keyed by run/round/client (and
+ * attempt where a retry could race the original), so a re-run overwrites with identical bytes
+ * or writes beside, never over something another reader relies on.
+ */
+const pad = (round: number) => String(round).padStart(6, '0');
+
+export const keys = {
+  run: (runId: string) => `runs/${runId}/run.json`,
+  partition: (runId: string) => `runs/${runId}/partition.bin`,
+  /** θ_g^t: the model round t starts from (θ_g^0 is the initial model) */
+  global: (runId: string, round: number) => `runs/${runId}/rounds/${pad(round)}/global.bin`,
+  instruction: (runId: string, round: number, client: number) =>
+    `runs/${runId}/rounds/${pad(round)}/instructions/${client}.bin`,
+  update: (runId: string, round: number, client: number, attempt: number) =>
+    `runs/${runId}/rounds/${pad(round)}/updates/${client}/attempt-${attempt}.bin`,
+  trainedState: (runId: string, round: number, client: number, attempt: number) =>
+    `runs/${runId}/rounds/${pad(round)}/state/${client}/attempt-${attempt}.bin`,
+  /** state rewritten when the server prepares a client's round (e.g. FedOBP's EMA scores) */
+  instructedState: (runId: string, round: number, client: number) =>
+    `runs/${runId}/rounds/${pad(round)}/instructed-state/${client}.bin`,
+  /** client → state key, as of the end of round t (copy-on-write per round) */
+  stateIndex: (runId: string, round: number) => `runs/${runId}/rounds/${pad(round)}/state-index.json`,
+  /** state written when round 0 is prepared, before any round ran */
+  initialStateIndex: (runId: string) => `runs/${runId}/initial-state-index.json`,
+  /** written last by the aggregation: its presence means round t is committed */
+  commit: (runId: string, round: number) => `runs/${runId}/rounds/${pad(round)}/commit.json`,
+  evalSummary: (runId: string, round: number) => `runs/${runId}/evals/${pad(round)}.json`,
+  roundsPrefix: (runId: string) => `runs/${runId}/rounds/`,
+};

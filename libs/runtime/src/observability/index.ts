@@ -1,0 +1,5 @@
+export * from './catalog.js';
+export * from './env.js';
+export * from './metrics.js';
+export { startObservabilityServer, ObservabilityStartError } from './server.js';
+export type { ObservabilityServer, ObservabilityServerOptions, PushgatewayOptions, ReadinessCheck } from './server.js';

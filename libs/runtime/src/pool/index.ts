@@ -1,0 +1,1 @@
+export { ThreadPoolHandlers, ThreadPoolClosedError, type ThreadPoolOptions } from './thread-pool.js';

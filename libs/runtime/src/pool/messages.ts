@@ -1,0 +1,40 @@
+import type { ChildKind, ChildOutcome, ParentKind } from '../ports/transport.js';
+
+/** The messages between the pool and its threads (structured-cloned, so plain data only). */
+export type ThreadJob =
+  | { readonly op: 'child'; readonly kind: ChildKind; readonly payload: unknown; readonly attempt: number; readonly jobId: string }
+  | { readonly op: 'parent'; readonly kind: ParentKind; readonly payload: unknown; readonly outcomes: readonly ChildOutcome[] };
+
+export type ToThread =
+  | { readonly type: 'run'; readonly id: number; readonly job: ThreadJob }
+  | { readonly type: 'abort'; readonly id: number; readonly reason: string };
+
+export interface SerializedError {
+  readonly name: string;
+  readonly message: string;
+  readonly stack?: string;
+}
+
+export type FromThread =
+  | { readonly type: 'ready' }
+  | { readonly type: 'initError'; readonly error: SerializedError }
+  | { readonly type: 'done'; readonly id: number; readonly value: unknown }
+  | { readonly type: 'failed'; readonly id: number; readonly error: SerializedError };
+
+export interface ThreadInit {
+  /** href of the module exporting createHandlers(workerData) */
+  readonly entry: string;
+  readonly workerData: unknown;
+}
+
+export function serializeError(err: unknown): SerializedError {
+  if (err instanceof Error) return { name: err.name, message: err.message, ...(err.stack ? { stack: err.stack } : {}) };
+  return { name: 'Error', message: typeof err === 'string' ? err : String(err) };
+}
+
+export function deserializeError(e: SerializedError): Error {
+  const err = new Error(e.message);
+  err.name = e.name;
+  if (e.stack) err.stack = e.stack;
+  return err;
+}

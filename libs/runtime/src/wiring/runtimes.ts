@@ -1,0 +1,80 @@
+import { resolve } from 'node:path';
+import { z } from 'zod';
+import { BullmqTransport, EmbeddedTransport, LocalDirBlobStore, S3BlobStore } from '../adapters/index.js';
+import { ThreadPoolHandlers } from '../pool/index.js';
+import type { BlobStore } from '../ports/blob-store.js';
+import type { FlowTransport } from '../ports/transport.js';
+import { workerThreadEntry } from './worker-thread-entry.js';
+import type { WorkerThreadData } from './worker-thread.js';
+
+/** A store and a transport for the coordinator, and how to release them. */
+export interface Runtime {
+  readonly store: BlobStore;
+  readonly transport: FlowTransport;
+  readonly description: string;
+  close(): Promise<void>;
+}
+
+export const backendChoiceSchema = z.enum(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']);
+export type BackendChoice = z.infer<typeof backendChoiceSchema>;
+
+/**
+ * Everything in one process: a local-directory store under `root` and an in-process queue whose
+ * jobs run on `workers` compute threads (the same job handlers a distributed worker runs).
+ */
+export async function embeddedRuntime(opts: {
+  root: string;
+  workers: number;
+  backend?: BackendChoice;
+  dataDir?: string;
+}): Promise<Runtime> {
+  const root = resolve(opts.root);
+  const store = new LocalDirBlobStore(root);
+  await store.check();
+  const workerData: WorkerThreadData = {
+    store: { kind: 'dir', root },
+    backend: opts.backend ?? 'auto',
+    ...(opts.dataDir ? { dataDir: opts.dataDir } : {}),
+    logBackend: true,
+  };
+  const handlers = new ThreadPoolHandlers({ entry: workerThreadEntry(), size: opts.workers, workerData });
+  const transport = new EmbeddedTransport({ handlers, concurrency: opts.workers });
+  return {
+    store,
+    transport,
+    description: `embedded: ${opts.workers} compute thread(s), store ${store.describe()}`,
+    async close() {
+      await transport.close();
+      await handlers.close();
+    },
+  };
+}
+
+export const distributedEnvSchema = z.object({
+  REDIS_URL: z.string().min(1, 'REDIS_URL is required for a distributed run (e.g. redis://127.0.0.1:6379)'),
+  FEDSIM_QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9_-]+$/).default('fedsim'),
+});
+
+/** Coordinator side of a distributed run: BullMQ over REDIS_URL, S3 from S3_* variables. Fails fast. */
+export async function distributedRuntime(env: NodeJS.ProcessEnv): Promise<Runtime> {
+  const parsed = distributedEnvSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new Error(
+      `distributed run: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+    );
+  }
+  const store = S3BlobStore.fromEnv(env);
+  const transport = new BullmqTransport({ connection: parsed.data.REDIS_URL, prefix: parsed.data.FEDSIM_QUEUE_PREFIX });
+  try {
+    await Promise.all([store.check(), transport.check()]);
+  } catch (err) {
+    await transport.close().catch(() => undefined);
+    throw err;
+  }
+  return {
+    store,
+    transport,
+    description: `distributed: queues '${parsed.data.FEDSIM_QUEUE_PREFIX}-*' on Redis, store ${store.describe()}`,
+    close: () => transport.close(),
+  };
+}

@@ -1,0 +1,13 @@
+import { S3Client, PutObjectCommand, ListObjectsV2Command, GetObjectCommand } from '@aws-sdk/client-s3';
+import { startS3 } from '../../../../test/harness/s3.ts';
+const s3 = await startS3();
+const client = new S3Client({ endpoint: s3.endpoint, region: s3.region, forcePathStyle: true, credentials: s3.credentials, maxAttempts: 1 });
+for (const k of ['x/a/b', 'x/k0', 'x/k1', 'x/k2', 'x/k3']) await client.send(new PutObjectCommand({ Bucket: s3.bucket, Key: k, Body: new Uint8Array([1]) }));
+let token: string | undefined; const keys: string[] = [];
+do { const r = await client.send(new ListObjectsV2Command({ Bucket: s3.bucket, Prefix: 'x/', MaxKeys: 2, ContinuationToken: token })); keys.push(...(r.Contents ?? []).map(c => c.Key!)); token = r.IsTruncated ? r.NextContinuationToken : undefined; } while (token);
+console.log(keys);
+const big = new Uint8Array(3_000_000).map((_, i) => i % 251);
+await client.send(new PutObjectCommand({ Bucket: s3.bucket, Key: 'big', Body: big }));
+const g = await (await client.send(new GetObjectCommand({ Bucket: s3.bucket, Key: 'big' }))).Body!.transformToByteArray();
+console.log('big equal', Buffer.compare(Buffer.from(g), Buffer.from(big)) === 0);
+const t = Date.now(); await s3.stop(); console.log('stopped in', Date.now() - t);

@@ -1,0 +1,3 @@
+export { startRedis, type RedisHandle } from './redis.js';
+export { startS3, type S3Handle } from './s3.js';
+export { freePort, randomSuffix } from './net.js';

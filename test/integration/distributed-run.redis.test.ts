@@ -1,0 +1,99 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import type { ExperimentConfig, RunSummary } from '@fedsim/runtime';
+import { keys, runExperiment } from '@fedsim/runtime';
+import { distributedRuntime, embeddedRuntime } from '@fedsim/runtime/wiring/index';
+import { startRedis, startS3, type RedisHandle, type S3Handle } from '../harness/index.js';
+import { syntheticCnnExperiment, syntheticExperiment } from './fixtures.js';
+import { spawnWorker, waitUntilServing, type WorkerProcess } from './workers.js';
+
+let redis: RedisHandle;
+let s3: S3Handle;
+let dir: string;
+let env: Record<string, string>;
+let workers: WorkerProcess[] = [];
+
+before(async () => {
+  [redis, s3] = await Promise.all([startRedis(), startS3()]);
+  dir = await mkdtemp(join(tmpdir(), 'fedsim-dist-'));
+  env = {
+    REDIS_URL: redis.url,
+    FEDSIM_QUEUE_PREFIX: redis.prefix,
+    S3_ENDPOINT: s3.endpoint,
+    S3_BUCKET: s3.bucket,
+    S3_REGION: s3.region,
+    S3_FORCE_PATH_STYLE: 'true',
+    AWS_ACCESS_KEY_ID: s3.credentials.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: s3.credentials.secretAccessKey,
+    FEDSIM_BACKEND: 'wasm',
+    FEDSIM_WORKER_CONCURRENCY: '1',
+  };
+  // Two separate worker processes, one compute thread each.
+  workers = [spawnWorker(env), spawnWorker(env)];
+  await waitUntilServing(workers);
+});
+
+after(async () => {
+  await Promise.all(workers.map((w) => w.stop()));
+  await Promise.all([redis?.stop(), s3?.stop()]);
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function runEmbedded(config: ExperimentConfig, runId: string, workersCount: number): Promise<RunSummary> {
+  const rt = await embeddedRuntime({ root: join(dir, `${runId}-${workersCount}`), workers: workersCount, backend: 'wasm' });
+  try {
+    return await runExperiment(config, { runId, store: rt.store, transport: rt.transport });
+  } finally {
+    await rt.close();
+  }
+}
+
+async function runDistributed(config: ExperimentConfig, runId: string): Promise<RunSummary> {
+  const rt = await distributedRuntime({ ...process.env, ...env });
+  try {
+    const summary = await runExperiment(config, { runId, store: rt.store, transport: rt.transport });
+    assert.ok(await rt.store.exists(keys.commit(runId, config.rounds - 1)), 'the last round is committed in S3');
+    return summary;
+  } finally {
+    await rt.close();
+  }
+}
+
+for (const [name, make] of [
+  ['MLP', syntheticExperiment],
+  ['FedAvgCNN', syntheticCnnExperiment],
+] as const) {
+  test(`${name}: distributed (Redis + S3, 2 worker processes) equals embedded bit for bit`, async () => {
+    const config = make();
+    const distributed = await runDistributed(config, `d-${name}`);
+    const embedded1 = await runEmbedded(config, `d-${name}`, 1);
+    const embedded2 = await runEmbedded(config, `d-${name}`, 2);
+    assert.equal(distributed.finalModelSha256, embedded1.finalModelSha256);
+    assert.equal(embedded2.finalModelSha256, embedded1.finalModelSha256);
+    assert.deepEqual(distributed.final, embedded1.final, 'evaluations agree too');
+    // Both workers took part.
+    for (const w of workers) assert.match(w.output(), /compute backend: wasm/);
+  });
+}
+
+test('an unreachable Redis or S3 fails within seconds with an actionable message', async () => {
+  const started = Date.now();
+  await assert.rejects(
+    distributedRuntime({ ...process.env, ...env, REDIS_URL: 'redis://127.0.0.1:1' }),
+    /127\.0\.0\.1:1.*(REDIS_URL|Redis)/s,
+  );
+  await assert.rejects(
+    distributedRuntime({ ...process.env, ...env, S3_ENDPOINT: 'http://127.0.0.1:1' }),
+    /127\.0\.0\.1:1.*S3_ENDPOINT/s,
+  );
+  assert.ok(Date.now() - started < 20_000, `took ${Date.now() - started} ms`);
+});
+
+test('workers exit cleanly on SIGTERM', async () => {
+  const extra = spawnWorker(env);
+  await waitUntilServing([extra]);
+  assert.equal(await extra.stop(), 0, extra.output());
+});

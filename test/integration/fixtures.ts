@@ -1,0 +1,34 @@
+import type { ExperimentConfig } from '@fedsim/runtime';
+import { parseExperiment } from '@fedsim/runtime';
+
+/** Small experiments that still exercise every moving part (partition, eval rounds, state). */
+export function syntheticExperiment(overrides: Record<string, unknown> = {}): ExperimentConfig {
+  return parseExperiment({
+    name: 'it-synthetic',
+    seed: 11,
+    data: { kind: 'synthetic', numSamples: 900, featureShape: [12], numClasses: 3 },
+    partition: { kind: 'dirichlet', numClients: 6, alpha: 0.5, minSamples: 10, testRatio: 0.25 },
+    model: 'mlp',
+    algorithm: { name: 'fedavg' },
+    rounds: 3,
+    joinRatio: 0.5,
+    train: { epochs: 1, batchSize: 16, lr: 0.05, momentum: 0.5 },
+    eval: { every: 2 },
+    failures: { attempts: 2, roundDeadlineSeconds: 120 },
+    ...overrides,
+  });
+}
+
+/** The CNN on image-shaped synthetic data: exercises the conv kernels across processes. */
+export function syntheticCnnExperiment(): ExperimentConfig {
+  return syntheticExperiment({
+    name: 'it-cnn',
+    data: { kind: 'synthetic', numSamples: 240, featureShape: [28, 28, 1], numClasses: 10 },
+    partition: { kind: 'iid', numClients: 4, testRatio: 0.25 },
+    model: 'fedavgcnn',
+    rounds: 2,
+    eval: { every: 2 },
+  });
+}
+
+export const sourceNodeArgs = ['--conditions=fedsim-source', '--import', 'tsx'];
