@@ -22,11 +22,11 @@ function conv(label: string, kernel: string, x: number[], f: number[]): KernelCa
   const [b, h, w] = x as [number, number, number, number];
   const [kh, kw, , o] = f as [number, number, number, number];
   const dy = [b, h - kh + 1, w - kw + 1, o];
-  const common = { strides: [1, 1], pad: 'valid', dataFormat: 'NHWC', dimRoundingMode: 'floor' } as const;
+  const common: tf.NamedAttrMap = { strides: [1, 1], pad: 'valid', dataFormat: 'NHWC', dimRoundingMode: 'floor' };
   return {
     label,
     kernel,
-    setup: () => {
+    setup: (): { inputs: tf.NamedTensorMap; attrs: tf.NamedAttrMap } => {
       switch (kernel) {
         case 'Conv2D':
           return { inputs: { x: r(x, 1), filter: r(f, 2) }, attrs: { ...common, dilations: [1, 1] } };

@@ -218,12 +218,26 @@ readinessProbe:
   failureThreshold: 3
 {{- end -}}
 
-{{- define "fedsim.metricsAnnotations" -}}
-{{- if .root.Values.metrics.podAnnotations }}
-prometheus.io/scrape: "true"
-prometheus.io/port: {{ .port | quote }}
-prometheus.io/path: /metrics
-{{- end }}
+{{/* Pod annotations as YAML (may be empty): call with (dict "root" $ "port" 9464 "extra" .Values.x.podAnnotations) */}}
+{{- define "fedsim.podAnnotations" -}}
+{{- $annotations := dict -}}
+{{- if .root.Values.metrics.podAnnotations -}}
+{{- $_ := set $annotations "prometheus.io/scrape" "true" -}}
+{{- $_ := set $annotations "prometheus.io/port" (printf "%v" .port) -}}
+{{- $_ := set $annotations "prometheus.io/path" "/metrics" -}}
+{{- end -}}
+{{- range $key, $value := .extra -}}
+{{- $_ := set $annotations $key $value -}}
+{{- end -}}
+{{- with $annotations -}}
+{{- toYaml . -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Pod template labels: the common labels plus the component (a superset of the selector). */}}
+{{- define "fedsim.podLabels" -}}
+{{ include "fedsim.labels" .root }}
+app.kubernetes.io/component: {{ .component }}
 {{- end -}}
 
 {{/* Volumes every fedsim pod mounts: data (read-only) and a writable /tmp. */}}

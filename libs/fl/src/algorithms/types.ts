@@ -112,6 +112,12 @@ export interface AlgorithmHooks {
   readonly upload: 'model' | 'delta';
   /** Whether θ_g is a model worth evaluating by itself (reported as `global`). */
   readonly hasGlobalModel: boolean;
+  /**
+   * The client-state entries a train job downloads (`startModel`/`fit` see only these); the
+   * engine adds `personal` when the algorithm has personal tensors. Default: every entry.
+   * Entries used only server-side (by `instruct`) stay off the client's download.
+   */
+  readonly trainState?: readonly string[];
   /** Worker pool that serves a client (e.g. a FIARSE capacity class); default pool when absent. */
   poolOf?(clientId: number): string;
   /** Server side, by the aggregation of the previous round: per-client instruction for a round. */

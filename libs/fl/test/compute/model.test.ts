@@ -9,6 +9,8 @@ import { createModel } from '../../src/models/index.js';
 import type { ModelName } from '../../src/models/types.js';
 import { closeTo, compareWithCpu, randn } from './compare.js';
 
+type Shape4 = [number, number, number, number];
+
 /** Whole-model gradients on wasm (every registered kernel at once) against the cpu backend. */
 
 before(async () => {
@@ -45,24 +47,24 @@ for (const [name, batch] of [['mlp', 32], ['mlp', 7], ['fedavgcnn', 7], ['fedavg
 
 test('the direct-loop Conv2DBackpropFilter (the stock baseline) matches cpu, strided and padded', async () => {
   const cases = [
-    { x: [3, 9, 8, 2], f: [3, 3, 2, 4], stride: 2, pad: 'same' as const },
-    { x: [2, 12, 12, 3], f: [5, 5, 3, 2], stride: 1, pad: 'valid' as const },
-  ];
+    { x: [3, 9, 8, 2], f: [3, 3, 2, 4], stride: 2, pad: 'same' },
+    { x: [2, 12, 12, 3], f: [5, 5, 3, 2], stride: 1, pad: 'valid' },
+  ] as const satisfies readonly { x: Shape4; f: Shape4; stride: number; pad: 'same' | 'valid' }[];
   for (const c of cases) {
-    const x = randn(40, c.x);
-    const dyShape = tf.tidy(() => tf.conv2d(tf.zeros(c.x) as tf.Tensor4D, tf.zeros(c.f) as tf.Tensor4D, c.stride, c.pad).shape);
+    const x = randn(40, [...c.x]);
+    const dyShape = tf.tidy(() => tf.conv2d(tf.zeros([...c.x]) as tf.Tensor4D, tf.zeros([...c.f]) as tf.Tensor4D, c.stride, c.pad).shape);
     const dy = randn(41, dyShape);
     await tf.setBackend('cpu');
     const want = tf.tidy(() =>
-      tf.grad((w: tf.Tensor) => tf.conv2d(tf.tensor(x.data, x.shape) as tf.Tensor4D, w as tf.Tensor4D, c.stride, c.pad))(
-        tf.zeros(c.f), tf.tensor(dy.data, dy.shape),
+      tf.grad((w: tf.Tensor) => tf.conv2d(tf.tensor4d(x.data, [...c.x]), w as tf.Tensor4D, c.stride, c.pad))(
+        tf.zeros([...c.f]), tf.tensor(dy.data, dy.shape),
       ).dataSync() as Float32Array,
     );
     await tf.setBackend('wasm');
     const backend = tf.backend() as BackendWasm;
     const xt = tf.tensor(x.data, x.shape);
     const dyt = tf.tensor(dy.data, dy.shape);
-    const info = tf.backend_util.computeConv2DInfo(c.x as [number, number, number, number], c.f as [number, number, number, number], c.stride, 1, c.pad);
+    const info = tf.backend_util.computeConv2DInfo([...c.x], [...c.f], c.stride, 1, c.pad);
     const out = conv2DBackpropFilterDirect(backend, xt, dyt, info);
     const got = Float32Array.from(backend.readSync(out.dataId) as Float32Array);
     backend.disposeData(out.dataId);

@@ -6,7 +6,7 @@ import { decodeModel, encodeModel, firstNonFinite } from './blobs.js';
 import type { JobHandlerDeps } from './handlers.js';
 import { keys } from './keys.js';
 import type { StateIndex } from './prepare.js';
-import { prepareRound } from './prepare.js';
+import { prepareRound, withEntries } from './prepare.js';
 import { decodeJson, encodeJson } from './run-record.js';
 
 /** The reasons an update is rejected before aggregation; also the metric label values. */
@@ -30,7 +30,7 @@ export async function aggregateRound(
   const aggregator = hooks.createAggregator(global, p.round);
 
   const failures: ClientFailure[] = [];
-  const accepted: { clientId: number; stateKey: string | null; loss: number; numSamples: number }[] = [];
+  const accepted: { clientId: number; stateKey: string | null; stateEntries: string[]; loss: number; numSamples: number }[] = [];
   let trainSeconds = 0;
   let uploadBytes = 0;
   let downloadBytes = 0;
@@ -75,7 +75,7 @@ export async function aggregateRound(
       continue;
     }
     aggregator.add({ clientId, numSamples, values });
-    accepted.push({ clientId, stateKey: r.stateKey, loss: r.loss, numSamples });
+    accepted.push({ clientId, stateKey: r.stateKey, stateEntries: r.stateEntries, loss: r.loss, numSamples });
     trainSeconds += r.seconds;
     uploadBytes += r.uploadBytes;
     downloadBytes += r.downloadBytes;
@@ -103,8 +103,8 @@ export async function aggregateRound(
   const previous: StateIndex = p.previousStateIndexKey
     ? (decodeJson(await deps.store.get(p.previousStateIndexKey)) as StateIndex)
     : {};
-  let index: StateIndex = { ...previous };
-  for (const a of accepted) if (a.stateKey) index[String(a.clientId)] = a.stateKey;
+  let index: StateIndex = previous;
+  for (const a of accepted) if (a.stateKey) index = withEntries(index, a.clientId, a.stateKey, a.stateEntries);
 
   let prepareReports = {};
   const nextRound = p.round + 1;

@@ -19,7 +19,7 @@ import { aggregateReplySchema, commitRecordSchema, evalSummarySchema, parseJob }
 import { decodeModel, encodeModel } from './blobs.js';
 import { keys } from './keys.js';
 import type { StateIndex } from './prepare.js';
-import { instructionKeyFor, prepareRound } from './prepare.js';
+import { instructionKeyFor, prepareRound, trainStateRefs } from './prepare.js';
 import type { RunContext } from './run-context.js';
 import { algorithmFor, modelFor } from './run-context.js';
 import type { RunRecord } from './run-record.js';
@@ -123,7 +123,6 @@ export async function runExperiment(config: ExperimentConfig, opts: RunOptions):
 
   await obs.onStart?.({ runId, resumedFrom: existingRecord ? round : null, numClients, perRound, rounds: config.rounds });
   const deadlineMs = config.failures.roundDeadlineSeconds * 1000;
-  const evals: { round: number; summary: EvalSummary }[] = [];
 
   for (; round < config.rounds; round++) {
     const started = performance.now();
@@ -135,7 +134,7 @@ export async function runExperiment(config: ExperimentConfig, opts: RunOptions):
         runId,
         round,
         clientId,
-        stateKey: index[String(clientId)] ?? null,
+        state: trainStateRefs(rc, index[String(clientId)]),
         instructionKey: instructionKeyFor(rc, round, clientId),
       };
       const pool = hooks.poolOf?.(clientId);
@@ -164,7 +163,6 @@ export async function runExperiment(config: ExperimentConfig, opts: RunOptions):
     const isEvalRound = (round + 1) % config.eval.every === 0 || round + 1 === config.rounds;
     if (isEvalRound) {
       evaluation = await evaluateAll(config, opts, round + 1, stateIndexKey, numClients, deadlineMs);
-      evals.push({ round: round + 1, summary: evaluation });
     }
     const row: RoundRow = {
       round,
@@ -187,13 +185,13 @@ export async function runExperiment(config: ExperimentConfig, opts: RunOptions):
 
   const finalKey = keys.global(runId, config.rounds);
   const finalBytes = await store.get(finalKey);
-  if (evals.length === 0) {
-    // A resumed run that had already finished: report the stored final evaluation.
-    const key = keys.evalSummary(runId, config.rounds);
-    if (await store.exists(key)) {
-      evals.push({ round: config.rounds, summary: parseJob(evalSummarySchema, decodeJson(await store.get(key)), key) });
-    }
+  // Every evaluation of the run, including those before a resume, from the store.
+  const evals: { round: number; summary: EvalSummary }[] = [];
+  for (const key of await store.list(keys.evalsPrefix(runId))) {
+    const summary = parseJob(evalSummarySchema, decodeJson(await store.get(key)), key);
+    if (summary.round <= config.rounds) evals.push({ round: summary.round, summary });
   }
+  evals.sort((a, b) => a.round - b.round);
   return summarize(runId, config, finalKey, finalBytes, evals);
 }
 
@@ -210,7 +208,7 @@ async function evaluateAll(
   const clients = Array.from({ length: numClients }, (_, i) => i);
   opts.observer?.onEvalStart?.(modelRound, clients.length);
   const children = clients.map((clientId) => {
-    const payload: EvalPayload = { runId, round: modelRound, clientId, stateKey: index[String(clientId)] ?? null };
+    const payload: EvalPayload = { runId, round: modelRound, clientId, state: index[String(clientId)] ?? {} };
     return { id: String(clientId), kind: 'eval' as const, payload };
   });
   const parent: EvalSummaryPayload = { runId, round: modelRound, clients };

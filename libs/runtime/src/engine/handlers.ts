@@ -12,7 +12,8 @@ import {
   trainPayloadSchema,
 } from '../jobs/catalog.js';
 import type { EvalReply, TrainReply } from '../jobs/catalog.js';
-import { decodeInstruction, decodeModel, decodeState, encodeModel, encodeState } from './blobs.js';
+import { decodeInstruction, decodeModel, encodeModel, encodeState } from './blobs.js';
+import { loadState } from './prepare.js';
 import { keys } from './keys.js';
 import type { RunContextCache } from './run-context.js';
 import { aggregateRound } from './aggregate.js';
@@ -55,7 +56,7 @@ async function train(deps: JobHandlerDeps, payload: unknown, ctx: ChildContext):
     return bytes;
   };
   const global = decodeModel(await fetch(keys.global(p.runId, p.round)), spec);
-  const state = p.stateKey ? decodeState(await fetch(p.stateKey)) : undefined;
+  const state = await loadState({ get: fetch }, p.state);
   const instruction = p.instructionKey ? decodeInstruction(await fetch(p.instructionKey)) : undefined;
   const trainData = clientData(rc.dataset, split.train);
 
@@ -76,7 +77,8 @@ async function train(deps: JobHandlerDeps, payload: unknown, ctx: ChildContext):
   const updateBytes = encodeModel(rc.uploadSpec, upload, { round: p.round, client: p.clientId });
   await deps.store.put(updateKey, updateBytes);
 
-  const nextState: ClientState = { ...state, ...personalStateOf(spec, hooks.personal, fit.trained), ...fit.state };
+  // Only what this round produced; the aggregation merges it into the client's index entry by entry.
+  const nextState: ClientState = { ...personalStateOf(spec, hooks.personal, fit.trained), ...fit.state };
   let stateKey: string | null = null;
   if (Object.keys(nextState).length > 0) {
     stateKey = keys.trainedState(p.runId, p.round, p.clientId, ctx.attempt);
@@ -85,6 +87,7 @@ async function train(deps: JobHandlerDeps, payload: unknown, ctx: ChildContext):
   return {
     updateKey,
     stateKey,
+    stateEntries: Object.keys(nextState),
     numSamples: trainData.n,
     loss: fit.loss,
     steps: fit.steps,
@@ -108,7 +111,7 @@ async function evaluateClient(deps: JobHandlerDeps, payload: unknown): Promise<E
   const split = rc.partition.clients[p.clientId];
   if (!split) throw new Error(`eval job: client ${p.clientId} is not in run ${p.runId}`);
   const global = decodeModel(await deps.store.get(keys.global(p.runId, p.round)), rc.model.spec);
-  const state = p.stateKey ? decodeState(await deps.store.get(p.stateKey)) : undefined;
+  const state = await loadState(deps.store, p.state);
   const results = await rc.hooks.evaluate({
     clientId: p.clientId,
     round: p.round,

@@ -27,4 +27,5 @@ export const keys = {
   commit: (runId: string, round: number) => `runs/${runId}/rounds/${pad(round)}/commit.json`,
   evalSummary: (runId: string, round: number) => `runs/${runId}/evals/${pad(round)}.json`,
   roundsPrefix: (runId: string) => `runs/${runId}/rounds/`,
+  evalsPrefix: (runId: string) => `runs/${runId}/evals/`,
 };

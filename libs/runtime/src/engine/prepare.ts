@@ -1,11 +1,54 @@
 import type { ClientState, JsonValue } from '@fedsim/fl/algorithms/index';
+import { PERSONAL_STATE } from '@fedsim/fl/algorithms/index';
+import type { StateRefs } from '../jobs/catalog.js';
 import type { BlobStore } from '../ports/blob-store.js';
 import { decodeState, encodeInstruction, encodeState } from './blobs.js';
 import { keys } from './keys.js';
 import type { RunContext } from './run-context.js';
 
-/** client id (as a string) → the key of that client's latest state blob */
-export type StateIndex = Record<string, string>;
+/** client id (as a string) → its latest state: entry name → blob key */
+export type StateIndex = Record<string, StateRefs>;
+
+/** Loads the named entries (all when `only` is absent) of a client's state, each blob once. */
+export async function loadState(
+  store: Pick<BlobStore, 'get'>,
+  refs: StateRefs | undefined,
+  only?: readonly string[],
+): Promise<ClientState | undefined> {
+  if (!refs) return undefined;
+  const wanted = Object.entries(refs).filter(([name]) => !only || only.includes(name));
+  if (wanted.length === 0) return undefined;
+  const blobs = new Map<string, ClientState>();
+  const out: Record<string, Float32Array> = {};
+  for (const [name, key] of wanted) {
+    let blob = blobs.get(key);
+    if (!blob) {
+      blob = decodeState(await store.get(key));
+      blobs.set(key, blob);
+    }
+    const entry = blob[name];
+    if (!entry) throw new Error(`client state blob ${key} has no entry '${name}'`);
+    out[name] = entry;
+  }
+  return out;
+}
+
+/** The index after a client stored new entries in one blob. */
+export function withEntries(index: StateIndex, clientId: number, blobKey: string, entries: readonly string[]): StateIndex {
+  if (entries.length === 0) return index;
+  const refs = { ...index[String(clientId)] };
+  for (const e of entries) refs[e] = blobKey;
+  return { ...index, [String(clientId)]: refs };
+}
+
+/** The state entries a train job gets: what the algorithm declares, plus its personal tensors. */
+export function trainStateRefs(rc: Pick<RunContext, 'hooks'>, refs: StateRefs | undefined): StateRefs {
+  if (!refs) return {};
+  const declared = rc.hooks.trainState;
+  if (!declared) return { ...refs };
+  const names = new Set([...declared, PERSONAL_STATE]);
+  return Object.fromEntries(Object.entries(refs).filter(([name]) => names.has(name)));
+}
 
 /**
  * Server-side preparation of a round: the algorithm's per-client instructions (e.g. FedOBP
@@ -22,17 +65,16 @@ export async function prepareRound(
 ): Promise<{ index: StateIndex; reports: Record<string, JsonValue> }> {
   const instruct = rc.hooks.instruct;
   if (!instruct) return { index, reports: {} };
-  const next: StateIndex = { ...index };
+  let next: StateIndex = index;
   const reports: Record<string, JsonValue> = {};
   for (const clientId of clients) {
-    const stateKey = index[String(clientId)];
-    const state: ClientState | undefined = stateKey ? decodeState(await store.get(stateKey)) : undefined;
+    const state = await loadState(store, index[String(clientId)]);
     const r = instruct({ clientId, round, global, state });
     if (r.instruction) await store.put(keys.instruction(rc.record.runId, round, clientId), encodeInstruction(r.instruction));
     if (r.state) {
       const key = keys.instructedState(rc.record.runId, round, clientId);
       await store.put(key, encodeState(r.state, { round, client: clientId }));
-      next[String(clientId)] = key;
+      next = withEntries(next, clientId, key, Object.keys(r.state));
     }
     if (r.report) reports[String(clientId)] = r.report;
   }

@@ -9,19 +9,25 @@ const round = z.number().int().min(0);
 const clientId = z.number().int().min(0);
 const key = z.string().min(1);
 
+/** A client's stored state: entry name → key of the blob holding it. */
+export const stateRefsSchema = z.record(z.string(), key);
+export type StateRefs = z.infer<typeof stateRefsSchema>;
+
 export const trainPayloadSchema = z.object({
   runId,
   round,
   clientId,
-  stateKey: key.nullable(),
+  /** only the entries the algorithm's client side reads */
+  state: stateRefsSchema,
   instructionKey: key.nullable(),
 });
 export type TrainPayload = z.infer<typeof trainPayloadSchema>;
 
 export const trainReplySchema = z.object({
   updateKey: key,
-  /** null when the algorithm keeps no state for this client */
+  /** the blob holding the state entries this job produced; null when it produced none */
   stateKey: key.nullable(),
+  stateEntries: z.array(z.string()),
   numSamples: z.number().int().positive(),
   loss: z.number(),
   steps: z.number().int().min(0),
@@ -37,7 +43,7 @@ export const evalPayloadSchema = z.object({
   /** the model version evaluated: θ_g^round and the state index after round − 1 */
   round,
   clientId,
-  stateKey: key.nullable(),
+  state: stateRefsSchema,
 });
 export type EvalPayload = z.infer<typeof evalPayloadSchema>;
 

@@ -27,6 +27,12 @@ export interface ThreadInit {
   readonly workerData: unknown;
 }
 
+/** The workerData of every pool thread. */
+export interface ThreadWorkerData {
+  readonly boot: { readonly main: string; readonly tsx?: string };
+  readonly init: ThreadInit;
+}
+
 export function serializeError(err: unknown): SerializedError {
   if (err instanceof Error) return { name: err.name, message: err.message, ...(err.stack ? { stack: err.stack } : {}) };
   return { name: 'Error', message: typeof err === 'string' ? err : String(err) };

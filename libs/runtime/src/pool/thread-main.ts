@@ -5,7 +5,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { JobHandlers } from '../ports/transport.js';
 import { serializeError } from './messages.js';
-import type { FromThread, ThreadInit, ThreadJob, ToThread } from './messages.js';
+import type { FromThread, ThreadInit, ThreadJob, ThreadWorkerData, ToThread } from './messages.js';
 
 const port = parentPort;
 if (!port) throw new Error('thread-main must run in a worker thread');
@@ -30,7 +30,7 @@ function run(handlers: JobHandlers, job: ThreadJob, signal: AbortSignal): Promis
 }
 
 try {
-  const handlers = await loadHandlers(workerData as ThreadInit);
+  const handlers = await loadHandlers((workerData as ThreadWorkerData).init);
   const aborts = new Map<number, AbortController>();
   port.on('message', (msg: ToThread) => {
     if (msg.type === 'abort') {

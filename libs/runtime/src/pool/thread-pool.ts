@@ -4,7 +4,7 @@ import { Worker } from 'node:worker_threads';
 import type { ResourceLimits } from 'node:worker_threads';
 import type { ChildContext, ChildKind, ChildOutcome, JobHandlers, ParentKind } from '../ports/transport.js';
 import { deserializeError } from './messages.js';
-import type { FromThread, ThreadInit, ThreadJob, ToThread } from './messages.js';
+import type { FromThread, ThreadInit, ThreadJob, ThreadWorkerData, ToThread } from './messages.js';
 
 export interface ThreadPoolOptions {
   /** module exporting `createHandlers(workerData): Promise<JobHandlers>`; a URL, file URL string or path */
@@ -52,6 +52,32 @@ function threadMainUrl(): URL {
   return new URL(`./thread-main.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url);
 }
 
+/**
+ * Threads start from this CommonJS snippet rather than thread-main directly. On Node < 22.14
+ * the TypeScript hooks that `--import tsx` installs do not reach worker threads (tsx only
+ * registers itself in the main thread there, detected by the absence of `isInternalThread`), so
+ * when running from sources the snippet registers tsx in the thread before loading thread-main.
+ */
+const BOOTSTRAP = `
+const threads = require('node:worker_threads');
+const { main, tsx } = threads.workerData.boot;
+(async () => {
+  if (tsx && threads.isInternalThread === undefined) (await import(tsx)).register();
+  await import(main);
+})();
+`;
+
+/** tsx's registration API when this process runs TypeScript sources, else undefined. */
+function tsxApiHref(entry: string): string | undefined {
+  const runningTs = import.meta.url.endsWith('.ts') || /\.[mc]?ts$/.test(entry);
+  if (!runningTs) return undefined;
+  try {
+    return import.meta.resolve('tsx/esm/api');
+  } catch {
+    return undefined;
+  }
+}
+
 function entryHref(entry: URL | string): string {
   if (entry instanceof URL) return entry.href;
   return /^(file|data):/.test(entry) ? entry : pathToFileURL(resolvePath(entry)).href;
@@ -68,6 +94,7 @@ function entryHref(entry: URL | string): string {
  */
 export class ThreadPoolHandlers implements JobHandlers {
   private readonly init: ThreadInit;
+  private readonly boot: ThreadWorkerData['boot'];
   private readonly threads = new Set<PoolThread>();
   private readonly queue: Task[] = [];
   private nextId = 1;
@@ -79,6 +106,8 @@ export class ThreadPoolHandlers implements JobHandlers {
       throw new Error(`ThreadPoolHandlers: size must be an integer ≥ 1, got ${String(options.size)}`);
     }
     this.init = { entry: entryHref(options.entry), workerData: options.workerData };
+    const tsx = tsxApiHref(this.init.entry);
+    this.boot = { main: threadMainUrl().href, ...(tsx ? { tsx } : {}) };
   }
 
   runChild(kind: ChildKind, payload: unknown, ctx: ChildContext): Promise<unknown> {
@@ -132,9 +161,10 @@ export class ThreadPoolHandlers implements JobHandlers {
       if (this.queue.length === 0) return;
       if (thread.ready && !thread.task) this.start(thread, this.queue.shift()!);
     }
-    const starting = [...this.threads].filter((t) => !t.ready).length;
+    let starting = [...this.threads].filter((t) => !t.ready).length;
     while (this.queue.length > starting && this.threads.size < this.options.size) {
       this.spawn();
+      starting++;
     }
   }
 
@@ -151,8 +181,9 @@ export class ThreadPoolHandlers implements JobHandlers {
   }
 
   private spawn(): void {
-    const worker = new Worker(threadMainUrl(), {
-      workerData: this.init,
+    const worker = new Worker(BOOTSTRAP, {
+      eval: true,
+      workerData: { boot: this.boot, init: this.init } satisfies ThreadWorkerData,
       ...(this.options.resourceLimits ? { resourceLimits: this.options.resourceLimits } : {}),
     });
     const thread: PoolThread = { worker, ready: false };
@@ -178,6 +209,8 @@ export class ThreadPoolHandlers implements JobHandlers {
         // Every thread would fail the same way: fail what is waiting instead of respawning forever.
         for (const task of this.queue.splice(0)) this.fail(task, wrapped);
         for (const w of this.readyWaiters.splice(0)) w.reject(wrapped);
+        // The entry may have left handles open; do not wait for the thread to wind down by itself.
+        void thread.worker.terminate();
         return;
       }
       case 'done':
@@ -205,9 +238,12 @@ export class ThreadPoolHandlers implements JobHandlers {
     if (!thread.ready && !this.closed) {
       const err = thread.lastError ?? new Error(`compute thread exited with code ${code} before it was ready`);
       for (const w of this.readyWaiters.splice(0)) w.reject(err);
-      // An init failure already failed the queue; anything else (e.g. a crash while loading) does too.
-      for (const t of this.queue.splice(0)) this.fail(t, err);
-      return;
+      // With no working thread left, a thread that cannot start fails what waits rather than
+      // being respawned in a loop; the next submission tries again.
+      if (![...this.threads].some((t) => t.ready)) {
+        for (const t of this.queue.splice(0)) this.fail(t, err);
+        return;
+      }
     }
     if (!this.closed) this.dispatch();
   }

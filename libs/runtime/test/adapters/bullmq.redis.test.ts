@@ -74,13 +74,14 @@ test('BullMQ semantics: a parent with a gate child stays waiting-children after 
   const childWorker = new Worker(`${prefix}-c`, async () => 'v', { connection, prefix: redis.prefix });
   const parentWorker = new Worker(`${prefix}-p`, async (job) => {
     parentRuns++;
-    return Object.keys(await job.getChildrenValues()).length;
+    return Object.keys((await job.getChildrenValues()) ?? {}).length;
   }, { connection, prefix: redis.prefix });
   try {
     await producer.add({ name: 'p', queueName: `${prefix}-p`, opts: { jobId: 'P' }, children: [{ name: 'gate', queueName: `${prefix}-g`, opts: { jobId: 'G' } }] });
     await children.addBulk([1, 2, 3].map((i) => ({ name: 'c', data: {}, opts: { jobId: `c${i}`, parent: { id: 'P', queue: `${redis.prefix}:${prefix}-p` } } })));
-    for (let i = 0; i < 100 && (await children.getJobCounts('completed')).completed < 3; i++) await new Promise((r) => setTimeout(r, 20));
-    assert.equal((await children.getJobCounts('completed')).completed, 3);
+    const completed = async () => (await children.getJobCounts('completed'))['completed'] ?? 0;
+    for (let i = 0; i < 100 && (await completed()) < 3; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(await completed(), 3);
     await new Promise((r) => setTimeout(r, 200));
     assert.equal(await parents.getJobState('P'), 'waiting-children');
     assert.equal(parentRuns, 0);
@@ -130,9 +131,16 @@ test('BullmqTransport: children routed to a pool no worker serves are removed at
   const transport = new BullmqTransport(transportOptions(prefix));
   const flow = `pools-${seq}`;
   try {
-    const result = (await transport.runFlow(spec(flow, [
+    const running = transport.runFlow(spec(flow, [
       okChild(flow, 'a', 1), okChild(flow, 'b', 2, 'nobody'), okChild(flow, 'c', 3, 'default'),
-    ], { deadlineMs: 1000 }))) as ParentSummary;
+    ], { deadlineMs: 1500 }));
+    let waiting = 0;
+    for (let i = 0; i < 50 && waiting === 0; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      waiting = (await transport.queueDepths()).find((d) => d.queue === `${prefix}-train-nobody` && d.state === 'waiting')?.count ?? 0;
+    }
+    assert.equal(waiting, 1, 'the unserved pool queue should show one waiting job before the deadline');
+    const result = (await running) as ParentSummary;
     assert.deepEqual(result.values, [1, null, 3]);
     assert.match(result.errors[1] ?? '', /^deadline/);
     assert.deepEqual(handlers.runsOf(flow, 'b'), []);
@@ -214,6 +222,44 @@ test('BullmqTransport: event streams are capped and queue depths are reported pe
   } finally {
     await transport.close();
     await handle.close();
+  }
+});
+
+test('startBullmqWorkers: close hands a job that outlives the grace period back to the queue, where another worker finishes it', async () => {
+  const prefix = prefixFor();
+  const stuck = new ScriptedHandlers();
+  const first = await startBullmqWorkers({
+    connection: redis.url, prefix, keyPrefix: redis.prefix, handlers: stuck, pools: ['default'], concurrency: 1,
+    aggregate: false, closeTimeoutMs: 300, log: silentLogger,
+  });
+  const transport = new BullmqTransport(transportOptions(prefix));
+  const flow = `handback-${seq}`;
+  const running = transport.runFlow(spec(flow, [{ id: 'h', kind: 'train', payload: { flow, child: 'h', value: 5, script: { do: 'hang' } } }], { attempts: 1 }));
+  let second: BullmqWorkersHandle | undefined;
+  try {
+    for (let i = 0; i < 250 && stuck.runsOf(flow, 'h').length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.deepEqual(stuck.runsOf(flow, 'h'), [1]);
+    await first.close();
+    const attempts: number[] = [];
+    second = await startBullmqWorkers({
+      connection: redis.url, prefix, keyPrefix: redis.prefix, pools: ['default'], concurrency: 1, log: silentLogger,
+      handlers: {
+        async runChild(_kind, payload, ctx) {
+          attempts.push(ctx.attempt);
+          return { value: (payload as { value: number }).value };
+        },
+        runParent: (kind, payload, outcomes) => stuck.runParent(kind, payload, outcomes),
+      },
+    });
+    const result = (await running) as ParentSummary;
+    assert.deepEqual(result.values, [5]);
+    // handed back, not failed: the only attempt budget (1) was not spent by the shutdown
+    assert.deepEqual(attempts, [1]);
+  } finally {
+    stuck.release();
+    await transport.close();
+    await first.close();
+    await second?.close();
   }
 });
 

@@ -80,6 +80,7 @@ test('ThreadPoolHandlers: a crashed thread rejects only its job and is replaced'
 test('ThreadPoolHandlers: aborting a job signals it in its thread; a job deaf to aborts loses its thread after the grace period', async () => {
   const pool = new ThreadPoolHandlers({ entry, size: 1, abortGraceMs: 100 });
   try {
+    await pool.ready();
     const polite = new AbortController();
     const waiting = run(pool, { op: 'waitForAbort' }, 'polite', polite.signal);
     await new Promise((r) => setTimeout(r, 50));
@@ -115,11 +116,12 @@ test('ThreadPoolHandlers: an entry without createHandlers fails ready() and its 
 
 test('ThreadPoolHandlers: close rejects queued jobs and later submissions', async () => {
   const pool = new ThreadPoolHandlers({ entry, size: 1, closeTimeoutMs: 2_000 });
+  await pool.ready();
   const running = run(pool, { op: 'spin', ms: 100 }, 'running');
-  const queued = run(pool, { op: 'echo' }, 'queued');
+  const queued = assert.rejects(run(pool, { op: 'echo' }, 'queued'), ThreadPoolClosedError);
   await new Promise((r) => setTimeout(r, 20));
   await pool.close();
   await running;
-  await assert.rejects(queued, ThreadPoolClosedError);
+  await queued;
   await assert.rejects(run(pool, { op: 'echo' }), ThreadPoolClosedError);
 });

@@ -37,7 +37,7 @@ export function makeBatchMatMul(stock: StockKernels, kernel: 'BatchMatMul' | '_F
       // moves 2·m·k + n·m elements instead of n·k (plus the packing XNNPACK does on its weights)
       if (2 * m * k + n * m < n * k) {
         const aT = transposeLast2(stock, backend, a);
-        const cT = matMulPlain(stock, backend, aT, aT);
+        const cT = matMulPlain(stock, backend, b, aT);
         release(backend, aT);
         const c = transposeLast2(stock, backend, cT);
         release(backend, cT);

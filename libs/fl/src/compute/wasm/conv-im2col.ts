@@ -65,7 +65,7 @@ export function col2im(backend: BackendWasm, colsT: TensorInfo, info: tf.backend
               continue;
             }
             const d = ((b * H + r) * W + s) * C;
-            for (let c = 0; c < C; c++) dx[d + c]! += c === 3 ? 0 : m[o++]!;
+            for (let c = 0; c < C; c++) dx[d + c]! += m[o++]!;
           }
         }
       }

@@ -81,7 +81,7 @@ function pool2x2Grad(dx: Float32Array, xv: Float32Array, dyv: Float32Array, B: n
           const g = dyv[d + c]!;
           let best = v00;
           let k = 0;
-          if (v01 >= best) {
+          if (v01 > best) {
             best = v01;
             k = 1;
           }

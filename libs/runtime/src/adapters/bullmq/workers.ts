@@ -4,7 +4,7 @@ import type { ChildOutcome, JobHandlers } from '../../ports/transport.js';
 import { deadlineError } from '../flow-spec.js';
 import { toLogger } from '../logger.js';
 import type { AdapterLogger, LogSink } from '../logger.js';
-import type { QueueDepth, QueueDepthSource } from '../queue-depth.js';
+import type { QueueDepthSource } from '../queue-depth.js';
 import { toConnectionOptions } from './connection.js';
 import type { RedisConnectionInput } from './connection.js';
 import { ChildJobData, ParentJobData } from './job-data.js';

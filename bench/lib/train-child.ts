@@ -1,0 +1,59 @@
+import { computeBackendName, initCompute } from '@fedsim/fl/compute/index';
+import { createModel, type ModelName } from '@fedsim/fl/models/index';
+import { trainLocal } from '@fedsim/fl/train/index';
+import type { ClientData } from '@fedsim/fl/data/types';
+import { Rng } from '@fedsim/fl/util/rng';
+
+export interface ChildResult {
+  readonly backend: string;
+  readonly model: ModelName;
+  readonly batch: number;
+  /** samples/s of every measured repetition */
+  readonly runs: number[];
+  readonly median: number;
+}
+
+function randomClient(featureShape: readonly number[], numClasses: number, n: number): ClientData {
+  const rng = Rng.derive(1, 'bench', 'data');
+  const size = featureShape.reduce((a, b) => a * b, 1);
+  const x = new Float32Array(n * size);
+  for (let i = 0; i < x.length; i++) x[i] = rng.normal();
+  const y = new Int32Array(n);
+  for (let i = 0; i < n; i++) y[i] = rng.int(numClasses);
+  return { x, y, n, featureShape: [...featureShape] };
+}
+
+/**
+ * Training throughput of the project's own loop (trainLocal: forward, softmax cross-entropy,
+ * backward, SGD with momentum) on random data, on the backend FEDSIM_BACKEND selects.
+ */
+export async function measureTraining(model: ModelName, batch: number, secondsPerRun: number, runs: number): Promise<ChildResult> {
+  await initCompute({ log: (m) => console.error(`# ${m}`) });
+  const def = createModel(model);
+  const data = randomClient(def.inputShape, def.numClasses, 32 * batch);
+  let params = def.init(1);
+  const train = async (iterations: number) => {
+    const t0 = performance.now();
+    const r = await trainLocal(def, params, data, {
+      sgd: { lr: 0.01, momentum: 0.9, weightDecay: 0 },
+      batchSize: batch,
+      epochs: 1,
+      iterations,
+      seed: 1,
+    });
+    params = r.params;
+    return (performance.now() - t0) / 1000;
+  };
+  // warm-up doubles as calibration: how many steps fill one run
+  let steps = 2;
+  let elapsed = await train(steps);
+  while (elapsed < secondsPerRun / 4) {
+    steps *= 2;
+    elapsed = await train(steps);
+  }
+  steps = Math.max(2, Math.round((steps * secondsPerRun) / elapsed));
+  const rates: number[] = [];
+  for (let r = 0; r < runs; r++) rates.push((steps * batch) / (await train(steps)));
+  const sorted = [...rates].sort((a, b) => a - b);
+  return { backend: computeBackendName(), model, batch, runs: rates, median: sorted[Math.floor(sorted.length / 2)]! };
+}

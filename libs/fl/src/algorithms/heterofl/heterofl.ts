@@ -1,0 +1,94 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { z } from 'zod';
+import { selectAll, selectNone } from '../../params/spec.js';
+import { trainLocal } from '../../train/sgd.js';
+import { elementwiseDeltaAggregator } from '../submodel/aggregator.js';
+import { capacitiesSchema, capacityPlan, evalSizesSchema, evaluationSizes } from '../submodel/capacities.js';
+import { evaluateSubmodels } from '../submodel/evaluate.js';
+import { applyMask, restoreOutside } from '../submodel/masks.js';
+import { overriddenTrainOptions, trainOverrideShape } from '../submodel/train-options.js';
+import type { Algorithm, AlgorithmHooks } from '../types.js';
+import { widthMask } from './width-mask.js';
+
+/**
+ * HeteroFL (Diao et al., ICLR 2021), the baseline of specs/fiarse.md: a client of capacity β
+ * trains the width-sliced submodel (first ⌈β·c⌉ channels of every layer, width-mask.ts),
+ * simulated exactly by masking. Uploads are deltas (zero outside the slice); each element is
+ * averaged, unweighted, over the round's clients whose slice holds it, and elements no client
+ * holds keep their value. Same capacities, routing and evaluation names as FIARSE.
+ *
+ * Not modelled: HeteroFL's static batch norm (these models have no normalisation), its output
+ * "scaler" (training-time 1/β rescaling) and masked cross-entropy over a client's labels.
+ */
+export const heteroflOptionsSchema = z
+  .object({
+    capacities: capacitiesSchema,
+    /** route each client's train jobs to its capacity class's pool (workers must serve those pools) */
+    routeByCapacity: z.boolean().default(false),
+    evalSizes: evalSizesSchema,
+    ...trainOverrideShape,
+  })
+  .strict();
+export type HeteroflOptions = z.output<typeof heteroflOptionsSchema>;
+
+export const heterofl: Algorithm<HeteroflOptions> = {
+  name: 'heterofl',
+  summary: 'HeteroFL: width-sliced submodels per client capacity, element-wise averaging over holders',
+  options: heteroflOptionsSchema,
+  create(env, options): AlgorithmHooks {
+    const spec = env.model.spec;
+    const plan = capacityPlan(options.capacities, env.numClients);
+    const sizes = evaluationSizes(options.capacities, options.evalSizes);
+    const masks = new Map<number, Uint8Array>();
+    const maskAt = (beta: number): Uint8Array => {
+      let m = masks.get(beta);
+      if (!m) {
+        m = widthMask(spec, beta);
+        masks.set(beta, m);
+      }
+      return m;
+    };
+
+    return {
+      personal: selectNone,
+      shared: selectAll,
+      upload: 'delta',
+      hasGlobalModel: true,
+      trainState: [],
+      ...(options.routeByCapacity ? { poolOf: (clientId: number) => plan.poolOf(clientId) } : {}),
+
+      createAggregator: (previousGlobal) =>
+        elementwiseDeltaAggregator(spec, selectAll, previousGlobal, {
+          serverLr: 1,
+          holders: (clientId) => maskAt(plan.betaOf(clientId)),
+        }),
+
+      async fit(input) {
+        const keep = maskAt(plan.betaOf(input.clientId));
+        const opts = overriddenTrainOptions(env, options, input.seed);
+        // Per-tensor constant masks, uploaded once per call; unsliced tensors pass through.
+        const tensorMasks = spec.tensors.map((t) => {
+          const m = keep.subarray(t.offset, t.offset + t.length);
+          return m.every((x) => x === 1) ? null : tf.tensor(Float32Array.from(m), [...t.shape]);
+        });
+        try {
+          const sliced = tensorMasks.some((m) => m !== null);
+          const r = await trainLocal(
+            env.model,
+            input.start,
+            input.train,
+            opts,
+            sliced ? { effectiveParams: (vars) => vars.map((v, i) => (tensorMasks[i] ? tf.mul(v, tensorMasks[i]) : v)) } : {},
+          );
+          restoreOutside(r.params, input.start, keep);
+          return { trained: r.params, loss: r.loss, steps: r.steps };
+        } finally {
+          for (const m of tensorMasks) m?.dispose();
+        }
+      },
+
+      evaluate: (input) =>
+        evaluateSubmodels(env, input, { plan, sizes, maskedAt: (beta) => applyMask(input.global, maskAt(beta)) }),
+    };
+  },
+};

@@ -1,0 +1,168 @@
+// N-API surface of the kernels: every buffer is a Float32Array (typically a view of the tfjs
+// wasm heap, so no copies are made) and the sizes come in one Int32Array.
+#include <node_api.h>
+
+#include <cstdint>
+#include <string>
+
+#include "kernels.h"
+
+namespace {
+
+bool fail(napi_env env, const std::string& msg) {
+  napi_throw_error(env, "FEDSIM_NATIVE", msg.c_str());
+  return false;
+}
+
+template <typename T>
+bool typedArray(napi_env env, napi_value v, napi_typedarray_type want, T** data, size_t* length, const char* what) {
+  bool is = false;
+  napi_is_typedarray(env, v, &is);
+  if (!is) return fail(env, std::string(what) + ": expected a typed array");
+  napi_typedarray_type type;
+  void* raw = nullptr;
+  napi_value ab;
+  size_t offset = 0;
+  if (napi_get_typedarray_info(env, v, &type, length, &raw, &ab, &offset) != napi_ok) return fail(env, std::string(what) + ": unreadable typed array");
+  if (type != want) return fail(env, std::string(what) + (want == napi_float32_array ? ": expected a Float32Array" : ": expected an Int32Array"));
+  *data = static_cast<T*>(raw);
+  return true;
+}
+
+bool args(napi_env env, napi_callback_info info, size_t n, napi_value* out) {
+  size_t argc = n;
+  napi_get_cb_info(env, info, &argc, out, nullptr, nullptr);
+  if (argc != n) return fail(env, "expected " + std::to_string(n) + " arguments, got " + std::to_string(argc));
+  return true;
+}
+
+bool convArgs(napi_env env, napi_callback_info info, const float** a, const float** b, float** out, fedsim::ConvDims* d) {
+  napi_value v[4];
+  if (!args(env, info, 4, v)) return false;
+  float *pa, *pb;
+  int32_t* dims;
+  size_t la, lb, lo, ld;
+  if (!typedArray(env, v[0], napi_float32_array, &pa, &la, "arg 0") || !typedArray(env, v[1], napi_float32_array, &pb, &lb, "arg 1") ||
+      !typedArray(env, v[2], napi_float32_array, out, &lo, "arg 2") || !typedArray(env, v[3], napi_int32_array, &dims, &ld, "dims"))
+    return false;
+  if (ld != 13) return fail(env, "conv dims: expected 13 values");
+  *d = fedsim::ConvDims{dims[0], dims[1], dims[2], dims[3], dims[4], dims[5], dims[6], dims[7], dims[8], dims[9], dims[10], dims[11], dims[12]};
+  *a = pa;
+  *b = pb;
+  return true;
+}
+
+napi_value undefinedValue(napi_env env) {
+  napi_value u;
+  napi_get_undefined(env, &u);
+  return u;
+}
+
+napi_value Conv2dForward(napi_env env, napi_callback_info info) {
+  const float *x, *w;
+  float* y;
+  fedsim::ConvDims d;
+  if (convArgs(env, info, &x, &w, &y, &d)) fedsim::conv2dForward(x, w, y, d);
+  return undefinedValue(env);
+}
+
+napi_value Conv2dFilterGrad(napi_env env, napi_callback_info info) {
+  const float *x, *dy;
+  float* dw;
+  fedsim::ConvDims d;
+  if (convArgs(env, info, &x, &dy, &dw, &d)) fedsim::conv2dFilterGrad(x, dy, dw, d);
+  return undefinedValue(env);
+}
+
+napi_value Conv2dInputGrad(napi_env env, napi_callback_info info) {
+  const float *dy, *w;
+  float* dx;
+  fedsim::ConvDims d;
+  if (convArgs(env, info, &dy, &w, &dx, &d)) fedsim::conv2dInputGrad(dy, w, dx, d);
+  return undefinedValue(env);
+}
+
+// gemm(a, b, c, [batch, m, n, k, transA, transB, strideA, strideB])
+napi_value Gemm(napi_env env, napi_callback_info info) {
+  napi_value v[4];
+  if (!args(env, info, 4, v)) return nullptr;
+  float *a, *b, *c;
+  int32_t* dims;
+  size_t la, lb, lc, ld;
+  if (!typedArray(env, v[0], napi_float32_array, &a, &la, "a") || !typedArray(env, v[1], napi_float32_array, &b, &lb, "b") ||
+      !typedArray(env, v[2], napi_float32_array, &c, &lc, "c") || !typedArray(env, v[3], napi_int32_array, &dims, &ld, "dims"))
+    return nullptr;
+  if (ld != 8) {
+    fail(env, "gemm dims: expected 8 values");
+    return nullptr;
+  }
+  fedsim::GemmDims d{dims[0], dims[1], dims[2], dims[3], dims[4], dims[5], dims[6], dims[7]};
+  fedsim::gemm(a, b, c, d);
+  return undefinedValue(env);
+}
+
+// biasActivation(y, bias | null, rows, cols, relu)
+napi_value BiasActivation(napi_env env, napi_callback_info info) {
+  napi_value v[5];
+  if (!args(env, info, 5, v)) return nullptr;
+  float *y, *bias = nullptr;
+  size_t ly, lb;
+  if (!typedArray(env, v[0], napi_float32_array, &y, &ly, "y")) return nullptr;
+  napi_valuetype t;
+  napi_typeof(env, v[1], &t);
+  if (t != napi_null && !typedArray(env, v[1], napi_float32_array, &bias, &lb, "bias")) return nullptr;
+  int64_t rows;
+  int32_t cols;
+  bool relu;
+  napi_get_value_int64(env, v[2], &rows);
+  napi_get_value_int32(env, v[3], &cols);
+  napi_get_value_bool(env, v[4], &relu);
+  if (size_t(rows) * size_t(cols) > ly) {
+    fail(env, "biasActivation: rows·cols exceeds y");
+    return nullptr;
+  }
+  fedsim::biasActivation(y, bias, rows, cols, relu);
+  return undefinedValue(env);
+}
+
+napi_value SetThreads(napi_env env, napi_callback_info info) {
+  napi_value v[1];
+  if (!args(env, info, 1, v)) return nullptr;
+  int32_t n;
+  napi_get_value_int32(env, v[0], &n);
+  fedsim::setThreads(n);
+  return undefinedValue(env);
+}
+
+napi_value Info(napi_env env, napi_callback_info) {
+  napi_value o, cfg, core, th;
+  napi_create_object(env, &o);
+  napi_create_string_utf8(env, fedsim::blasConfig(), NAPI_AUTO_LENGTH, &cfg);
+  napi_create_string_utf8(env, fedsim::blasCore(), NAPI_AUTO_LENGTH, &core);
+  napi_create_int32(env, fedsim::threads(), &th);
+  napi_set_named_property(env, o, "blasConfig", cfg);
+  napi_set_named_property(env, o, "blasCore", core);
+  napi_set_named_property(env, o, "threads", th);
+  return o;
+}
+
+napi_value Init(napi_env env, napi_value exports) {
+  // One BLAS thread per process: the simulator scales by running one worker per core, and a
+  // fixed single-threaded sgemm keeps results bit-reproducible.
+  fedsim::setThreads(1);
+  const napi_property_descriptor props[] = {
+      {"conv2dForward", nullptr, Conv2dForward, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"conv2dFilterGrad", nullptr, Conv2dFilterGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"conv2dInputGrad", nullptr, Conv2dInputGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"gemm", nullptr, Gemm, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"biasActivation", nullptr, BiasActivation, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"info", nullptr, Info, nullptr, nullptr, nullptr, napi_default, nullptr},
+  };
+  napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
+  return exports;
+}
+
+}  // namespace
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, Init)

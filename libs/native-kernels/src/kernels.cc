@@ -1,0 +1,158 @@
+#include "kernels.h"
+
+#include <cblas.h>
+
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+namespace fedsim {
+
+namespace {
+
+// One scratch patch matrix per thread, grown on demand and reused across calls: allocating
+// several megabytes per kernel call would cost more than the copy itself.
+std::vector<float>& scratch(size_t n) {
+  thread_local std::vector<float> buf;
+  if (buf.size() < n) buf.resize(n);
+  return buf;
+}
+
+// Patch matrix: rows are the output positions (b, i, j), columns the filter taps (p, q, c), so
+// that with the [kh,kw,in,out] filter read as a [kh·kw·in, out] matrix, conv = patches · filter.
+void im2col(const float* x, float* cols, const ConvDims& d) {
+  const int64_t rowLen = int64_t(d.kH) * d.kW * d.inC;
+  float* out = cols;
+  for (int b = 0; b < d.batch; b++) {
+    for (int i = 0; i < d.outH; i++) {
+      for (int j = 0; j < d.outW; j++) {
+        for (int p = 0; p < d.kH; p++) {
+          const int r = i * d.strideH + p - d.padTop;
+          if (r < 0 || r >= d.inH) {
+            std::memset(out, 0, sizeof(float) * d.kW * d.inC);
+            out += d.kW * d.inC;
+            continue;
+          }
+          const float* rowIn = x + (int64_t(b) * d.inH + r) * d.inW * d.inC;
+          const int q0 = j * d.strideW - d.padLeft;
+          if (q0 >= 0 && q0 + d.kW <= d.inW) {
+            // the whole filter row is inside the image: one contiguous copy
+            std::memcpy(out, rowIn + int64_t(q0) * d.inC, sizeof(float) * d.kW * d.inC);
+            out += d.kW * d.inC;
+            continue;
+          }
+          for (int q = 0; q < d.kW; q++) {
+            const int s = q0 + q;
+            if (s < 0 || s >= d.inW) {
+              std::memset(out, 0, sizeof(float) * d.inC);
+            } else {
+              std::memcpy(out, rowIn + int64_t(s) * d.inC, sizeof(float) * d.inC);
+            }
+            out += d.inC;
+          }
+        }
+      }
+    }
+  }
+  (void)rowLen;
+}
+
+// Adjoint of im2col: scatter-add every column block back onto the image.
+void col2im(const float* cols, float* dx, const ConvDims& d) {
+  std::memset(dx, 0, sizeof(float) * int64_t(d.batch) * d.inH * d.inW * d.inC);
+  const float* in = cols;
+  for (int b = 0; b < d.batch; b++) {
+    for (int i = 0; i < d.outH; i++) {
+      for (int j = 0; j < d.outW; j++) {
+        for (int p = 0; p < d.kH; p++) {
+          const int r = i * d.strideH + p - d.padTop;
+          if (r < 0 || r >= d.inH) {
+            in += d.kW * d.inC;
+            continue;
+          }
+          float* rowOut = dx + (int64_t(b) * d.inH + r) * d.inW * d.inC;
+          for (int q = 0; q < d.kW; q++) {
+            const int s = j * d.strideW + q - d.padLeft;
+            if (s >= 0 && s < d.inW) {
+              float* o = rowOut + int64_t(s) * d.inC;
+              for (int c = 0; c < d.inC; c++) o[c] += in[c];
+            }
+            in += d.inC;
+          }
+        }
+      }
+    }
+  }
+}
+
+inline int64_t positions(const ConvDims& d) { return int64_t(d.batch) * d.outH * d.outW; }
+inline int64_t taps(const ConvDims& d) { return int64_t(d.kH) * d.kW * d.inC; }
+
+bool isPointwise(const ConvDims& d) {
+  return d.kH == 1 && d.kW == 1 && d.strideH == 1 && d.strideW == 1 && d.padTop == 0 && d.padLeft == 0;
+}
+
+}  // namespace
+
+void gemm(const float* a, const float* b, float* c, const GemmDims& d) {
+  const int lda = d.transA ? d.m : d.k;
+  const int ldb = d.transB ? d.k : d.n;
+  for (int i = 0; i < d.batch; i++) {
+    cblas_sgemm(CblasRowMajor, d.transA ? CblasTrans : CblasNoTrans, d.transB ? CblasTrans : CblasNoTrans, d.m, d.n, d.k,
+                1.0f, a + i * d.strideA, lda, b + i * d.strideB, ldb, 0.0f, c + int64_t(i) * d.m * d.n, d.n);
+  }
+}
+
+void conv2dForward(const float* x, const float* w, float* y, const ConvDims& d) {
+  const int64_t n = positions(d), k = taps(d);
+  const float* p = x;
+  if (!isPointwise(d)) {
+    float* cols = scratch(size_t(n * k)).data();
+    im2col(x, cols, d);
+    p = cols;
+  }
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(n), d.outC, int(k), 1.0f, p, int(k), w, d.outC, 0.0f, y, d.outC);
+}
+
+void conv2dFilterGrad(const float* x, const float* dy, float* dw, const ConvDims& d) {
+  const int64_t n = positions(d), k = taps(d);
+  const float* p = x;
+  if (!isPointwise(d)) {
+    float* cols = scratch(size_t(n * k)).data();
+    im2col(x, cols, d);
+    p = cols;
+  }
+  // dW[k, o] = Σ_n patches[n, k] · dy[n, o]
+  cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, int(k), d.outC, int(n), 1.0f, p, int(k), dy, d.outC, 0.0f, dw, d.outC);
+}
+
+void conv2dInputGrad(const float* dy, const float* w, float* dx, const ConvDims& d) {
+  const int64_t n = positions(d), k = taps(d);
+  if (isPointwise(d)) {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(n), int(k), d.outC, 1.0f, dy, d.outC, w, d.outC, 0.0f, dx, int(k));
+    return;
+  }
+  float* cols = scratch(size_t(n * k)).data();
+  // cols[n, k] = dy[n, o] · W[k, o]ᵀ, then scattered back onto the image
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(n), int(k), d.outC, 1.0f, dy, d.outC, w, d.outC, 0.0f, cols, int(k));
+  col2im(cols, dx, d);
+}
+
+void biasActivation(float* y, const float* bias, int64_t rows, int32_t cols, bool relu) {
+  for (int64_t r = 0; r < rows; r++) {
+    float* row = y + r * cols;
+    if (bias != nullptr) {
+      for (int c = 0; c < cols; c++) row[c] += bias[c];
+    }
+    if (relu) {
+      for (int c = 0; c < cols; c++) row[c] = row[c] > 0.0f ? row[c] : 0.0f;
+    }
+  }
+}
+
+void setThreads(int n) { openblas_set_num_threads(n); }
+int threads() { return openblas_get_num_threads(); }
+const char* blasConfig() { return openblas_get_config(); }
+const char* blasCore() { return openblas_get_corename(); }
+
+}  // namespace fedsim

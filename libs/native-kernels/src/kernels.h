@@ -1,0 +1,28 @@
+// Training kernels over plain float32 row-major buffers (NHWC images, [kh,kw,in,out] filters).
+// All arithmetic that matters goes through OpenBLAS sgemm; the rest is layout work. Every loop
+// has a fixed order, and sgemm runs single-threaded, so results are reproducible bit for bit.
+#pragma once
+#include <cstdint>
+
+namespace fedsim {
+
+struct ConvDims {
+  int32_t batch, inH, inW, inC, outH, outW, outC, kH, kW, strideH, strideW, padTop, padLeft;
+};
+
+struct GemmDims {
+  int32_t batch, m, n, k, transA, transB;
+  int64_t strideA, strideB;  // elements between batch items; 0 broadcasts
+};
+
+void gemm(const float* a, const float* b, float* c, const GemmDims& d);
+void conv2dForward(const float* x, const float* w, float* y, const ConvDims& d);
+void conv2dFilterGrad(const float* x, const float* dy, float* dw, const ConvDims& d);
+void conv2dInputGrad(const float* dy, const float* w, float* dx, const ConvDims& d);
+void biasActivation(float* y, const float* bias, int64_t rows, int32_t cols, bool relu);
+void setThreads(int n);
+int threads();
+const char* blasConfig();
+const char* blasCore();
+
+}  // namespace fedsim
