@@ -12,6 +12,8 @@ COPY libs/fl/package.json libs/fl/
 COPY libs/runtime/package.json libs/runtime/
 COPY apps/coordinator/package.json apps/coordinator/
 COPY apps/worker/package.json apps/worker/
+# the optional OpenBLAS addon builds in its install hook, so it needs its sources now
+COPY libs/native-kernels libs/native-kernels
 RUN npm ci --no-audit --no-fund
 COPY . .
 RUN npm run build && npm prune --omit=dev --no-audit --no-fund
@@ -27,6 +29,7 @@ COPY --from=build /app/libs/fl/package.json ./libs/fl/
 COPY --from=build /app/libs/fl/dist ./libs/fl/dist
 COPY --from=build /app/libs/runtime/package.json ./libs/runtime/
 COPY --from=build /app/libs/runtime/dist ./libs/runtime/dist
+COPY --from=build /app/libs/native-kernels ./libs/native-kernels
 COPY --from=build /app/apps/coordinator/package.json ./apps/coordinator/
 COPY --from=build /app/apps/coordinator/dist ./apps/coordinator/dist
 COPY --from=build /app/configs ./configs

@@ -28,6 +28,8 @@ COPY libs/fl/package.json libs/fl/
 COPY libs/runtime/package.json libs/runtime/
 COPY apps/coordinator/package.json apps/coordinator/
 COPY apps/worker/package.json apps/worker/
+# the optional OpenBLAS addon builds in its install hook, so it needs its sources now
+COPY libs/native-kernels libs/native-kernels
 RUN npm ci --no-audit --no-fund
 COPY . .
 RUN npm run build && npm prune --omit=dev --no-audit --no-fund
@@ -49,6 +51,7 @@ COPY --from=build /app/libs/fl/package.json ./libs/fl/
 COPY --from=build /app/libs/fl/dist ./libs/fl/dist
 COPY --from=build /app/libs/runtime/package.json ./libs/runtime/
 COPY --from=build /app/libs/runtime/dist ./libs/runtime/dist
+COPY --from=build /app/libs/native-kernels ./libs/native-kernels
 COPY --from=build /app/apps/worker/package.json ./apps/worker/
 COPY --from=build /app/apps/worker/dist ./apps/worker/dist
 USER fedsim

@@ -51,6 +51,15 @@ async function runEmbedded(config: ExperimentConfig, runId: string, workersCount
   }
 }
 
+async function readCommit(runId: string, round: number): Promise<Uint8Array> {
+  const rt = await distributedRuntime({ ...process.env, ...env });
+  try {
+    return await rt.store.get(keys.commit(runId, round));
+  } finally {
+    await rt.close();
+  }
+}
+
 async function runDistributed(config: ExperimentConfig, runId: string): Promise<RunSummary> {
   const rt = await distributedRuntime({ ...process.env, ...env });
   try {
@@ -74,8 +83,13 @@ for (const [name, make] of [
     assert.equal(distributed.finalModelSha256, embedded1.finalModelSha256);
     assert.equal(embedded2.finalModelSha256, embedded1.finalModelSha256);
     assert.deepEqual(distributed.final, embedded1.final, 'evaluations agree too');
-    // Both workers took part.
-    for (const w of workers) assert.match(w.output(), /compute backend: wasm/);
+    // Both worker processes trained clients.
+    const pids = new Set<string>();
+    for (let round = 0; round < config.rounds; round++) {
+      const commit = JSON.parse(Buffer.from(await readCommit(`d-${name}`, round)).toString('utf8')) as { workers: string[] };
+      for (const w of commit.workers) pids.add(w.split('/')[1]!);
+    }
+    assert.deepEqual([...pids].sort(), workers.map((w) => String(w.child.pid)).sort());
   });
 }
 

@@ -170,7 +170,8 @@ for (const image of images) {
 
     // every workspace manifest is copied before `npm ci`, or npm ci fails on the lockfile
     for (const workspace of rootPackage.workspaces) {
-      assert.ok(steps.some((s) => s.op === 'COPY' && s.args.startsWith(`${workspace}/package.json `)), `COPY ${workspace}/package.json`);
+      const copied = steps.findIndex((s) => s.op === 'COPY' && (s.args.startsWith(`${workspace}/package.json `) || s.args === `${workspace} ${workspace}`));
+      assert.ok(copied >= 0 && copied < steps.findIndex((s) => s.op === 'RUN' && /\bnpm ci\b/.test(s.args)), `COPY ${workspace} before npm ci`);
     }
     // COPY sources from the build context exist
     for (const s of steps.filter((x) => x.op === 'COPY' && !x.args.startsWith('--from'))) {

@@ -29,6 +29,8 @@ program
   )
   .option('--set <path=value>', 'override a config field, e.g. --set rounds=3 (repeatable)', collect, [])
   .option('--fresh', 'refuse to resume an existing run with this id', false)
+  .option('--metrics-port <port>', 'serve /metrics, /healthz, /readyz here (default for --distributed: FEDSIM_METRICS_PORT or 9464)')
+  .option('--stay-up', 'after the run, keep serving metrics until SIGTERM (Kubernetes Deployments)', false)
   .option('--quiet', 'no progress output', false)
   .option('--json', 'print the summary as JSON', false)
   .action(async (config: string, o) => {

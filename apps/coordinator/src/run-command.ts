@@ -2,9 +2,10 @@ import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { RunSummary } from '@fedsim/runtime';
 import type { BackendChoice, Runtime } from '@fedsim/runtime/wiring/index';
-import { runExperiment } from '@fedsim/runtime';
+import { combineObservers, runExperiment } from '@fedsim/runtime';
 import { distributedRuntime, embeddedRuntime } from '@fedsim/runtime/wiring/index';
 import { loadExperimentFile } from './config-file.js';
+import { coordinatorObservability } from './observability.js';
 import { progressObserver } from './progress.js';
 import { ResultsFiles } from './results-files.js';
 
@@ -18,6 +19,10 @@ export interface RunCommandOptions {
   readonly fresh: boolean;
   readonly quiet: boolean;
   readonly json: boolean;
+  /** serve /metrics on this port (distributed runs default to FEDSIM_METRICS_PORT or 9464) */
+  readonly metricsPort?: string;
+  /** keep serving /metrics after the run ends, until SIGTERM (for a Kubernetes Deployment) */
+  readonly stayUp: boolean;
 }
 
 /** `fedsim run`: one experiment, embedded (default) or on Redis + S3 with separate workers. */
@@ -25,6 +30,15 @@ export async function runCommand(configPath: string, opts: RunCommandOptions): P
   const config = await loadExperimentFile(configPath, opts.set);
   const runId = opts.runId ?? config.name;
   const outDir = resolve(opts.out);
+  const log = (m: string) => {
+    if (!opts.quiet) console.error(m);
+  };
+  const observability = coordinatorObservability({
+    config,
+    distributed: opts.distributed,
+    ...(opts.metricsPort !== undefined ? { metricsPort: opts.metricsPort } : {}),
+    log,
+  });
   const runtime: Runtime = opts.distributed
     ? await distributedRuntime(process.env)
     : await embeddedRuntime({
@@ -32,8 +46,13 @@ export async function runCommand(configPath: string, opts: RunCommandOptions): P
         workers: opts.workers ?? Math.max(1, Math.min(cpus().length, 2)),
         backend: opts.backend,
         ...(process.env['FEDSIM_DATA_DIR'] ? { dataDir: process.env['FEDSIM_DATA_DIR'] } : {}),
+        instrument: observability.instrument,
       });
-  if (!opts.quiet) console.error(runtime.description);
+  log(runtime.description);
+  const server = await observability.serve(runtime.transport, async () => true).catch(async (err: unknown) => {
+    await runtime.close();
+    throw err;
+  });
   const results = new ResultsFiles(join(outDir, 'runs', runId), runId, opts.distributed ? runtime.store : null);
   const progress = progressObserver({ quiet: opts.quiet, onRow: (row) => results.append(row) });
   const stopSignals = () => {
@@ -49,20 +68,29 @@ export async function runCommand(configPath: string, opts: RunCommandOptions): P
       store: runtime.store,
       transport: runtime.transport,
       existing: opts.fresh ? 'fresh' : 'resume',
-      observer: {
-        ...progress,
-        async onStart(info) {
-          await results.start(config, info.resumedFrom !== null);
-          progress.onStart?.(info);
+      observer: combineObservers(
+        {
+          async onStart(info) {
+            await results.start(config, info.resumedFrom !== null);
+          },
         },
-      },
+        progress,
+        observability.observer,
+      ),
     });
     progress.stop();
     await results.finish(summary);
+    if (opts.stayUp && server) {
+      process.off('SIGINT', stopSignals);
+      process.off('SIGTERM', stopSignals);
+      log(`run finished; serving ${server.url}/metrics until SIGTERM (--stay-up)`);
+      await new Promise<void>((done) => process.once('SIGTERM', () => done()));
+    }
     return summary;
   } finally {
     process.off('SIGINT', stopSignals);
     process.off('SIGTERM', stopSignals);
+    await server?.close();
     await runtime.close();
   }
 }

@@ -1,5 +1,6 @@
 import { cpus } from 'node:os';
 import { z } from 'zod';
+import { backendChoiceSchema } from '@fedsim/runtime/wiring/index';
 
 /** The worker's whole configuration comes from the environment (12-factor; same names in compose and helm). */
 export const workerEnvSchema = z.object({
@@ -11,7 +12,7 @@ export const workerEnvSchema = z.object({
     .transform((s) => s.split(',').map((p) => p.trim()).filter(Boolean))
     .pipe(z.array(z.string().regex(/^[A-Za-z0-9_.-]+$/, 'pool names: letters, digits, ., - and _')).min(1)),
   FEDSIM_WORKER_CONCURRENCY: z.coerce.number().int().positive().default(Math.max(1, cpus().length)),
-  FEDSIM_BACKEND: z.enum(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']).default('auto'),
+  FEDSIM_BACKEND: backendChoiceSchema.default('auto'),
   FEDSIM_DATA_DIR: z.string().optional(),
   /** seconds a SIGTERM waits for running jobs before releasing them */
   FEDSIM_SHUTDOWN_GRACE_SECONDS: z.coerce.number().positive().default(60),

@@ -3,6 +3,12 @@ import { S3BlobStore, startBullmqWorkers } from '@fedsim/runtime/adapters/index'
 import { ThreadPoolHandlers } from '@fedsim/runtime/pool/index';
 import type { WorkerThreadData } from '@fedsim/runtime/wiring/index';
 import { s3EnvOf, workerThreadEntry } from '@fedsim/runtime/wiring/index';
+import {
+  createFedsimMetrics,
+  instrumentHandlers,
+  readObservabilityEnv,
+  startObservabilityServer,
+} from '@fedsim/runtime/observability/index';
 import { parseWorkerEnv } from './env.js';
 
 const log = (msg: string) => console.error(`[worker ${process.pid}] ${msg}`);
@@ -13,8 +19,13 @@ const log = (msg: string) => console.error(`[worker ${process.pid}] ${msg}`);
  */
 async function main(): Promise<void> {
   const env = parseWorkerEnv(process.env);
+  // Bad metrics port / Pushgateway settings fail here, before anything connects.
+  const observability = readObservabilityEnv(process.env, 'worker');
   const store = S3BlobStore.fromEnv(process.env);
   await store.check();
+  const metrics = createFedsimMetrics({ role: 'worker' });
+  const pool = env.FEDSIM_WORKER_POOLS.join('+');
+  const initialBackend = env.FEDSIM_BACKEND === 'auto' ? 'wasm' : env.FEDSIM_BACKEND;
   const workerData: WorkerThreadData = {
     store: { kind: 's3', env: s3EnvOf(process.env) },
     backend: env.FEDSIM_BACKEND,
@@ -25,14 +36,26 @@ async function main(): Promise<void> {
   const workers = await startBullmqWorkers({
     connection: env.REDIS_URL,
     prefix: env.FEDSIM_QUEUE_PREFIX,
-    handlers,
+    handlers: instrumentHandlers(handlers, metrics, { pool, backend: initialBackend }),
     pools: env.FEDSIM_WORKER_POOLS,
     concurrency: env.FEDSIM_WORKER_CONCURRENCY,
     log,
   });
+  metrics.setWorkerConcurrency(pool, initialBackend, env.FEDSIM_WORKER_CONCURRENCY);
+  metrics.trackQueueDepths(() => workers.queueDepths());
+  let stopping = false;
+  const server = await startObservabilityServer({
+    host: observability.host,
+    port: observability.port,
+    registry: metrics.registry,
+    ready: async () => (stopping ? 'shutting down' : true),
+    ...(observability.pushgatewayUrl
+      ? { pushgateway: { url: observability.pushgatewayUrl, jobName: 'fedsim-worker', groupings: { pool } } }
+      : {}),
+  });
+  log(`metrics on ${server.url}/metrics`);
   log(`serving pools ${env.FEDSIM_WORKER_POOLS.join(', ')} with ${env.FEDSIM_WORKER_CONCURRENCY} compute thread(s); store ${store.describe()}`);
 
-  let stopping = false;
   const shutdown = async (signal: string) => {
     if (stopping) return;
     stopping = true;
@@ -44,6 +67,8 @@ async function main(): Promise<void> {
     timer.unref();
     await workers.close();
     await handlers.close();
+    await server.close();
+    store.close();
     process.exit(0);
   };
   process.on('SIGTERM', () => void shutdown('SIGTERM'));

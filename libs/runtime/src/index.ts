@@ -8,3 +8,4 @@ export * from './engine/results.js';
 export * from './engine/handlers.js';
 export * from './engine/run-context.js';
 export { configHash, canonicalJson } from './engine/run-record.js';
+export * from './engine/observers.js';

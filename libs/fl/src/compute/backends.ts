@@ -3,6 +3,8 @@ import { dirname } from 'node:path';
 import { createRequire } from 'node:module';
 import type { BackendName } from './types.js';
 import { registerWasmTrainingKernels } from './wasm/register.js';
+import { loadNativeKernels } from './native/addon.js';
+import { registerNativeTrainingKernels } from './native/register.js';
 
 /** Loads one backend and makes it tfjs's active backend; throws with the reason when it cannot. */
 export type BackendLoader = (log: (msg: string) => void) => Promise<void>;
@@ -57,6 +59,18 @@ async function loadWasm(log: (msg: string) => void): Promise<void> {
   log(`wasm: training kernels registered: ${registered.join(', ')}`);
 }
 
+/**
+ * wasm plus the OpenBLAS addon. The addon is checked before the wasm backend is touched, so a
+ * missing addon leaves the process free to fall back to plain wasm.
+ */
+async function loadWasmBlas(log: (msg: string) => void): Promise<void> {
+  const native = loadNativeKernels();
+  await loadWasm(log);
+  const names = registerNativeTrainingKernels(native);
+  const info = native.info();
+  log(`wasm-blas: native kernels registered: ${names.join(', ')} (OpenBLAS ${info.blasConfig.trim()}, core ${info.blasCore}, ${info.threads} thread)`);
+}
+
 async function loadCpu(): Promise<void> {
   await import('@tensorflow/tfjs-backend-cpu');
   await activate('cpu');
@@ -75,6 +89,7 @@ export async function ensureGradientsRegistered(): Promise<void> {
 export const BACKEND_LOADERS: Readonly<Record<BackendName, BackendLoader>> = {
   'tensorflow-gpu': () => loadTensorflow('@tensorflow/tfjs-node-gpu'),
   tensorflow: () => loadTensorflow('@tensorflow/tfjs-node'),
+  'wasm-blas': loadWasmBlas,
   wasm: loadWasm,
   cpu: () => loadCpu(),
 };

@@ -1,11 +1,12 @@
 import * as tf from '@tensorflow/tfjs-core';
+import './gradients.js';
 
 /**
  * One-hot rows as float32. Built as int32 and cast: tfjs-backend-wasm 4.22's OneHot kernel
  * ignores the dtype argument and writes int32 bits into a float32 tensor.
  */
 function oneHotFloat(labels: tf.Tensor1D, numClasses: number): tf.Tensor2D {
-  return tf.cast(tf.oneHot(labels, numClasses), 'float32');
+  return tf.cast(tf.oneHot(labels, numClasses), 'float32') as tf.Tensor2D;
 }
 
 /**

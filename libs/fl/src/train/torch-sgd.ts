@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import './gradients.js';
 
 export interface SgdParam {
   readonly variable: tf.Variable;

@@ -87,7 +87,8 @@ test('λ = 0: the personal model is plain local training of the stored v_i', asy
 });
 
 test('a huge λ keeps v_i at θ_g, even from a far-away stored v_i', async () => {
-  // lr·λ = 1 without momentum: every step lands at θ_g − lr·∇CE, the largest stable pull.
+  // lr·λ = 1 without momentum: every step lands at θ_g − lr·∇CE (one step away at most), while
+  // free training drifts over all 10 steps.
   const e = envWith({ lr: 0.05, momentum: 0, weightDecay: 0 });
   const global = model.init(2);
   const stored = model.init(7);
@@ -96,9 +97,9 @@ test('a huge λ keeps v_i at θ_g, even from a far-away stored v_i', async () =>
   const fromFar = personalOf((await fit(e, { lambda: 20 }, fitInput(global, { [DITTO_PERSONAL_STATE]: stored }))).state);
   const freeDistance = distance(free, global);
   assert.ok(freeDistance > 0.05, `local training moves v_i (${freeDistance})`);
-  assert.ok(distance(pulled, global) < 0.1 * freeDistance, `λ=20 keeps v_i near θ_g: ${distance(pulled, global)} vs ${freeDistance}`);
+  assert.ok(distance(pulled, global) < 0.2 * freeDistance, `λ=20 keeps v_i near θ_g: ${distance(pulled, global)} vs ${freeDistance}`);
   assert.ok(distance(stored, global) > 10 * freeDistance);
-  assert.ok(distance(fromFar, global) < 0.1 * freeDistance, `λ=20 pulls a far v_i back: ${distance(fromFar, global)}`);
+  assert.ok(distance(fromFar, global) < 0.2 * freeDistance, `λ=20 pulls a far v_i back: ${distance(fromFar, global)}`);
   // A moderate λ lands in between.
   const moderate = personalOf((await fit(e, { lambda: 1 }, fitInput(global))).state);
   assert.ok(distance(pulled, global) < distance(moderate, global) && distance(moderate, global) < freeDistance);

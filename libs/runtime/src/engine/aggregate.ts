@@ -35,6 +35,7 @@ export async function aggregateRound(
   let uploadBytes = 0;
   let downloadBytes = 0;
   const backends = new Set<string>();
+  const workers = new Set<string>();
   const reject = (clientId: number, reason: RejectReason, detail: string) =>
     failures.push({ clientId, reason: `rejected (${reason}): ${detail}` });
 
@@ -80,6 +81,7 @@ export async function aggregateRound(
     uploadBytes += r.uploadBytes;
     downloadBytes += r.downloadBytes;
     backends.add(r.backend);
+    workers.add(r.worker);
   }
 
   const required = Math.ceil(config.failures.minSuccessFraction * p.clients.length);
@@ -131,6 +133,7 @@ export async function aggregateRound(
     uploadBytes,
     downloadBytes,
     backends: [...backends].sort(),
+    workers: [...workers].sort(),
     prepareReports,
     aggregateSeconds: (performance.now() - started) / 1000,
   };

@@ -123,6 +123,7 @@ export async function runExperiment(config: ExperimentConfig, opts: RunOptions):
 
   await obs.onStart?.({ runId, resumedFrom: existingRecord ? round : null, numClients, perRound, rounds: config.rounds });
   const deadlineMs = config.failures.roundDeadlineSeconds * 1000;
+  const labels = metricLabels(config);
 
   for (; round < config.rounds; round++) {
     const started = performance.now();
@@ -132,6 +133,7 @@ export async function runExperiment(config: ExperimentConfig, opts: RunOptions):
     const children = clients.map((clientId) => {
       const payload: TrainPayload = {
         runId,
+        labels,
         round,
         clientId,
         state: trainStateRefs(rc, index[String(clientId)]),
@@ -140,7 +142,7 @@ export async function runExperiment(config: ExperimentConfig, opts: RunOptions):
       const pool = hooks.poolOf?.(clientId);
       return { id: String(clientId), kind: 'train' as const, payload, ...(pool ? { pool } : {}) };
     });
-    const aggregate: AggregatePayload = { runId, round, clients, previousStateIndexKey: stateIndexKey };
+    const aggregate: AggregatePayload = { runId, labels, round, clients, previousStateIndexKey: stateIndexKey };
     const reply = parseJob(
       aggregateReplySchema,
       await transport.runFlow({
@@ -195,6 +197,8 @@ export async function runExperiment(config: ExperimentConfig, opts: RunOptions):
   return summarize(runId, config, finalKey, finalBytes, evals);
 }
 
+export const metricLabels = (config: ExperimentConfig) => ({ experiment: config.name, algorithm: config.algorithm.name });
+
 async function evaluateAll(
   config: ExperimentConfig,
   opts: RunOptions,
@@ -208,10 +212,10 @@ async function evaluateAll(
   const clients = Array.from({ length: numClients }, (_, i) => i);
   opts.observer?.onEvalStart?.(modelRound, clients.length);
   const children = clients.map((clientId) => {
-    const payload: EvalPayload = { runId, round: modelRound, clientId, state: index[String(clientId)] ?? {} };
+    const payload: EvalPayload = { runId, labels: metricLabels(config), round: modelRound, clientId, state: index[String(clientId)] ?? {} };
     return { id: String(clientId), kind: 'eval' as const, payload };
   });
-  const parent: EvalSummaryPayload = { runId, round: modelRound, clients };
+  const parent: EvalSummaryPayload = { runId, labels: metricLabels(config), round: modelRound, clients };
   return parseJob(
     evalSummarySchema,
     await transport.runFlow({

@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { derivedSeed, withPersonal, personalStateOf } from '@fedsim/fl/algorithms/index';
 import type { ClientState } from '@fedsim/fl/algorithms/index';
 import { clientData } from '@fedsim/fl/data/index';
@@ -95,8 +96,11 @@ async function train(deps: JobHandlerDeps, payload: unknown, ctx: ChildContext):
     uploadBytes: updateBytes.byteLength,
     downloadBytes,
     backend: deps.backend,
+    worker: workerIdentity,
   };
 }
+
+const workerIdentity = `${hostname()}/${process.pid}`;
 
 function difference(a: Float32Array, b: Float32Array): Float32Array {
   const out = new Float32Array(a.length);

@@ -8,6 +8,9 @@ const runId = z.string().min(1).max(120);
 const round = z.number().int().min(0);
 const clientId = z.number().int().min(0);
 const key = z.string().min(1);
+/** metric labels every job carries (never client ids or rounds) */
+const labels = z.object({ experiment: z.string(), algorithm: z.string() });
+export type JobMetricLabels = z.infer<typeof labels>;
 
 /** A client's stored state: entry name → key of the blob holding it. */
 export const stateRefsSchema = z.record(z.string(), key);
@@ -15,6 +18,7 @@ export type StateRefs = z.infer<typeof stateRefsSchema>;
 
 export const trainPayloadSchema = z.object({
   runId,
+  labels,
   round,
   clientId,
   /** only the entries the algorithm's client side reads */
@@ -35,11 +39,14 @@ export const trainReplySchema = z.object({
   uploadBytes: z.number().int().min(0),
   downloadBytes: z.number().int().min(0),
   backend: z.string(),
+  /** host/pid of the process that trained: for operators tracing a client, and tests */
+  worker: z.string(),
 });
 export type TrainReply = z.infer<typeof trainReplySchema>;
 
 export const evalPayloadSchema = z.object({
   runId,
+  labels,
   /** the model version evaluated: θ_g^round and the state index after round − 1 */
   round,
   clientId,
@@ -62,6 +69,7 @@ export type EvalReply = z.infer<typeof evalReplySchema>;
 
 export const aggregatePayloadSchema = z.object({
   runId,
+  labels,
   round,
   clients: z.array(clientId),
   /** the state index the round's clients started from (end of round − 1); null before any */
@@ -85,6 +93,8 @@ export const commitRecordSchema = z.object({
   uploadBytes: z.number(),
   downloadBytes: z.number(),
   backends: z.array(z.string()),
+  /** the worker processes that delivered this round's accepted updates */
+  workers: z.array(z.string()),
   /** per-client facts the algorithm reported when preparing round + 1 (e.g. personalised elements) */
   prepareReports: z.record(z.string(), z.unknown()),
   aggregateSeconds: z.number(),
@@ -100,7 +110,7 @@ export const roundFailureSchema = z.object({
 export const aggregateReplySchema = z.discriminatedUnion('status', [commitRecordSchema, roundFailureSchema]);
 export type AggregateReply = z.infer<typeof aggregateReplySchema>;
 
-export const evalSummaryPayloadSchema = z.object({ runId, round, clients: z.array(clientId) });
+export const evalSummaryPayloadSchema = z.object({ runId, labels, round, clients: z.array(clientId) });
 export type EvalSummaryPayload = z.infer<typeof evalSummaryPayloadSchema>;
 
 export const evalStatsSchema = z.object({

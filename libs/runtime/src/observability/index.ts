@@ -3,3 +3,4 @@ export * from './env.js';
 export * from './metrics.js';
 export { startObservabilityServer, ObservabilityStartError } from './server.js';
 export type { ObservabilityServer, ObservabilityServerOptions, PushgatewayOptions, ReadinessCheck } from './server.js';
+export * from './instrument.js';

@@ -55,6 +55,8 @@ export interface FlowTransport {
   runFlow(flow: FlowSpec): Promise<unknown>;
   /** Fails fast (seconds) with an actionable message when the queue backend is unreachable. */
   check(): Promise<void>;
+  /** Jobs per queue and state (waiting/active/delayed/failed), for metrics. */
+  queueDepths?(): Promise<readonly { queue: string; state: string; count: number }[]>;
   close(): Promise<void>;
 }
 

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { BullmqTransport, EmbeddedTransport, LocalDirBlobStore, S3BlobStore } from '../adapters/index.js';
 import { ThreadPoolHandlers } from '../pool/index.js';
 import type { BlobStore } from '../ports/blob-store.js';
-import type { FlowTransport } from '../ports/transport.js';
+import type { FlowTransport, JobHandlers } from '../ports/transport.js';
 import { workerThreadEntry } from './worker-thread-entry.js';
 import type { WorkerThreadData } from './worker-thread.js';
 
@@ -15,8 +15,8 @@ export interface Runtime {
   close(): Promise<void>;
 }
 
-export const backendChoiceSchema = z.enum(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']);
-export type BackendChoice = z.infer<typeof backendChoiceSchema>;
+export { backendChoiceSchema, type BackendChoice } from './backend-choice.js';
+import type { BackendChoice } from './backend-choice.js';
 
 /**
  * Everything in one process: a local-directory store under `root` and an in-process queue whose
@@ -27,6 +27,8 @@ export async function embeddedRuntime(opts: {
   workers: number;
   backend?: BackendChoice;
   dataDir?: string;
+  /** wraps the compute threads' handlers, e.g. with job metrics */
+  instrument?: (handlers: JobHandlers) => JobHandlers;
 }): Promise<Runtime> {
   const root = resolve(opts.root);
   const store = new LocalDirBlobStore(root);
@@ -38,7 +40,10 @@ export async function embeddedRuntime(opts: {
     logBackend: true,
   };
   const handlers = new ThreadPoolHandlers({ entry: workerThreadEntry(), size: opts.workers, workerData });
-  const transport = new EmbeddedTransport({ handlers, concurrency: opts.workers });
+  const transport = new EmbeddedTransport({
+    handlers: opts.instrument ? opts.instrument(handlers) : handlers,
+    concurrency: opts.workers,
+  });
   return {
     store,
     transport,
@@ -69,12 +74,16 @@ export async function distributedRuntime(env: NodeJS.ProcessEnv): Promise<Runtim
     await Promise.all([store.check(), transport.check()]);
   } catch (err) {
     await transport.close().catch(() => undefined);
+    store.close();
     throw err;
   }
   return {
     store,
     transport,
     description: `distributed: queues '${parsed.data.FEDSIM_QUEUE_PREFIX}-*' on Redis, store ${store.describe()}`,
-    close: () => transport.close(),
+    async close() {
+      await transport.close();
+      store.close();
+    },
   };
 }

@@ -5,10 +5,11 @@ import { createJobHandlers } from '../engine/handlers.js';
 import type { JobHandlers } from '../ports/transport.js';
 import { createBlobStore } from './create-store.js';
 import { storeConfigSchema } from './store-config.js';
+import { backendChoiceSchema } from './backend-choice.js';
 
 export const workerThreadDataSchema = z.object({
   store: storeConfigSchema,
-  backend: z.enum(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']).default('auto'),
+  backend: backendChoiceSchema.default('auto'),
   /** overrides the data directory of every run's config (workers may mount data elsewhere) */
   dataDir: z.string().optional(),
   /** log the compute backend once (first thread only) */

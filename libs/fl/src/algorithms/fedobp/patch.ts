@@ -29,54 +29,65 @@ export function planPatch(cands: Candidates, norm: Normalised, q: number, last: 
   if (values.length !== cands.size) {
     throw new Error(`fedobp: score vector has ${values.length} elements, the candidates have ${cands.size}`);
   }
+  const tensors = cands.tensors;
   const everything = q === 0;
   let threshold: number | null = null;
   if (!everything) {
     let population = 0;
-    cands.tensors.forEach((t, i) => {
-      if (!forcedShared[i]) population += t.length;
-    });
+    for (let i = 0; i < tensors.length; i++) if (!forcedShared[i]) population += tensors[i]!.length;
     if (population > 0) {
       const scratch = new Float32Array(population);
       let at = 0;
       let from = 0;
-      cands.tensors.forEach((t, i) => {
+      for (let i = 0; i < tensors.length; i++) {
+        const len = tensors[i]!.length;
         if (!forcedShared[i]) {
-          scratch.set(values.subarray(from, from + t.length), at);
-          at += t.length;
+          scratch.set(values.subarray(from, from + len), at);
+          at += len;
         }
-        from += t.length;
-      });
+        from += len;
+      }
       threshold = quantileInPlace(scratch, q);
     }
   }
-  const personal = (i: number, el: number) =>
-    everything || (threshold !== null && !forcedShared[i] && values[el]! > threshold);
 
+  // Per tensor: is it personalised wholesale (q = 0), not at all, or element by element above τ?
+  const mode = tensors.map((_, i): 'all' | 'none' | 'above' =>
+    everything ? 'all' : threshold === null || forcedShared[i] ? 'none' : 'above',
+  );
+  const tau = threshold ?? Infinity;
   // Two passes (count, then fill) so the patch arrays are allocated at their exact size.
-  const byTensor: Record<string, number> = {};
+  const counts = new Array<number>(tensors.length).fill(0);
   let total = 0;
   let from = 0;
-  cands.tensors.forEach((t, i) => {
+  for (let i = 0; i < tensors.length; i++) {
+    const len = tensors[i]!.length;
     let n = 0;
-    for (let j = 0; j < t.length; j++) if (personal(i, from + j)) n++;
-    if (n > 0) byTensor[t.name] = n;
+    if (mode[i] === 'all') n = len;
+    else if (mode[i] === 'above') for (let j = from; j < from + len; j++) if (values[j]! > tau) n++;
+    counts[i] = n;
     total += n;
-    from += t.length;
-  });
+    from += len;
+  }
   const indices = new Uint32Array(total);
   const patchValues = new Float32Array(total);
+  const byTensor: Record<string, number> = {};
   let at = 0;
   from = 0;
-  cands.tensors.forEach((t, i) => {
-    for (let j = 0; j < t.length; j++) {
-      if (!personal(i, from + j)) continue;
-      indices[at] = t.offset + j;
-      patchValues[at] = last[t.offset + j]!;
-      at++;
+  for (let i = 0; i < tensors.length; i++) {
+    const t = tensors[i]!;
+    if (counts[i]! > 0) {
+      byTensor[t.name] = counts[i]!;
+      const all = mode[i] === 'all';
+      for (let j = 0; j < t.length; j++) {
+        if (!all && !(values[from + j]! > tau)) continue;
+        indices[at] = t.offset + j;
+        patchValues[at] = last[t.offset + j]!;
+        at++;
+      }
     }
     from += t.length;
-  });
+  }
   return { patch: { indices, values: patchValues }, threshold, byTensor };
 }
 

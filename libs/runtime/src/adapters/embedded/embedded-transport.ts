@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { FlowFailedError } from '../../ports/transport.js';
 import type { ChildOutcome, FlowChild, FlowSpec, FlowTransport, JobHandlers } from '../../ports/transport.js';
 import { assertValidFlow, deadlineError, errorMessage, sleep } from '../flow-spec.js';
@@ -74,6 +75,8 @@ export class EmbeddedTransport implements FlowTransport, QueueDepthSource {
     const expiry = new AbortController();
     const timer = setTimeout(() => expiry.abort(new Error('deadline')), flow.deadlineMs);
     const deadline = AbortSignal.any([expiry.signal, this.closing.signal]);
+    // Every waiting child listens on this signal: thousands of clients are normal, not a leak.
+    setMaxListeners(0, deadline);
     let outcomes: ChildOutcome[];
     try {
       outcomes = await Promise.all(flow.children.map((child) => this.runChild(flow, child, deadline)));

@@ -5,45 +5,15 @@ import '@tensorflow/tfjs-backend-cpu';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { initCompute } from '../../src/compute/index.js';
 import { conv2DBackpropFilterDirect } from '../../src/compute/wasm/conv2d-backprop-filter.js';
-import { createModel } from '../../src/models/index.js';
-import type { ModelName } from '../../src/models/types.js';
-import { closeTo, compareWithCpu, randn } from './compare.js';
+import { closeTo, randn } from './compare.js';
 
 type Shape4 = [number, number, number, number];
-
-/** Whole-model gradients on wasm (every registered kernel at once) against the cpu backend. */
 
 before(async () => {
   delete process.env['FEDSIM_BACKEND'];
   delete process.env['FEDSIM_WASM_KERNELS'];
   await initCompute({ prefer: 'wasm', log: () => {} });
 });
-
-function lossGrads(name: ModelName, batch: number) {
-  const model = createModel(name);
-  const flat = model.init(7);
-  const params = model.spec.tensors.map((t) => ({ data: flat.slice(t.offset, t.offset + t.length), shape: [...t.shape] }));
-  const x = randn(30, [batch, ...model.inputShape]);
-  const labels = new Float32Array(batch * model.numClasses);
-  for (let i = 0; i < batch; i++) labels[i * model.numClasses + ((i * 7) % model.numClasses)] = 1;
-  const y = { data: labels, shape: [batch, model.numClasses] };
-  const f = (...ts: tf.Tensor[]) => {
-    const ps = ts.slice(0, params.length);
-    const [xt, yt] = ts.slice(params.length) as [tf.Tensor, tf.Tensor];
-    const loss = (...p: tf.Tensor[]) => tf.losses.softmaxCrossEntropy(yt, model.forward(p, xt)) as tf.Scalar;
-    const { value, grads } = tf.valueAndGrads(loss)(ps);
-    return [value, ...grads];
-  };
-  return { inputs: [...params, x, y], f };
-}
-
-for (const [name, batch] of [['mlp', 32], ['mlp', 7], ['fedavgcnn', 7], ['fedavgcnn', 1], ['logreg', 7]] as const) {
-  test(`tf.grads of the whole ${name} loss matches cpu at batch ${batch}`, async () => {
-    const { inputs, f } = lossGrads(name, batch);
-    const problems = await compareWithCpu(`${name} b=${batch}`, inputs, f, 2e-4);
-    assert.deepEqual(problems, []);
-  });
-}
 
 test('the direct-loop Conv2DBackpropFilter (the stock baseline) matches cpu, strided and padded', async () => {
   const cases = [

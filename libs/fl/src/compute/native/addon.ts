@@ -1,0 +1,40 @@
+import { createRequire } from 'node:module';
+
+/** The N-API surface of `@fedsim/native-kernels` (declared here: the addon is optional). */
+export interface NativeKernels {
+  /** dims: batch, inH, inW, inC, outH, outW, outC, kH, kW, strideH, strideW, padTop, padLeft */
+  conv2dForward(x: Float32Array, w: Float32Array, y: Float32Array, dims: Int32Array): void;
+  conv2dFilterGrad(x: Float32Array, dy: Float32Array, dw: Float32Array, dims: Int32Array): void;
+  conv2dInputGrad(dy: Float32Array, w: Float32Array, dx: Float32Array, dims: Int32Array): void;
+  /** dims: batch, m, n, k, transA, transB, strideA, strideB (batch strides in elements, 0 broadcasts) */
+  gemm(a: Float32Array, b: Float32Array, c: Float32Array, dims: Int32Array): void;
+  biasActivation(y: Float32Array, bias: Float32Array | null, rows: number, cols: number, relu: boolean): void;
+  setThreads(n: number): void;
+  info(): { blasConfig: string; blasCore: string; threads: number };
+}
+
+const ADDON_PACKAGE = '@fedsim/native-kernels';
+
+let cached: NativeKernels | undefined;
+
+/** Loads the addon; throws saying why (not installed, not built, OpenBLAS missing). */
+export function loadNativeKernels(): NativeKernels {
+  if (cached) return cached;
+  const require = createRequire(import.meta.url);
+  let mod: unknown;
+  try {
+    mod = require(ADDON_PACKAGE);
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    if (err.code === 'MODULE_NOT_FOUND' && err.message.includes(`'${ADDON_PACKAGE}'`)) {
+      throw new Error(`package ${ADDON_PACKAGE} is not installed`, { cause: e });
+    }
+    throw e;
+  }
+  const k = mod as Partial<NativeKernels>;
+  for (const f of ['conv2dForward', 'conv2dFilterGrad', 'conv2dInputGrad', 'gemm', 'biasActivation', 'info'] as const) {
+    if (typeof k[f] !== 'function') throw new Error(`${ADDON_PACKAGE} does not export ${f}(); rebuild it`);
+  }
+  cached = k as NativeKernels;
+  return cached;
+}

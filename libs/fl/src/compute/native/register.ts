@@ -1,0 +1,150 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { asWasm, heapF32, input, StockKernels, WASM, type KernelArgs, type TensorInfo } from '../wasm/kernel-util.js';
+import type { NativeKernels } from './addon.js';
+
+type ConvAttrs = {
+  strides: [number, number] | number;
+  pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
+  dataFormat: 'NHWC' | 'NCHW';
+  dilations?: [number, number] | number;
+  dimRoundingMode?: 'floor' | 'round' | 'ceil';
+  activation?: string;
+  filterShape?: [number, number, number, number];
+  inputShape?: [number, number, number, number];
+};
+
+type Shape4 = [number, number, number, number];
+
+function convInfo(xShape: number[], filterShape: number[], attrs: ConvAttrs): tf.backend_util.Conv2DInfo | undefined {
+  const format = tf.backend_util.convertConv2DDataFormat(attrs.dataFormat ?? 'NHWC');
+  if (format !== 'channelsLast') return undefined;
+  const info = tf.backend_util.computeConv2DInfo(
+    xShape as Shape4, filterShape as Shape4, attrs.strides, attrs.dilations ?? 1, attrs.pad, attrs.dimRoundingMode, false, format,
+  );
+  if (info.dilationHeight !== 1 || info.dilationWidth !== 1) return undefined;
+  return info;
+}
+
+function convDims(i: tf.backend_util.Conv2DInfo): Int32Array {
+  return Int32Array.of(
+    i.batchSize, i.inHeight, i.inWidth, i.inChannels, i.outHeight, i.outWidth, i.outChannels,
+    i.filterHeight, i.filterWidth, i.strideHeight, i.strideWidth, i.padInfo.top, i.padInfo.left,
+  );
+}
+
+const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
+
+/**
+ * Bias and activation that the addon applies in place: a per-output-channel bias and linear or
+ * relu. Anything else (prelu, leaky relu, broadcast biases) is left to the wasm kernels.
+ */
+function simpleEpilogue(args: KernelArgs, outChannels: number): { bias: TensorInfo | undefined; relu: boolean } | undefined {
+  const activation = (args.attrs?.['activation'] as string | undefined) ?? 'linear';
+  if (activation !== 'linear' && activation !== 'relu') return undefined;
+  if (args.inputs['preluActivationWeights']) return undefined;
+  const bias = args.inputs['bias'];
+  if (bias && size(bias.shape) !== outChannels) return undefined;
+  return { bias, relu: activation === 'relu' };
+}
+
+/** `fallback` holds the kernels registered before (the fast wasm set) for the cases the addon does not cover. */
+function makeNativeKernels(native: NativeKernels, stock: StockKernels): Record<string, tf.KernelFunc> {
+  const conv2d = (args: KernelArgs, fused: boolean) => {
+    const backend = asWasm(args.backend);
+    const x = input(args, 'x');
+    const filter = input(args, 'filter');
+    const info = convInfo(x.shape, filter.shape, args.attrs as unknown as ConvAttrs);
+    const epilogue = fused ? simpleEpilogue(args, filter.shape[3]!) : { bias: undefined, relu: false };
+    if (!info || !epilogue) return stock.run(fused ? 'FusedConv2D' : 'Conv2D', backend, args.inputs, args.attrs);
+    const out = backend.makeOutput(info.outShape, 'float32');
+    const y = heapF32(backend, out);
+    native.conv2dForward(heapF32(backend, x), heapF32(backend, filter), y, convDims(info));
+    if (epilogue.bias || epilogue.relu) {
+      native.biasActivation(y, epilogue.bias ? heapF32(backend, epilogue.bias) : null, y.length / info.outChannels, info.outChannels, epilogue.relu);
+    }
+    return out;
+  };
+
+  const matMul = (args: KernelArgs, fused: boolean) => {
+    const backend = asWasm(args.backend);
+    const a = input(args, 'a');
+    const b = input(args, 'b');
+    const attrs = args.attrs ?? {};
+    const ta = attrs['transposeA'] === true;
+    const tb = attrs['transposeB'] === true;
+    const ra = a.shape.length;
+    const rb = b.shape.length;
+    const m = ta ? a.shape[ra - 1]! : a.shape[ra - 2]!;
+    const k = ta ? a.shape[ra - 2]! : a.shape[ra - 1]!;
+    const n = tb ? b.shape[rb - 2]! : b.shape[rb - 1]!;
+    const outerA = a.shape.slice(0, -2);
+    const outerB = b.shape.slice(0, -2);
+    const batchA = size(outerA);
+    const batchB = size(outerB);
+    const epilogue = fused ? simpleEpilogue(args, n) : { bias: undefined, relu: false };
+    // equal outer shapes, or one side without batch: everything else goes to the wasm kernels
+    const sameOuter = outerA.length === outerB.length && outerA.every((d, i) => d === outerB[i]);
+    if (!epilogue || (!sameOuter && batchA !== 1 && batchB !== 1) || a.dtype !== 'float32' || b.dtype !== 'float32') {
+      return stock.run(fused ? '_FusedMatMul' : 'BatchMatMul', backend, args.inputs, attrs);
+    }
+    const outer = batchA >= batchB ? outerA : outerB;
+    const batch = Math.max(batchA, batchB);
+    const out = backend.makeOutput([...outer, m, n], 'float32');
+    const c = heapF32(backend, out);
+    native.gemm(heapF32(backend, a), heapF32(backend, b), c,
+      Int32Array.of(batch, m, n, k, ta ? 1 : 0, tb ? 1 : 0, batchA === 1 ? 0 : m * k, batchB === 1 ? 0 : k * n));
+    if (epilogue.bias || epilogue.relu) {
+      native.biasActivation(c, epilogue.bias ? heapF32(backend, epilogue.bias) : null, batch * m, n, epilogue.relu);
+    }
+    return out;
+  };
+
+  return {
+    Conv2D: (args) => conv2d(args, false),
+    FusedConv2D: (args) => conv2d(args, true),
+    BatchMatMul: (args) => matMul(args, false),
+    _FusedMatMul: (args) => matMul(args, true),
+    Conv2DBackpropFilter: (args) => {
+      const backend = asWasm(args.backend);
+      const x = input(args, 'x');
+      const dy = input(args, 'dy');
+      const attrs = args.attrs as unknown as ConvAttrs;
+      const info = convInfo(x.shape, attrs.filterShape!, attrs);
+      if (!info) return stock.run('Conv2DBackpropFilter', backend, args.inputs, args.attrs);
+      const out = backend.makeOutput([...attrs.filterShape!], 'float32');
+      native.conv2dFilterGrad(heapF32(backend, x), heapF32(backend, dy), heapF32(backend, out), convDims(info));
+      return out;
+    },
+    Conv2DBackpropInput: (args) => {
+      const backend = asWasm(args.backend);
+      const dy = input(args, 'dy');
+      const filter = input(args, 'filter');
+      const attrs = args.attrs as unknown as ConvAttrs;
+      const info = convInfo([...attrs.inputShape!], filter.shape, attrs);
+      if (!info) return stock.run('Conv2DBackpropInput', backend, args.inputs, args.attrs);
+      const out = backend.makeOutput([...attrs.inputShape!], 'float32');
+      native.conv2dInputGrad(heapF32(backend, dy), heapF32(backend, filter), heapF32(backend, out), convDims(info));
+      return out;
+    },
+  };
+}
+
+let registered = false;
+
+/**
+ * Replaces the wasm backend's convolution and matmul kernels (forward and gradients) with the
+ * OpenBLAS addon's. Call after the wasm training kernels are registered: they stay reachable as
+ * the fallback for layouts the addon does not handle. Idempotent; returns the kernel names.
+ */
+export function registerNativeTrainingKernels(native: NativeKernels): string[] {
+  if (registered) return [];
+  const previous = new StockKernels();
+  const kernels = makeNativeKernels(native, previous);
+  for (const [name, kernelFunc] of Object.entries(kernels)) {
+    previous.capture(name);
+    if (tf.getKernel(name, WASM)) tf.unregisterKernel(name, WASM);
+    tf.registerKernel({ kernelName: name, backendName: WASM, kernelFunc });
+  }
+  registered = true;
+  return Object.keys(kernels);
+}

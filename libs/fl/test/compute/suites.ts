@@ -1,0 +1,205 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs-core';
+import { createModel } from '../../src/models/index.js';
+import type { ModelName } from '../../src/models/types.js';
+import { compareWithCpu, randn } from './compare.js';
+
+/**
+ * Kernel checks shared by the wasm and wasm-blas test files: each runs on the active tfjs
+ * backend (wasm, whichever kernel set initCompute registered) against the reference cpu backend.
+ */
+
+interface ConvCase {
+  readonly name: string;
+  readonly x: [number, number, number];
+  readonly filter: [number, number, number, number];
+  readonly stride: number;
+  readonly pad: 'valid' | 'same';
+}
+
+const CONV_CASES: ConvCase[] = [
+  { name: 'fedavgcnn conv1', x: [28, 28, 1], filter: [5, 5, 1, 32], stride: 1, pad: 'valid' },
+  { name: 'fedavgcnn conv2', x: [12, 12, 32], filter: [5, 5, 32, 64], stride: 1, pad: 'valid' },
+  // not used by the shipped models, but the kernels accept them, so they must be right too
+  { name: 'same padding', x: [9, 9, 3], filter: [3, 3, 3, 4], stride: 1, pad: 'same' },
+  { name: 'stride 2 same', x: [9, 8, 3], filter: [3, 3, 3, 5], stride: 2, pad: 'same' },
+  { name: 'stride 2 valid', x: [11, 11, 2], filter: [5, 5, 2, 3], stride: 2, pad: 'valid' },
+];
+
+/** Conv2D and both backprop kernels, for the models' layers and a few strided/padded layouts. */
+export function convSuite(label: string, batches: readonly number[]): void {
+  for (const c of CONV_CASES) {
+    for (const b of batches) {
+      if (!c.name.startsWith('fedavgcnn') && b === 32) continue;
+      test(`${label}: conv2d forward and both gradients match cpu: ${c.name}, batch ${b}`, async () => {
+        const x = randn(1, [b, ...c.x]);
+        const w = randn(2, c.filter);
+        const outShape = tf.tidy(() => tf.conv2d(tf.zeros([b, ...c.x]) as tf.Tensor4D, tf.zeros(c.filter) as tf.Tensor4D, c.stride, c.pad).shape);
+        const dy = randn(3, outShape);
+        const bias = randn(4, [c.filter[3]]);
+        const problems = await compareWithCpu(`${c.name} b=${b}`, [x, w, dy, bias], (xt, wt, dyt, bt) => {
+          const conv = (a: tf.Tensor, f: tf.Tensor) => tf.conv2d(a as tf.Tensor4D, f as tf.Tensor4D, c.stride, c.pad);
+          const fused = (activation: 'relu' | 'linear') => (a: tf.Tensor, f: tf.Tensor, bb: tf.Tensor) =>
+            tf.fused.conv2d({ x: a as tf.Tensor4D, filter: f as tf.Tensor4D, strides: c.stride, pad: c.pad, bias: bb, activation });
+          return [
+            conv(xt!, wt!),
+            ...tf.grads(conv)([xt!, wt!], dyt),
+            // FusedConv2D runs as one kernel at inference, and with a linear activation under a tape
+            fused('relu')(xt!, wt!, bt!),
+            ...tf.grads(fused('linear'))([xt!, wt!, bt!], dyt),
+          ];
+        });
+        assert.deepEqual(problems, []);
+      });
+    }
+  }
+}
+
+/** maxPool 2×2/2 and its gradient (including ties and overlapping windows). */
+export function poolSuite(label: string, batches: readonly number[]): void {
+  for (const [name, shape] of [['fedavgcnn pool1', [24, 24, 32]], ['fedavgcnn pool2', [8, 8, 64]], ['odd size', [7, 9, 3]]] as const) {
+    for (const b of batches) {
+      test(`${label}: maxPool 2×2/2 forward and gradient match cpu: ${name}, batch ${b}`, async () => {
+        const x = randn(4, [b, ...shape]);
+        const outShape = [b, Math.floor(shape[0] / 2), Math.floor(shape[1] / 2), shape[2]];
+        const dy = randn(5, outShape);
+        const problems = await compareWithCpu(`${name} b=${b}`, [x, dy], (xt, dyt) => {
+          const f = (a: tf.Tensor) => tf.maxPool(a as tf.Tensor4D, 2, 2, 'valid');
+          return [f(xt!), tf.grad(f)(xt!, dyt)];
+        });
+        assert.deepEqual(problems, []);
+      });
+    }
+  }
+
+  test(`${label}: maxPool gradient with overlapping windows and same padding matches cpu`, async () => {
+    const x = randn(6, [3, 7, 7, 4]);
+    const dy = randn(7, [3, 4, 4, 4]);
+    const problems = await compareWithCpu('pool 3x3/2 same', [x, dy], (xt, dyt) =>
+      tf.grad((a: tf.Tensor) => tf.maxPool(a as tf.Tensor4D, 3, 2, 'same'))(xt!, dyt),
+    );
+    assert.deepEqual(problems, []);
+  });
+
+  test(`${label}: maxPool gradient routes ties to the first maximum of each window, as the cpu backend`, async () => {
+    // after a ReLU many windows are all zeros: the choice must still match the reference
+    const x = { data: new Float32Array([0, 0, 0, 0, 1, 1, 0, 1, 2, 2, 2, 2, -1, -1, -1, -1]), shape: [1, 4, 4, 1] };
+    const dy = { data: new Float32Array([1, 2, 3, 4]), shape: [1, 2, 2, 1] };
+    const problems = await compareWithCpu('pool ties', [x, dy], (xt, dyt) =>
+      tf.grad((a: tf.Tensor) => tf.maxPool(a as tf.Tensor4D, 2, 2, 'valid'))(xt!, dyt),
+    );
+    assert.deepEqual(problems, []);
+  });
+
+}
+
+/** Dense layers (plain and fused matmul) and every transpose combination of batchMatMul. */
+export function denseSuite(label: string, batches: readonly number[]): void {
+  const DENSE: [string, number, number][] = [
+    ['fedavgcnn fc1', 1024, 512],
+    ['fedavgcnn classifier', 512, 10],
+    ['mlp fc1', 784, 200],
+    ['mlp fc2', 200, 200],
+    ['mlp classifier', 200, 10],
+  ];
+
+  for (const [name, inF, outF] of DENSE) {
+    for (const b of batches) {
+      test(`${label}: dense forward and gradients match cpu: ${name}, batch ${b}`, async () => {
+        const x = randn(8, [b, inF]);
+        const w = randn(9, [inF, outF]);
+        const bias = randn(10, [outF]);
+        const dy = randn(11, [b, outF]);
+        const problems = await compareWithCpu(`${name} b=${b}`, [x, w, bias, dy], (xt, wt, bt, dyt) => {
+          const plain = (a: tf.Tensor, f: tf.Tensor) => tf.matMul(a as tf.Tensor2D, f as tf.Tensor2D);
+          const fused = (a: tf.Tensor, f: tf.Tensor, bb: tf.Tensor) =>
+            tf.fused.matMul({ a: a as tf.Tensor2D, b: f as tf.Tensor2D, bias: bb, activation: 'linear' });
+          return [
+            plain(xt!, wt!),
+            ...tf.grads(plain)([xt!, wt!], dyt),
+            fused(xt!, wt!, bt!),
+            ...tf.grads(fused)([xt!, wt!, bt!], dyt),
+          ];
+        });
+        assert.deepEqual(problems, []);
+      });
+    }
+  }
+
+  for (const [ta, tb] of [[false, false], [true, false], [false, true], [true, true]] as const) {
+    test(`${label}: batchMatMul transposeA=${ta} transposeB=${tb} matches cpu, rank 2 and rank 3`, async () => {
+      const [m, k, n] = [7, 33, 20];
+      const a2 = randn(12, ta ? [k, m] : [m, k]);
+      const b2 = randn(13, tb ? [n, k] : [k, n]);
+      const a3 = randn(14, ta ? [3, k, m] : [3, m, k]);
+      const b3 = randn(15, tb ? [3, n, k] : [3, k, n]);
+      const big = randn(16, tb ? [300, k] : [k, 300]);
+      const bias = randn(17, [n]);
+      const problems = await compareWithCpu(`matmul ${ta}/${tb}`, [a2, b2, a3, b3, big, bias], (a, b, aa, bb, bg, bi) => [
+        tf.matMul(a!, b!, ta, tb),
+        tf.matMul(aa!, bb!, ta, tb),
+        tf.matMul(a!, bg!, ta, tb),
+        tf.fused.matMul({ a: a as tf.Tensor2D, b: b as tf.Tensor2D, transposeA: ta, transposeB: tb, bias: bi, activation: 'relu' }),
+      ]);
+      assert.deepEqual(problems, []);
+    });
+  }
+
+}
+
+function lossGrads(name: ModelName, batch: number) {
+  const model = createModel(name);
+  const flat = model.init(7);
+  const params = model.spec.tensors.map((t) => ({ data: flat.slice(t.offset, t.offset + t.length), shape: [...t.shape] }));
+  const x = randn(30, [batch, ...model.inputShape]);
+  const labels = new Float32Array(batch * model.numClasses);
+  for (let i = 0; i < batch; i++) labels[i * model.numClasses + ((i * 7) % model.numClasses)] = 1;
+  const y = { data: labels, shape: [batch, model.numClasses] };
+  const f = (...ts: tf.Tensor[]) => {
+    const ps = ts.slice(0, params.length);
+    const [xt, yt] = ts.slice(params.length) as [tf.Tensor, tf.Tensor];
+    const loss = (...p: tf.Tensor[]) => tf.losses.softmaxCrossEntropy(yt, model.forward(p, xt)) as tf.Scalar;
+    const { value, grads } = tf.valueAndGrads(loss)(ps);
+    return [value, ...grads];
+  };
+  return { inputs: [...params, x, y], f };
+}
+
+/** tf.grads of whole models' losses. */
+export function modelSuite(label: string, cases: readonly (readonly [ModelName, number])[]): void {
+  for (const [name, batch] of cases) {
+    test(`${label}: tf.grads of the whole ${name} loss matches cpu at batch ${batch}`, async () => {
+      const { inputs, f } = lossGrads(name, batch);
+      const problems = await compareWithCpu(`${name} b=${batch}`, inputs, f, 2e-4);
+      assert.deepEqual(problems, []);
+    });
+  }
+
+}
+
+/** Same inputs twice ⇒ the same bytes (models must be bit-identical across processes). */
+export function determinismSuite(label: string): void {
+  test(`${label}: the same inputs give the same bytes`, async () => {
+    const x = randn(20, [7, 12, 12, 32]);
+    const w = randn(21, [5, 5, 32, 64]);
+    const dy = randn(22, [7, 8, 8, 64]);
+    const grads = (xt: tf.Tensor, wt: tf.Tensor, dyt: tf.Tensor) =>
+      tf.grads((a: tf.Tensor, f: tf.Tensor) => tf.maxPool(tf.relu(tf.conv2d(a as tf.Tensor4D, f as tf.Tensor4D, 1, 'valid')), 2, 2, 'valid'))(
+        [xt, wt],
+        tf.slice(dyt, [0, 0, 0, 0], [7, 4, 4, 64]),
+      );
+    const once = async () => {
+      const xt = tf.tensor(x.data, x.shape);
+      const wt = tf.tensor(w.data, w.shape);
+      const dyt = tf.tensor(dy.data, dy.shape);
+      const out = grads(xt, wt, dyt);
+      const bytes = out.map((t) => Buffer.from((t.dataSync() as Float32Array).slice().buffer));
+      tf.dispose([xt, wt, dyt, ...out]);
+      return bytes;
+    };
+    const [a, b] = [await once(), await once()];
+    assert.equal(a.length, 2);
+    for (let i = 0; i < a.length; i++) assert.ok(a[i]!.equals(b[i]!), `output ${i} differs between identical runs`);
+  });
+}

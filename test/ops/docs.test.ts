@@ -1,0 +1,31 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { METRIC_CATALOG } from '@fedsim/runtime/observability/index';
+import { ENV_CONTRACT } from './contract.js';
+
+const root = join(import.meta.dirname, '..', '..');
+const metricsDoc = readFileSync(join(root, 'docs/metrics.md'), 'utf8');
+const deployDoc = readFileSync(join(root, 'docs/deploy-kubernetes.md'), 'utf8');
+
+test('docs/metrics.md documents every metric with its type and labels', () => {
+  for (const spec of Object.values(METRIC_CATALOG)) {
+    const row = metricsDoc.split('\n').find((line) => line.startsWith(`| \`fedsim_${spec.name}\` |`));
+    assert.ok(row, `no table row for fedsim_${spec.name}`);
+    const cells = row.split('|').map((c) => c.trim());
+    assert.equal(cells[2], spec.type, `fedsim_${spec.name}: type`);
+    const labels = cells[3] === '–' ? [] : cells[3]!.split(',').map((l) => l.trim().replace(/`/g, ''));
+    assert.deepEqual(labels, [...spec.labelNames], `fedsim_${spec.name}: labels`);
+  }
+});
+
+test('docs/metrics.md lists every alert', () => {
+  const rules = parseYaml(readFileSync(join(root, 'infra/prometheus/alerts.yml'), 'utf8')) as { groups: { rules: { alert: string }[] }[] };
+  for (const rule of rules.groups.flatMap((g) => g.rules)) assert.ok(metricsDoc.includes(`| \`${rule.alert}\` |`), rule.alert);
+});
+
+test('docs/deploy-kubernetes.md covers the environment contract', () => {
+  for (const name of ENV_CONTRACT) assert.ok(deployDoc.includes(`\`${name}\``), name);
+});
