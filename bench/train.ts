@@ -14,7 +14,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { writeFileSync, existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { argValue } from './lib/args.js';
@@ -32,7 +32,7 @@ const repoRoot = resolve(here, '..');
 const require = createRequire(import.meta.url);
 
 const batch = Number(argValue('--batch') ?? '32');
-const seconds = Number(argValue('--seconds') ?? '2');
+const seconds = Number(argValue('--seconds') ?? '3');
 const runs = Number(argValue('--runs') ?? '3');
 const models = (argValue('--models') ?? 'fedavgcnn,mlp').split(',') as ModelName[];
 const jsonOut = argValue('--json');
@@ -46,11 +46,22 @@ function installed(pkg: string): boolean {
   }
 }
 
+/** undefined when the optional OpenBLAS addon loads, else why not. */
+function nativeAddon(): string | undefined {
+  try {
+    require('@fedsim/native-kernels');
+    return undefined;
+  } catch (e) {
+    return (e as Error).message;
+  }
+}
+
 function variants(): Variant[] {
   const requested = argValue('--backends');
   const all: Variant[] = [
     { label: 'tensorflow-gpu', env: { FEDSIM_BACKEND: 'tensorflow-gpu' } },
     { label: 'tensorflow', env: { FEDSIM_BACKEND: 'tensorflow' } },
+    { label: 'wasm-blas', env: { FEDSIM_BACKEND: 'wasm-blas', FEDSIM_WASM_KERNELS: 'fast' } },
     { label: 'wasm', env: { FEDSIM_BACKEND: 'wasm', FEDSIM_WASM_KERNELS: 'fast' } },
     { label: 'wasm-stock', env: { FEDSIM_BACKEND: 'wasm', FEDSIM_WASM_KERNELS: 'stock' } },
     { label: 'cpu', env: { FEDSIM_BACKEND: 'cpu' } },
@@ -64,28 +75,57 @@ function variants(): Variant[] {
     if (v.label === 'tensorflow-gpu') return installed('@tensorflow/tfjs-node-gpu');
     if (v.label === 'tensorflow') return installed('@tensorflow/tfjs-node');
     if (v.label === 'wasm-stock') return process.argv.includes('--baseline');
+    if (v.label === 'wasm-blas') return nativeAddon() === undefined;
     // the tfjs cpu backend is two orders of magnitude slower on the CNN: only on request
     return v.label !== 'cpu';
   });
-  console.log(`# backends: ${chosen.map((v) => v.label).join(', ')} (add others with --backends, e.g. --backends wasm,wasm-stock,cpu)`);
+  const why = nativeAddon();
+  if (why) console.log(`# wasm-blas skipped: ${why}`);
+  console.log(`# backends: ${chosen.map((v) => v.label).join(', ')} (others with --backends, e.g. --backends wasm,wasm-stock,cpu)`);
   return chosen;
 }
 
-function runChild(v: Variant, model: ModelName, secs = seconds, reps = runs): Promise<ChildResult> {
+interface Child {
+  /** resolves once the child has warmed up (with `sync`, it then waits for `go`) */
+  readonly ready: Promise<void>;
+  go(): void;
+  readonly result: Promise<ChildResult>;
+}
+
+function spawnChild(v: Variant, model: ModelName, secs: number, reps: number, sync: boolean): Child {
   const args = ['--conditions=fedsim-source', '--import', 'tsx', join(here, 'train.ts'), '--child', model,
-    '--batch', String(batch), '--seconds', String(secs), '--runs', String(reps)];
-  return new Promise((ok, fail) => {
-    const child = spawn(process.execPath, args, { cwd: repoRoot, env: { ...process.env, ...v.env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    '--batch', String(batch), '--seconds', String(secs), '--runs', String(reps), ...(sync ? ['--sync'] : [])];
+  const child = spawn(process.execPath, args, { cwd: repoRoot, env: { ...process.env, ...v.env }, stdio: ['pipe', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  let markReady: () => void = () => {};
+  const ready = new Promise<void>((ok) => (markReady = ok));
+  child.stdout.on('data', (d: Buffer) => {
+    out += d.toString();
+    if (out.includes('READY\n')) markReady();
+  });
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  const result = new Promise<ChildResult>((ok, fail) => {
     child.on('close', (code) => {
+      markReady();
       const line = out.split('\n').find((l) => l.startsWith('RESULT '));
       if (code === 0 && line) ok(JSON.parse(line.slice('RESULT '.length)) as ChildResult);
       else fail(new Error(`${v.label}/${model} failed (exit ${code}): ${(err.split('\n').filter((l) => !l.startsWith('#')).join(' ').trim() || out).slice(0, 400)}`));
     });
   });
+  return { ready, go: () => child.stdin.end('go\n'), result };
+}
+
+function runChild(v: Variant, model: ModelName, secs = seconds, reps = runs): Promise<ChildResult> {
+  return spawnChild(v, model, secs, reps, false).result;
+}
+
+/** Several children measuring at the same time: each warms up, then all start together. */
+async function runTogether(v: Variant, model: ModelName, n: number): Promise<ChildResult[]> {
+  const children = Array.from({ length: n }, () => spawnChild(v, model, seconds, 1, true));
+  await Promise.all(children.map((c) => c.ready));
+  for (const c of children) c.go();
+  return Promise.all(children.map((c) => c.result));
 }
 
 interface TorchRow {
@@ -94,83 +134,130 @@ interface TorchRow {
   samples_per_s: number;
 }
 
-function torchReference(): Map<ModelName, number> | string {
+const TORCH_NAMES: Record<ModelName, string> = { fedavgcnn: 'cnn', mlp: 'mlp' };
+
+/** How to run the PyTorch reference, or why it cannot run here. */
+function torchSetup(): { python: string; script: string } | string {
   const python = process.env['FEDSIM_PYTHON'] ?? '/usr/bin/python3';
   const script = process.env['FEDSIM_TORCH_BENCH'] ?? resolve(repoRoot, '../shared/bench/torch_train_bench.py');
   if (!existsSync(script)) return `torch bench script not found at ${script} (set FEDSIM_TORCH_BENCH)`;
   const probe = spawnSync(python, ['-c', 'import torch'], { encoding: 'utf8' });
   if (probe.status !== 0) return `${python} cannot import torch (${(probe.stderr || probe.error?.message || '').trim().split('\n').pop()})`;
-  const torchNames: Record<ModelName, string> = { fedavgcnn: 'cnn', mlp: 'mlp' };
+  return { python, script };
+}
+
+/** One single-threaded PyTorch measurement of `secs` seconds. */
+function torchOnce(setup: { python: string; script: string }, model: ModelName, secs: number): number {
   const out = join(mkdtempSync(join(tmpdir(), 'fedsim-bench-')), 'torch.json');
-  const r = spawnSync(python, [script, '--models', models.map((m) => torchNames[m]).join(','), '--threads', '1',
-    '--batch', String(batch), '--seconds', String(seconds), '--repeat', String(runs), '--json', out], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-  if (r.status !== 0) return `torch bench failed: ${r.stderr.trim().split('\n').pop()}`;
+  const r = spawnSync(setup.python, [setup.script, '--models', TORCH_NAMES[model], '--threads', '1', '--batch', String(batch),
+    '--seconds', String(secs), '--repeat', '1', '--json', out], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  if (r.status !== 0) throw new Error(`torch bench failed: ${r.stderr.trim().split('\n').pop()}`);
   const rows = (JSON.parse(readFileSync(out, 'utf8')) as { results: TorchRow[] }).results;
-  const res = new Map<ModelName, number>();
-  for (const m of models) {
-    const row = rows.find((x) => x.model === torchNames[m] && x.threads === 1);
-    if (row) res.set(m, row.samples_per_s);
-  }
-  return res;
+  const row = rows.find((x) => x.model === TORCH_NAMES[model]);
+  if (!row) throw new Error(`torch bench printed no result for ${TORCH_NAMES[model]}`);
+  return row.samples_per_s;
 }
 
 const fmt = (n: number) => n.toFixed(0).padStart(9);
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const load = () => loadavg().map((x) => x.toFixed(1)).join(' ');
 
+/**
+ * Rounds of one short run per (model, backend) and one torch run, interleaved so that every
+ * contender sees the same machine load (this machine is shared), then medians per contender.
+ */
 async function throughput(): Promise<Record<string, unknown>> {
-  const results: ChildResult[] = [];
-  const failures: string[] = [];
-  for (const v of variants()) {
+  const vs = variants();
+  const torch = torchSetup();
+  if (typeof torch === 'string') console.log(`# torch reference skipped: ${torch}`);
+  const rates = new Map<string, number[]>();
+  const failed = new Map<string, string>();
+  const add = (key: string, v: number) => rates.set(key, [...(rates.get(key) ?? []), v]);
+  for (let round = 0; round < runs; round++) {
     for (const m of models) {
-      try {
-        const r = await runChild(v, m);
-        results.push({ ...r, backend: v.label });
-        console.log(`${v.label.padEnd(16)} ${m.padEnd(10)} ${fmt(r.median)} samples/s   runs: ${r.runs.map((x) => x.toFixed(0)).join(', ')}`);
-      } catch (e) {
-        failures.push((e as Error).message);
-        console.log(`${v.label.padEnd(16)} ${m.padEnd(10)}   unavailable: ${(e as Error).message}`);
+      for (const v of vs) {
+        const key = `${v.label}|${m}`;
+        if (failed.has(key)) continue;
+        try {
+          add(key, (await runChild(v, m, seconds, 1)).median);
+        } catch (e) {
+          failed.set(key, (e as Error).message);
+        }
       }
+      if (typeof torch !== 'string') add(`torch|${m}`, torchOnce(torch, m, seconds));
+    }
+    console.log(`# round ${round + 1}/${runs} done (load average ${load()})`);
+  }
+  const rows: { backend: string; model: ModelName; median: number; runs: number[]; vsTorch?: number }[] = [];
+  console.log(`\n${'backend'.padEnd(16)} ${'model'.padEnd(10)} ${'samples/s'.padStart(9)}   ${'÷ torch'.padStart(7)}   runs`);
+  for (const m of models) {
+    const t = rates.get(`torch|${m}`);
+    const tMed = t ? median(t) : undefined;
+    for (const label of [...vs.map((v) => v.label), 'torch']) {
+      const key = `${label}|${m}`;
+      const err = failed.get(key);
+      if (err) {
+        console.log(`${label.padEnd(16)} ${m.padEnd(10)}   unavailable: ${err}`);
+        continue;
+      }
+      const xs = rates.get(key);
+      if (!xs) continue;
+      const med = median(xs);
+      const ratio = tMed !== undefined ? med / tMed : undefined;
+      rows.push({ backend: label, model: m, median: med, runs: xs, ...(ratio !== undefined ? { vsTorch: ratio } : {}) });
+      const r = ratio !== undefined ? `${ratio.toFixed(2)}×` : '';
+      console.log(`${label.padEnd(16)} ${m.padEnd(10)} ${fmt(med)}   ${r.padStart(7)}   ${xs.map((x) => x.toFixed(0)).join(', ')}`);
     }
   }
-  const torch = torchReference();
-  if (typeof torch === 'string') {
-    console.log(`# torch reference skipped: ${torch}`);
-    return { results, failures, torch: null };
-  }
-  console.log('\nPyTorch (1 thread) and the ratio tfjs / torch:');
-  for (const m of models) {
-    const t = torch.get(m);
-    if (t === undefined) continue;
-    const ratios = results.filter((r) => r.model === m).map((r) => `${r.backend} ${(r.median / t).toFixed(2)}×`);
-    console.log(`torch            ${m.padEnd(10)} ${fmt(t)} samples/s   ${ratios.join(', ')}`);
-  }
-  return { results, failures, torch: Object.fromEntries(torch) };
+  return { rows, failures: Object.fromEntries(failed) };
 }
 
+/**
+ * Throughput of one process alone and of two processes training at once (aggregate), in
+ * interleaved rounds. With 2 cores, ≥ 1.8× means the backend keeps to one core per process.
+ */
 async function scaling(): Promise<Record<string, unknown>> {
-  const label = argValue('--backend') ?? 'wasm';
-  const v = variants().find((x) => x.label === label) ?? { label, env: { FEDSIM_BACKEND: label } };
+  const vs = argValue('--backends') ? variants() : [variants()[0]!];
   const rows: Record<string, unknown>[] = [];
-  console.log(`# scaling on ${v.label}: one process alone, then two at once (each ${runs}×${seconds}s)`);
-  for (const m of models) {
-    const one = await runChild(v, m);
-    const two = await Promise.all([runChild(v, m), runChild(v, m)]);
-    const sum = two[0]!.median + two[1]!.median;
-    rows.push({ model: m, one: one.median, two: two.map((r) => r.median), speedup: sum / one.median });
-    console.log(`${m.padEnd(10)} 1 process ${fmt(one.median)} samples/s; 2 processes ${fmt(two[0]!.median)} + ${fmt(two[1]!.median)} = ${fmt(sum)}  → ${(sum / one.median).toFixed(2)}×`);
+  for (const v of vs) {
+    console.log(`# scaling on ${v.label}: ${runs} rounds of one process alone, then two at once (${seconds}s each)`);
+    for (const m of models) {
+      const one: number[] = [];
+      const two: number[] = [];
+      for (let r = 0; r < runs; r++) {
+        one.push((await runTogether(v, m, 1))[0]!.median);
+        two.push((await runTogether(v, m, 2)).reduce((a, x) => a + x.median, 0));
+      }
+      const speedup = median(two) / median(one);
+      rows.push({ backend: v.label, model: m, one, two, speedup });
+      console.log(`${v.label.padEnd(10)} ${m.padEnd(10)} 1 process ${fmt(median(one))} samples/s; 2 processes together ${fmt(median(two))} → ${speedup.toFixed(2)}×   (runs 1: ${one.map((x) => x.toFixed(0)).join(', ')}; 2: ${two.map((x) => x.toFixed(0)).join(', ')})`);
+    }
   }
-  return { backend: v.label, rows };
+  return { rows };
+}
+
+/** Child side of runTogether: report readiness, then block until the parent says go. */
+async function waitForGo(): Promise<void> {
+  console.log('READY');
+  await new Promise<void>((ok) => {
+    process.stdin.once('data', () => ok());
+    process.stdin.once('end', () => ok());
+  });
+  process.stdin.pause();
 }
 
 async function main(): Promise<void> {
   const childModel = argValue('--child');
   if (childModel !== undefined) {
     const { measureTraining } = await import('./lib/train-child.js');
-    const r = await measureTraining(childModel as ModelName, batch, seconds, runs);
+    const sync = process.argv.includes('--sync');
+    const r = await measureTraining(childModel as ModelName, batch, seconds, runs, sync ? waitForGo : undefined);
     console.log(`RESULT ${JSON.stringify(r)}`);
     return;
   }
-  console.log(`# batch ${batch}, ${runs} runs × ${seconds}s per measurement, median reported; machine: ${process.arch}, node ${process.version}`);
+  console.log(`# batch ${batch}, ${runs} runs × ${seconds}s per measurement, median reported; ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), node ${process.version}, load average ${load()}`);
   const report = process.argv.includes('--scaling') ? await scaling() : await throughput();
+  console.log(`# load average at the end: ${load()}`);
   if (jsonOut) writeFileSync(jsonOut, JSON.stringify(report, null, 1));
 }
 

@@ -27,7 +27,13 @@ function randomClient(featureShape: readonly number[], numClasses: number, n: nu
  * Training throughput of the project's own loop (trainLocal: forward, softmax cross-entropy,
  * backward, SGD with momentum) on random data, on the backend FEDSIM_BACKEND selects.
  */
-export async function measureTraining(model: ModelName, batch: number, secondsPerRun: number, runs: number): Promise<ChildResult> {
+export async function measureTraining(
+  model: ModelName,
+  batch: number,
+  secondsPerRun: number,
+  runs: number,
+  beforeMeasure?: () => Promise<void>,
+): Promise<ChildResult> {
   await initCompute({ log: (m) => console.error(`# ${m}`) });
   const def = createModel(model);
   const data = randomClient(def.inputShape, def.numClasses, 32 * batch);
@@ -52,6 +58,7 @@ export async function measureTraining(model: ModelName, batch: number, secondsPe
     elapsed = await train(steps);
   }
   steps = Math.max(2, Math.round((steps * secondsPerRun) / elapsed));
+  await beforeMeasure?.();
   const rates: number[] = [];
   for (let r = 0; r < runs; r++) rates.push((steps * batch) / (await train(steps)));
   const sorted = [...rates].sort((a, b) => a - b);

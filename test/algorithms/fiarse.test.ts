@@ -96,15 +96,18 @@ test('fiarse on the real engine: elements outside every sampled submodel keep th
 });
 
 test('fiarse on the real engine: prepare reports, and evaluation at every size', () => {
-  // Row 0 carries the preparation of round 1's clients.
-  const reports = first.rows[0]!.prepareReports as Record<string, Record<string, number | string>>;
-  const round1 = sampleClients(config.seed, 1, NUM_CLIENTS, 4);
-  assert.deepEqual(Object.keys(reports).map(Number).sort((a, b) => a - b), round1);
-  for (const c of round1) {
-    const r = reports[String(c)]!;
-    assert.equal(r['beta'], betaOf(c));
-    assert.equal(r['kept'], Math.floor(betaOf(c) * spec.size));
-    assert.ok((r['submodelBytes'] as number) < (r['fullBytes'] as number));
+  // Row t carries what the server prepared for round t's clients (round 0's by the coordinator).
+  for (const [t, row] of first.rows.entries()) {
+    const reports = row.prepareReports as Record<string, Record<string, number | string>>;
+    const clients = sampleClients(config.seed, t, NUM_CLIENTS, 4);
+    assert.deepEqual(Object.keys(reports).map(Number).sort((a, b) => a - b), clients, `round ${t}`);
+    for (const c of clients) {
+      const r = reports[String(c)]!;
+      assert.equal(r['beta'], betaOf(c));
+      assert.equal(r['kept'], Math.floor(betaOf(c) * spec.size));
+      assert.equal(r['pool'], betaOf(c) === 0.5 ? 'beta-0_5' : 'small');
+      assert.ok((r['submodelBytes'] as number) < (r['fullBytes'] as number));
+    }
   }
   const results = first.summary.final!.results;
   assert.deepEqual(Object.keys(results).sort(), [

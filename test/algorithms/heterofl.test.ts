@@ -93,6 +93,7 @@ test('the heterofl configs parse, and the smoke config runs with the spec defaul
     assert.equal(cfg.algorithm.name, 'heterofl', name);
     if (name !== 'heterofl-smoke.yaml') {
       assert.deepEqual([cfg.train.iterations, cfg.train.batchSize, cfg.train.lr, cfg.train.momentum], [100, 20, 0.1, 0], name);
+      assert.equal(cfg.algorithm['width'], 'sqrtBeta', `${name}: parameter-matched to FIARSE's sizes`);
     }
   }
   const smoke = parseExperiment(parseYaml(await readFile(new URL('heterofl-smoke.yaml', dirUrl), 'utf8')));

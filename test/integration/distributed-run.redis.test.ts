@@ -6,39 +6,23 @@ import { after, before, test } from 'node:test';
 import type { ExperimentConfig, RunSummary } from '@fedsim/runtime';
 import { keys, runExperiment } from '@fedsim/runtime';
 import { distributedRuntime, embeddedRuntime } from '@fedsim/runtime/wiring/index';
-import { startRedis, startS3, type RedisHandle, type S3Handle } from '../harness/index.js';
+import { startDistributedEnv, type DistributedEnv } from './distributed-env.js';
 import { syntheticCnnExperiment, syntheticExperiment } from './fixtures.js';
 import { spawnWorker, waitUntilServing, type WorkerProcess } from './workers.js';
 
-let redis: RedisHandle;
-let s3: S3Handle;
+let dist: DistributedEnv;
 let dir: string;
 let env: Record<string, string>;
-let workers: WorkerProcess[] = [];
+let workers: readonly WorkerProcess[] = [];
 
 before(async () => {
-  [redis, s3] = await Promise.all([startRedis(), startS3()]);
+  dist = await startDistributedEnv(2);
+  ({ env, workers } = dist);
   dir = await mkdtemp(join(tmpdir(), 'fedsim-dist-'));
-  env = {
-    REDIS_URL: redis.url,
-    FEDSIM_QUEUE_PREFIX: redis.prefix,
-    S3_ENDPOINT: s3.endpoint,
-    S3_BUCKET: s3.bucket,
-    S3_REGION: s3.region,
-    S3_FORCE_PATH_STYLE: 'true',
-    AWS_ACCESS_KEY_ID: s3.credentials.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: s3.credentials.secretAccessKey,
-    FEDSIM_BACKEND: 'wasm',
-    FEDSIM_WORKER_CONCURRENCY: '1',
-  };
-  // Two separate worker processes, one compute thread each.
-  workers = [spawnWorker(env), spawnWorker(env)];
-  await waitUntilServing(workers);
 });
 
 after(async () => {
-  await Promise.all(workers.map((w) => w.stop()));
-  await Promise.all([redis?.stop(), s3?.stop()]);
+  await dist?.stop();
   await rm(dir, { recursive: true, force: true });
 });
 

@@ -172,6 +172,7 @@ export const apfl: Algorithm<ApflOptions> = {
       shared: selectAll,
       upload: 'model',
       hasGlobalModel: true,
+      personalState: [APFL_PERSONAL_STATE],
       createAggregator: (previousGlobal) => weightedMeanAggregator(env.model.spec, selectAll, previousGlobal),
       fit: (input) => apflFit(env, options, input),
       evaluate: (input) => apflEvaluate(env, options, input),

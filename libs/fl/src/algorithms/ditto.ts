@@ -115,6 +115,7 @@ export const ditto: Algorithm<DittoOptions> = {
       shared: selectAll,
       upload: 'model',
       hasGlobalModel: true,
+      personalState: [DITTO_PERSONAL_STATE],
       createAggregator: (previousGlobal) => weightedMeanAggregator(env.model.spec, selectAll, previousGlobal),
       fit: (input) => dittoFit(env, options, input),
       evaluate: (input) => dittoEvaluate(env, input),

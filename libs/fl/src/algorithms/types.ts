@@ -118,6 +118,11 @@ export interface AlgorithmHooks {
    * Entries used only server-side (by `instruct`) stay off the client's download.
    */
   readonly trainState?: readonly string[];
+  /**
+   * State entries that hold personal parameters besides the engine's `personal` entry (e.g.
+   * Ditto's full personal model v_i). Declared so the never-uploaded guarantee can be checked.
+   */
+  readonly personalState?: readonly string[];
   /** Worker pool that serves a client (e.g. a FIARSE capacity class); default pool when absent. */
   poolOf?(clientId: number): string;
   /** Server side, by the aggregation of the previous round: per-client instruction for a round. */

@@ -66,6 +66,19 @@ test('width mask element counts match the sliced FedAvgCNN (hand-computed)', () 
   assert.equal(count(widthMask(mlp.spec, 1 / 2)), 900 + 10100 + 303);
 });
 
+test('width: sqrtBeta slices ⌈√β·c⌉ channels (about β of the parameters)', async () => {
+  assert.equal(heteroflOptionsSchema.parse({}).width, 'beta');
+  const cnnEnv: AlgorithmEnv = { ...env(4), model: cnn };
+  const hooks = heterofl.create(cnnEnv, heteroflOptionsSchema.parse({ width: 'sqrtBeta', capacities: [{ beta: 1 / 64, share: 1 }] }));
+  // Client 0 (β = 1/64, width 1/8) holds conv1 4, conv2 8 and fc1 64 channels, which the
+  // aggregator's holder count shows: Δ = 1 everywhere moves exactly the held elements.
+  const agg = hooks.createAggregator(new Float32Array(cnn.spec.size), 0);
+  agg.add({ clientId: 0, numSamples: 1, values: new Float32Array(cnn.spec.size).fill(1) });
+  const held = agg.finish().reduce((s, x) => s + (x !== 0 ? 1 : 0), 0);
+  assert.equal(held, 104 + 808 + 8256 + 650);
+  assert.equal(count(widthMask(cnn.spec, Math.sqrt(1 / 4))), count(widthMask(cnn.spec, 1 / 2)));
+});
+
 test('width masks are nested across β', () => {
   const betas = [1, 0.7, 0.5, 0.25, 1 / 16, 1 / 64, 1 / 256];
   const masks = betas.map((b) => widthMask(cnn.spec, b));
@@ -104,8 +117,8 @@ test('masking is exact: the masked FedAvgCNN computes the sliced network, with t
   const beta = 1 / 4;
   const params = cnn.init(5);
   const keep = widthMask(cnn.spec, beta);
-  const x = tf.randomNormal([3, 28, 28, 1], 0, 1, 'float32', 7);
-  const labels = tf.tensor1d([1, 4, 9], 'int32');
+  const x = tf.randomNormal([2, 28, 28, 1], 0, 1, 'float32', 7);
+  const labels = tf.tensor1d([4, 9], 'int32');
   const full = cnn.spec.tensors.map((t) => tf.tensor(params.slice(t.offset, t.offset + t.length), [...t.shape]));
   const masks = cnn.spec.tensors.map((t) => tf.tensor(Float32Array.from(keep.subarray(t.offset, t.offset + t.length)), [...t.shape]));
   const sliced = slicedTensors(cnn, params, keep, beta);

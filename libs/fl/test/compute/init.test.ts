@@ -2,6 +2,16 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import { computeBackendName, initCompute } from '../../src/compute/index.js';
+import { loadNativeKernels } from '../../src/compute/native/addon.js';
+
+function addonError(): string | undefined {
+  try {
+    loadNativeKernels();
+    return undefined;
+  } catch (e) {
+    return (e as Error).message;
+  }
+}
 
 // The steps share one process-wide state (initCompute is idempotent), so they run in order.
 
@@ -32,22 +42,27 @@ test('initCompute: selection, errors and idempotence', async (t) => {
       await assert.rejects(initCompute({ prefer: 'wasm', log: () => {} }), /'tensorflow-gpu' was requested.*tfjs-node-gpu/);
     });
 
-    await t.test('auto skips the absent native backends, logs why and picks wasm', async () => {
+    await t.test('auto skips the absent tfjs-node backends, logs why and picks wasm-blas, else wasm', async () => {
       process.env['FEDSIM_BACKEND'] = 'auto';
       const lines: string[] = [];
       const info = await initCompute({ prefer: 'cpu', log: (m) => lines.push(m) });
-      assert.equal(info.backend, 'wasm');
-      assert.deepEqual(info.tried.map((x) => x.backend), ['tensorflow-gpu', 'tensorflow']);
-      assert.ok(info.tried.every((x) => /not installed/.test(x.reason)));
-      assert.ok(lines.some((l) => /compute backend: wasm; skipped tensorflow-gpu \(.*\); tensorflow \(/.test(l)), lines.join('\n'));
-      assert.equal(computeBackendName(), 'wasm');
+      const missingAddon = addonError();
+      const expected = missingAddon === undefined ? 'wasm-blas' : 'wasm';
+      assert.equal(info.backend, expected);
+      assert.deepEqual(
+        info.tried.map((x) => x.backend),
+        missingAddon === undefined ? ['tensorflow-gpu', 'tensorflow'] : ['tensorflow-gpu', 'tensorflow', 'wasm-blas'],
+      );
+      assert.ok(info.tried.slice(0, 2).every((x) => /not installed/.test(x.reason)));
+      assert.ok(lines.some((l) => new RegExp(`compute backend: ${expected}; skipped tensorflow-gpu \\(.*\\); tensorflow \\(`).test(l)), lines.join('\n'));
+      assert.equal(computeBackendName(), expected);
       assert.equal(tf.getBackend(), 'wasm');
     });
 
     await t.test('later calls return the first result whatever they ask for', async () => {
       delete process.env['FEDSIM_BACKEND'];
       const again = await initCompute({ prefer: 'cpu', log: () => assert.fail('must not log again') });
-      assert.equal(again.backend, 'wasm');
+      assert.equal(again.backend, computeBackendName());
       assert.equal(tf.getBackend(), 'wasm');
     });
 

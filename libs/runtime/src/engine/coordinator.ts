@@ -107,12 +107,15 @@ export async function runExperiment(config: ExperimentConfig, opts: RunOptions):
     round++;
   }
   let stateIndexKey: string | null = last?.stateIndexKey ?? null;
+  // What the server prepared for the round about to run (FedOBP patches, ...), for its row.
+  let preparedReports: Record<string, unknown> = last?.prepareReports ?? {};
   if (round === 0) {
     // Round 0's instructions come from the coordinator; later rounds' from the previous
     // aggregation. Deterministic, so redoing it after a crash rewrites identical bytes.
     const clients0 = sampleClients(config.seed, 0, numClients, perRound);
     const global0 = decodeModel(await store.get(keys.global(runId, 0)), model.spec);
     const prepared = await prepareRound(store, rc, 0, clients0, global0, {});
+    preparedReports = prepared.reports;
     if (Object.keys(prepared.index).length > 0) {
       stateIndexKey = keys.initialStateIndex(runId);
       await store.put(stateIndexKey, encodeJson(prepared.index));
@@ -160,11 +163,13 @@ export async function runExperiment(config: ExperimentConfig, opts: RunOptions):
       throw new RunFailedError(`round ${round} failed: ${reply.reason}\n  ${detail}`);
     }
     stateIndexKey = reply.stateIndexKey;
+    const reportsOfThisRound = preparedReports;
+    preparedReports = reply.prepareReports;
 
     let evaluation: EvalSummary | undefined;
     const isEvalRound = (round + 1) % config.eval.every === 0 || round + 1 === config.rounds;
     if (isEvalRound) {
-      evaluation = await evaluateAll(config, opts, round + 1, stateIndexKey, numClients, deadlineMs);
+      evaluation = await evaluateAll(config, { ...opts, ...(hooks.poolOf ? { poolOf: hooks.poolOf } : {}) }, round + 1, stateIndexKey, numClients, deadlineMs);
     }
     const row: RoundRow = {
       round,
@@ -179,7 +184,7 @@ export async function runExperiment(config: ExperimentConfig, opts: RunOptions):
       uploadBytes: reply.uploadBytes,
       downloadBytes: reply.downloadBytes,
       backends: reply.backends,
-      prepareReports: reply.prepareReports,
+      prepareReports: reportsOfThisRound,
       ...(evaluation ? { evaluation: evaluation.results, evaluationFailures: evaluation.failures.length } : {}),
     };
     await obs.onRound?.(row);
@@ -201,7 +206,7 @@ export const metricLabels = (config: ExperimentConfig) => ({ experiment: config.
 
 async function evaluateAll(
   config: ExperimentConfig,
-  opts: RunOptions,
+  opts: RunOptions & { poolOf?: (clientId: number) => string },
   modelRound: number,
   stateIndexKey: string | null,
   numClients: number,
@@ -213,7 +218,8 @@ async function evaluateAll(
   opts.observer?.onEvalStart?.(modelRound, clients.length);
   const children = clients.map((clientId) => {
     const payload: EvalPayload = { runId, labels: metricLabels(config), round: modelRound, clientId, state: index[String(clientId)] ?? {} };
-    return { id: String(clientId), kind: 'eval' as const, payload };
+    const pool = opts.poolOf?.(clientId);
+    return { id: String(clientId), kind: 'eval' as const, payload, ...(pool ? { pool } : {}) };
   });
   const parent: EvalSummaryPayload = { runId, labels: metricLabels(config), round: modelRound, clients };
   return parseJob(

@@ -58,7 +58,11 @@ async function train(deps: JobHandlerDeps, payload: unknown, ctx: ChildContext):
   };
   const global = decodeModel(await fetch(keys.global(p.runId, p.round)), spec);
   const state = await loadState({ get: fetch }, p.state);
-  const instruction = p.instructionKey ? decodeInstruction(await fetch(p.instructionKey)) : undefined;
+  // The server may prepare nothing for a client (e.g. no patch needed); hooks that need one say so.
+  const instruction =
+    p.instructionKey && (await deps.store.exists(p.instructionKey))
+      ? decodeInstruction(await fetch(p.instructionKey))
+      : undefined;
   const trainData = clientData(rc.dataset, split.train);
 
   const base = { clientId: p.clientId, round: p.round, global, state, instruction };

@@ -14,6 +14,7 @@ export interface RoundRow {
   readonly uploadBytes: number;
   readonly downloadBytes: number;
   readonly backends: readonly string[];
+  /** per client: what the server prepared for it for this round (e.g. FedOBP's patch sizes) */
   readonly prepareReports: Record<string, unknown>;
   /** present on evaluation rounds: per named evaluation (personalized, global, before, after) */
   readonly evaluation?: Record<string, EvalStats>;

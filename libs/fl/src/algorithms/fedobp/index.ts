@@ -78,6 +78,12 @@ export function personalisation(
   }
   const raw = importance(opts.score, cands, last, global);
   let score = raw;
+  if (opts.ema && history && history.length !== cands.size) {
+    throw new Error(
+      `fedobp: stored EMA score has ${history.length} elements, the candidates have ${cands.size} ` +
+        '(was the run started with a different headOnly or model?)',
+    );
+  }
   if (opts.ema) score = takeEmaStep ? emaStep(raw, history, opts.alpha) : (history ?? raw);
   const plan = planPatch(cands, normalise(opts.norm, cands, score), opts.q, last);
   return { plan, score };

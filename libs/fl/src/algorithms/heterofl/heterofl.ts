@@ -17,6 +17,11 @@ import { widthMask } from './width-mask.js';
  * averaged, unweighted, over the round's clients whose slice holds it, and elements no client
  * holds keep their value. Same capacities, routing and evaluation names as FIARSE.
  *
+ * What β means: by default (the spec's wording) the width ratio, so a submodel holds about β²
+ * of the parameters. FIARSE's sizes are parameter fractions (its size lists are squares:
+ * {1/64, 1/16, 1/4, 1} = {1/8, 1/4, 1/2, 1}²), so `width: sqrtBeta` slices ⌈√β·c⌉ channels
+ * for a parameter-matched comparison at the same nominal β; the comparison configs use it.
+ *
  * Not modelled: HeteroFL's static batch norm (these models have no normalisation), its output
  * "scaler" (training-time 1/β rescaling) and masked cross-entropy over a client's labels.
  */
@@ -25,6 +30,8 @@ export const heteroflOptionsSchema = z
     capacities: capacitiesSchema,
     /** route each client's train jobs to its capacity class's pool (workers must serve those pools) */
     routeByCapacity: z.boolean().default(false),
+    /** channel fraction of a size-β submodel: β (spec default) or √β (about β of the parameters) */
+    width: z.enum(['beta', 'sqrtBeta']).default('beta'),
     evalSizes: evalSizesSchema,
     ...trainOverrideShape,
   })
@@ -43,7 +50,7 @@ export const heterofl: Algorithm<HeteroflOptions> = {
     const maskAt = (beta: number): Uint8Array => {
       let m = masks.get(beta);
       if (!m) {
-        m = widthMask(spec, beta);
+        m = widthMask(spec, options.width === 'sqrtBeta' ? Math.sqrt(beta) : beta);
         masks.set(beta, m);
       }
       return m;
