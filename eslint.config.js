@@ -17,6 +17,15 @@ export default tseslint.config(
     },
   },
   {
+    // CommonJS entry points (the native addon's loader and build script).
+    files: ['**/*.cjs'],
+    languageOptions: {
+      sourceType: 'commonjs',
+      globals: { require: 'readonly', module: 'writable', exports: 'writable', __dirname: 'readonly', __filename: 'readonly' },
+    },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
+  {
     // libs/fl is pure FL logic: no queues, storage, network or file I/O.
     files: ['libs/fl/src/**/*.ts'],
     rules: {

@@ -5,6 +5,7 @@
  *   npm run bench:train                        # every available backend + torch (~2 min)
  *   npm run bench:train -- --baseline          # also the stock wasm kernels (the "before")
  *   npm run bench:train -- --scaling           # 1 process vs 2 concurrent processes
+ *   npm run bench:train -- --kernels           # per-kernel ms: stock wasm vs fast wasm vs wasm-blas
  *   npm run bench:train -- --backends wasm,cpu --models mlp --seconds 3 --runs 5 --json out.json
  *
  * Each (backend, model) runs in its own process (a process picks its backend once).
@@ -236,6 +237,45 @@ async function scaling(): Promise<Record<string, unknown>> {
   return { rows };
 }
 
+interface KernelRow {
+  label: string;
+  kernel: string;
+  medianMs: number;
+  minMs: number;
+}
+
+/** bench/kernels.ts once per kernel set (each in its own process), side by side. */
+async function kernels(): Promise<Record<string, unknown>> {
+  const sets = variants().filter((v) => v.label.startsWith('wasm'));
+  if (!sets.some((v) => v.label === 'wasm-stock')) sets.push({ label: 'wasm-stock', env: { FEDSIM_BACKEND: 'wasm', FEDSIM_WASM_KERNELS: 'stock' } });
+  const order = ['wasm-stock', 'wasm', 'wasm-blas'];
+  sets.sort((a, b) => order.indexOf(a.label) - order.indexOf(b.label));
+  const ms = argValue('--ms') ?? '700';
+  const tables = new Map<string, KernelRow[]>();
+  for (const v of sets) {
+    const r = spawnSync(process.execPath, ['--conditions=fedsim-source', '--import', 'tsx', join(here, 'kernels.ts'), '--json', '--ms', ms],
+      { cwd: repoRoot, env: { ...process.env, ...v.env }, encoding: 'utf8' });
+    const line = r.stdout.split('\n').find((l) => l.startsWith('{'));
+    if (r.status !== 0 || !line) {
+      console.log(`# ${v.label}: kernel bench failed: ${r.stderr.trim().split('\n').pop()}`);
+      continue;
+    }
+    tables.set(v.label, (JSON.parse(line) as { rows: KernelRow[] }).rows);
+  }
+  const labels = [...tables.keys()];
+  console.log(`median ms per call (best round in parentheses); ${ms} ms of calls per kernel and set`);
+  console.log(`${'case'.padEnd(22)} ${'kernel'.padEnd(21)} ${labels.map((l) => l.padStart(18)).join('')}`);
+  const first = tables.get(labels[0]!) ?? [];
+  for (const row of first) {
+    const cells = labels.map((l) => {
+      const x = tables.get(l)!.find((r) => r.label === row.label)!;
+      return `${x.medianMs.toFixed(2)} (${x.minMs.toFixed(2)})`.padStart(18);
+    });
+    console.log(`${row.label.padEnd(22)} ${row.kernel.padEnd(21)} ${cells.join('')}`);
+  }
+  return Object.fromEntries(tables);
+}
+
 /** Child side of runTogether: report readiness, then block until the parent says go. */
 async function waitForGo(): Promise<void> {
   console.log('READY');
@@ -256,7 +296,7 @@ async function main(): Promise<void> {
     return;
   }
   console.log(`# batch ${batch}, ${runs} runs × ${seconds}s per measurement, median reported; ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), node ${process.version}, load average ${load()}`);
-  const report = process.argv.includes('--scaling') ? await scaling() : await throughput();
+  const report = process.argv.includes('--scaling') ? await scaling() : process.argv.includes('--kernels') ? await kernels() : await throughput();
   console.log(`# load average at the end: ${load()}`);
   if (jsonOut) writeFileSync(jsonOut, JSON.stringify(report, null, 1));
 }

@@ -128,7 +128,8 @@ test('patches are computed server side from stored state; workers download θ_g 
     for (let round = 1; round < ROUNDS; round++) {
       const index = decodeJson(await o.store.get(keys.stateIndex('q995', round - 1))) as StateIndex;
       const global = decodeModel(await o.store.get(keys.global('q995', round)), spec);
-      const reports = o.rows[round - 1]!.prepareReports;
+      // Row t reports what the server prepared for round t.
+      const reports = o.rows[round]!.prepareReports;
       const clients = Object.keys(reports).map(Number);
       assert.equal(clients.length, 3, `round ${round} has 3 prepared clients`);
       for (const clientId of clients) {

@@ -4,6 +4,7 @@ import { ConfigError, RunFailedError } from '@fedsim/runtime';
 import { backendChoiceSchema } from '@fedsim/runtime/wiring/index';
 import { loadExperimentFile } from './config-file.js';
 import { runCommand } from './run-command.js';
+import { compareCommand } from './compare/compare-command.js';
 
 const positiveInt = (v: string) => {
   const n = Number(v);
@@ -49,6 +50,24 @@ program
       console.log(`final model ${summary.finalModelKey} sha256 ${summary.finalModelSha256}`);
       console.log(`results: ${o.out}/runs/${summary.runId}/{results.jsonl,results.csv,summary.json}`);
     }
+  });
+
+program
+  .command('compare')
+  .description('run one base experiment with several methods, then write a comparison table and plots')
+  .argument('<comparison>', 'comparison file (YAML: name, base, methods)')
+  .option('--distributed', 'run on Redis + S3 workers', false)
+  .option('--out <dir>', 'where runs/ and comparisons/<name>/ go', '.')
+  .option('--workers <n>', 'embedded: compute threads', positiveInt)
+  .addOption(new Option('--backend <name>', 'compute backend').choices(backendChoiceSchema.options).default(process.env['FEDSIM_BACKEND'] ?? 'auto'))
+  .option('--set <path=value>', 'override a field of every method, e.g. --set rounds=20 (repeatable)', collect, [])
+  .option('--only <labels>', 'comma-separated method labels to run/report', (v: string) => v.split(','))
+  .option('--report-only', 'do not run; rebuild the table and plots from finished runs', false)
+  .option('--metrics-port <port>', 'serve /metrics while running')
+  .option('--quiet', 'no progress output', false)
+  .action(async (file: string, o) => {
+    const written = await compareCommand(file, { ...o, fresh: false, json: false, stayUp: false });
+    console.log(`wrote:\n  ${written.join('\n  ')}`);
   });
 
 program

@@ -1,6 +1,6 @@
 import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
-import type { RunSummary } from '@fedsim/runtime';
+import type { ExperimentConfig, RunSummary } from '@fedsim/runtime';
 import type { BackendChoice, Runtime } from '@fedsim/runtime/wiring/index';
 import { combineObservers, runExperiment } from '@fedsim/runtime';
 import { distributedRuntime, embeddedRuntime } from '@fedsim/runtime/wiring/index';
@@ -27,7 +27,10 @@ export interface RunCommandOptions {
 
 /** `fedsim run`: one experiment, embedded (default) or on Redis + S3 with separate workers. */
 export async function runCommand(configPath: string, opts: RunCommandOptions): Promise<RunSummary> {
-  const config = await loadExperimentFile(configPath, opts.set);
+  return runConfig(await loadExperimentFile(configPath, opts.set), opts);
+}
+
+export async function runConfig(config: ExperimentConfig, opts: Omit<RunCommandOptions, 'set'>): Promise<RunSummary> {
   const runId = opts.runId ?? config.name;
   const outDir = resolve(opts.out);
   const log = (m: string) => {

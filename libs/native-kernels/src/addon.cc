@@ -36,7 +36,11 @@ bool args(napi_env env, napi_callback_info info, size_t n, napi_value* out) {
   return true;
 }
 
-bool convArgs(napi_env env, napi_callback_info info, const float** a, const float** b, float** out, fedsim::ConvDims* d) {
+enum class ConvOp { Forward, FilterGrad, InputGrad };
+
+// Sizes are checked against the buffers: the buffers are views of the wasm heap, and a bad
+// shape must fail loudly instead of writing over other tensors.
+bool convArgs(napi_env env, napi_callback_info info, ConvOp op, const float** a, const float** b, float** out, fedsim::ConvDims* d) {
   napi_value v[4];
   if (!args(env, info, 4, v)) return false;
   float *pa, *pb;
@@ -46,7 +50,20 @@ bool convArgs(napi_env env, napi_callback_info info, const float** a, const floa
       !typedArray(env, v[2], napi_float32_array, out, &lo, "arg 2") || !typedArray(env, v[3], napi_int32_array, &dims, &ld, "dims"))
     return false;
   if (ld != 13) return fail(env, "conv dims: expected 13 values");
+  for (size_t i = 0; i < 13; i++) {
+    if (dims[i] < 0 || (i < 11 && dims[i] == 0)) return fail(env, "conv dims: invalid value at index " + std::to_string(i));
+  }
   *d = fedsim::ConvDims{dims[0], dims[1], dims[2], dims[3], dims[4], dims[5], dims[6], dims[7], dims[8], dims[9], dims[10], dims[11], dims[12]};
+  const size_t image = size_t(d->batch) * d->inH * d->inW * d->inC;
+  const size_t filter = size_t(d->kH) * d->kW * d->inC * d->outC;
+  const size_t output = size_t(d->batch) * d->outH * d->outW * d->outC;
+  size_t need[3];
+  switch (op) {
+    case ConvOp::Forward: need[0] = image; need[1] = filter; need[2] = output; break;
+    case ConvOp::FilterGrad: need[0] = image; need[1] = output; need[2] = filter; break;
+    case ConvOp::InputGrad: need[0] = output; need[1] = filter; need[2] = image; break;
+  }
+  if (la < need[0] || lb < need[1] || lo < need[2]) return fail(env, "conv: a buffer is smaller than its dims say");
   *a = pa;
   *b = pb;
   return true;
@@ -62,7 +79,7 @@ napi_value Conv2dForward(napi_env env, napi_callback_info info) {
   const float *x, *w;
   float* y;
   fedsim::ConvDims d;
-  if (convArgs(env, info, &x, &w, &y, &d)) fedsim::conv2dForward(x, w, y, d);
+  if (convArgs(env, info, ConvOp::Forward, &x, &w, &y, &d)) fedsim::conv2dForward(x, w, y, d);
   return undefinedValue(env);
 }
 
@@ -70,7 +87,7 @@ napi_value Conv2dFilterGrad(napi_env env, napi_callback_info info) {
   const float *x, *dy;
   float* dw;
   fedsim::ConvDims d;
-  if (convArgs(env, info, &x, &dy, &dw, &d)) fedsim::conv2dFilterGrad(x, dy, dw, d);
+  if (convArgs(env, info, ConvOp::FilterGrad, &x, &dy, &dw, &d)) fedsim::conv2dFilterGrad(x, dy, dw, d);
   return undefinedValue(env);
 }
 
@@ -78,7 +95,7 @@ napi_value Conv2dInputGrad(napi_env env, napi_callback_info info) {
   const float *dy, *w;
   float* dx;
   fedsim::ConvDims d;
-  if (convArgs(env, info, &dy, &w, &dx, &d)) fedsim::conv2dInputGrad(dy, w, dx, d);
+  if (convArgs(env, info, ConvOp::InputGrad, &dy, &w, &dx, &d)) fedsim::conv2dInputGrad(dy, w, dx, d);
   return undefinedValue(env);
 }
 
@@ -97,6 +114,16 @@ napi_value Gemm(napi_env env, napi_callback_info info) {
     return nullptr;
   }
   fedsim::GemmDims d{dims[0], dims[1], dims[2], dims[3], dims[4], dims[5], dims[6], dims[7]};
+  if (d.batch <= 0 || d.m <= 0 || d.n <= 0 || d.k <= 0 || d.strideA < 0 || d.strideB < 0) {
+    fail(env, "gemm dims: invalid values");
+    return nullptr;
+  }
+  const size_t lastA = size_t(d.batch - 1) * size_t(d.strideA) + size_t(d.m) * d.k;
+  const size_t lastB = size_t(d.batch - 1) * size_t(d.strideB) + size_t(d.k) * d.n;
+  if (la < lastA || lb < lastB || lc < size_t(d.batch) * d.m * d.n) {
+    fail(env, "gemm: a buffer is smaller than its dims say");
+    return nullptr;
+  }
   fedsim::gemm(a, b, c, d);
   return undefinedValue(env);
 }
@@ -122,6 +149,50 @@ napi_value BiasActivation(napi_env env, napi_callback_info info) {
     return nullptr;
   }
   fedsim::biasActivation(y, bias, rows, cols, relu);
+  return undefinedValue(env);
+}
+
+// maxPoolGrad(x, dy, dx, dims[12])
+napi_value MaxPoolGrad(napi_env env, napi_callback_info info) {
+  napi_value v[4];
+  if (!args(env, info, 4, v)) return nullptr;
+  float *x, *dy, *dx;
+  int32_t* dims;
+  size_t lx, ldy, ldx, ld;
+  if (!typedArray(env, v[0], napi_float32_array, &x, &lx, "x") || !typedArray(env, v[1], napi_float32_array, &dy, &ldy, "dy") ||
+      !typedArray(env, v[2], napi_float32_array, &dx, &ldx, "dx") || !typedArray(env, v[3], napi_int32_array, &dims, &ld, "dims"))
+    return nullptr;
+  if (ld != 12) {
+    fail(env, "pool dims: expected 12 values");
+    return nullptr;
+  }
+  fedsim::PoolDims d{dims[0], dims[1], dims[2], dims[3], dims[4], dims[5], dims[6], dims[7], dims[8], dims[9], dims[10], dims[11]};
+  const size_t image = size_t(d.batch) * d.inH * d.inW * d.channels;
+  const size_t pooled = size_t(d.batch) * d.outH * d.outW * d.channels;
+  if (d.batch < 0 || d.inH < 0 || d.inW < 0 || d.channels < 0 || d.outH < 0 || d.outW < 0 || d.fH <= 0 || d.fW <= 0 ||
+      d.strideH <= 0 || d.strideW <= 0 || lx < image || ldx < image || ldy < pooled) {
+    fail(env, "maxPoolGrad: invalid dims or a buffer smaller than its dims say");
+    return nullptr;
+  }
+  fedsim::maxPoolGrad(x, dy, dx, d);
+  return undefinedValue(env);
+}
+
+// sumRows(x, out, rows, cols)
+napi_value SumRows(napi_env env, napi_callback_info info) {
+  napi_value v[4];
+  if (!args(env, info, 4, v)) return nullptr;
+  float *x, *out;
+  size_t lx, lo;
+  if (!typedArray(env, v[0], napi_float32_array, &x, &lx, "x") || !typedArray(env, v[1], napi_float32_array, &out, &lo, "out")) return nullptr;
+  int64_t rows, cols;
+  napi_get_value_int64(env, v[2], &rows);
+  napi_get_value_int64(env, v[3], &cols);
+  if (rows < 0 || cols < 0 || size_t(rows * cols) > lx || size_t(cols) > lo) {
+    fail(env, "sumRows: sizes exceed the buffers");
+    return nullptr;
+  }
+  fedsim::sumRows(x, out, rows, cols);
   return undefinedValue(env);
 }
 
@@ -155,6 +226,8 @@ napi_value Init(napi_env env, napi_value exports) {
       {"conv2dFilterGrad", nullptr, Conv2dFilterGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"conv2dInputGrad", nullptr, Conv2dInputGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"gemm", nullptr, Gemm, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"maxPoolGrad", nullptr, MaxPoolGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"sumRows", nullptr, SumRows, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"biasActivation", nullptr, BiasActivation, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"info", nullptr, Info, nullptr, nullptr, nullptr, napi_default, nullptr},

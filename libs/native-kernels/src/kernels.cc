@@ -150,6 +150,75 @@ void biasActivation(float* y, const float* bias, int64_t rows, int32_t cols, boo
   }
 }
 
+void maxPoolGrad(const float* x, const float* dy, float* dx, const PoolDims& d) {
+  const int C = d.channels;
+  const int64_t imageSize = int64_t(d.inH) * d.inW * C;
+  if (d.fH == 2 && d.fW == 2 && d.strideH == 2 && d.strideW == 2 && d.padTop == 0 && d.padLeft == 0) {
+    // windows tile the image: each dx element belongs to at most one window
+    if (d.outH * 2 != d.inH || d.outW * 2 != d.inW) std::memset(dx, 0, sizeof(float) * d.batch * imageSize);
+    const int64_t row = int64_t(d.inW) * C;
+    for (int b = 0; b < d.batch; b++) {
+      for (int i = 0; i < d.outH; i++) {
+        for (int j = 0; j < d.outW; j++) {
+          const int64_t o00 = b * imageSize + (int64_t(2 * i) * d.inW + 2 * j) * C;
+          const int64_t o01 = o00 + C, o10 = o00 + row, o11 = o10 + C;
+          const float* g = dy + ((int64_t(b) * d.outH + i) * d.outW + j) * C;
+          for (int c = 0; c < C; c++) {
+            // first maximum in row-major window order wins, as in the cpu backend and PyTorch
+            float best = x[o00 + c];
+            int k = 0;
+            if (x[o01 + c] > best) { best = x[o01 + c]; k = 1; }
+            if (x[o10 + c] > best) { best = x[o10 + c]; k = 2; }
+            if (x[o11 + c] > best) { k = 3; }
+            dx[o00 + c] = k == 0 ? g[c] : 0.0f;
+            dx[o01 + c] = k == 1 ? g[c] : 0.0f;
+            dx[o10 + c] = k == 2 ? g[c] : 0.0f;
+            dx[o11 + c] = k == 3 ? g[c] : 0.0f;
+          }
+        }
+      }
+    }
+    return;
+  }
+  std::memset(dx, 0, sizeof(float) * d.batch * imageSize);
+  std::vector<float> best(C);
+  std::vector<int64_t> at(C);
+  for (int b = 0; b < d.batch; b++) {
+    for (int i = 0; i < d.outH; i++) {
+      const int r0 = i * d.strideH - d.padTop;
+      for (int j = 0; j < d.outW; j++) {
+        const int c0 = j * d.strideW - d.padLeft;
+        std::fill(at.begin(), at.end(), int64_t(-1));
+        for (int p = std::max(0, -r0); p < d.fH && r0 + p < d.inH; p++) {
+          for (int q = std::max(0, -c0); q < d.fW && c0 + q < d.inW; q++) {
+            const int64_t off = b * imageSize + (int64_t(r0 + p) * d.inW + c0 + q) * C;
+            for (int c = 0; c < C; c++) {
+              const float v = x[off + c];
+              if (at[c] < 0 || v > best[c]) {
+                best[c] = v;
+                at[c] = off + c;
+              }
+            }
+          }
+        }
+        const float* g = dy + ((int64_t(b) * d.outH + i) * d.outW + j) * C;
+        for (int c = 0; c < C; c++) {
+          if (at[c] >= 0) dx[at[c]] += g[c];
+        }
+      }
+    }
+  }
+}
+
+void sumRows(const float* x, float* out, int64_t rows, int64_t cols) {
+  std::vector<double> acc(size_t(cols), 0.0);
+  for (int64_t r = 0; r < rows; r++) {
+    const float* row = x + r * cols;
+    for (int64_t c = 0; c < cols; c++) acc[size_t(c)] += row[c];
+  }
+  for (int64_t c = 0; c < cols; c++) out[c] = float(acc[size_t(c)]);
+}
+
 void setThreads(int n) { openblas_set_num_threads(n); }
 int threads() { return openblas_get_num_threads(); }
 const char* blasConfig() { return openblas_get_config(); }

@@ -19,6 +19,13 @@ void gemm(const float* a, const float* b, float* c, const GemmDims& d);
 void conv2dForward(const float* x, const float* w, float* y, const ConvDims& d);
 void conv2dFilterGrad(const float* x, const float* dy, float* dw, const ConvDims& d);
 void conv2dInputGrad(const float* dy, const float* w, float* dx, const ConvDims& d);
+struct PoolDims {
+  int32_t batch, inH, inW, channels, outH, outW, fH, fW, strideH, strideW, padTop, padLeft;
+};
+
+void maxPoolGrad(const float* x, const float* dy, float* dx, const PoolDims& d);
+// out[c] = Σ_r x[r, c], rows summed in ascending order (double accumulators)
+void sumRows(const float* x, float* out, int64_t rows, int64_t cols);
 void biasActivation(float* y, const float* bias, int64_t rows, int32_t cols, bool relu);
 void setThreads(int n);
 int threads();

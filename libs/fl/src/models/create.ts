@@ -14,7 +14,9 @@ const DEFAULT_INPUT: Readonly<Record<ModelName, readonly number[]>> = {
 
 /** Builds a model by name; the defaults are Fashion-MNIST's (28×28×1 or 784 features, 10 classes). */
 export function createModel(name: ModelName, opts: ModelOptions = {}): ModelDef {
-  const model = modelNameSchema.parse(name);
+  const named = modelNameSchema.safeParse(name);
+  if (!named.success) throw new Error(`createModel: ${named.error.issues[0]?.message ?? `invalid model name '${String(name)}'`}`);
+  const model = named.data;
   const parsed = modelOptionsSchema.safeParse(opts);
   if (!parsed.success) throw new Error(`createModel('${model}'): invalid options: ${z.prettifyError(parsed.error)}`);
   const inputShape = parsed.data.inputShape ?? DEFAULT_INPUT[model];

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { ClientData } from '../data/types.js';
 import type { ModelDef } from '../models/types.js';
 import { checkClientData, sliceBatch } from './batches.js';
+import { EventLoopYielder } from './event-loop.js';
 import { crossEntropySumAndCorrect } from './loss.js';
 import type { EvalResult } from './types.js';
 
@@ -27,8 +28,10 @@ export async function evaluate(
   const weights = spec.tensors.map((t) => tf.tensor(params.slice(t.offset, t.offset + t.length), [...t.shape]));
   let lossSum: tf.Scalar = tf.scalar(0);
   let correct: tf.Scalar = tf.scalar(0, 'int32');
+  const yielder = new EventLoopYielder();
   try {
     for (let from = 0; from < data.n; from += batchSize) {
+      await yielder.maybeYield();
       const to = Math.min(from + batchSize, data.n);
       const [nextLoss, nextCorrect] = tf.tidy(() => {
         const batch = sliceBatch(model, data, from, to);

@@ -4,6 +4,7 @@ import type { ClientData } from '../data/types.js';
 import type { ModelDef } from '../models/types.js';
 import { checkClientData, gatherBatch, trainingBatches } from './batches.js';
 import { softmaxCrossEntropy } from './loss.js';
+import { EventLoopYielder } from './event-loop.js';
 import { checkTrainOptions } from './options.js';
 import { TorchSgd } from './torch-sgd.js';
 import type { LocalTrainOptions, TrainHooks, TrainResult } from './types.js';
@@ -99,8 +100,10 @@ export async function trainLocal(
     return ce ?? value;
   };
 
+  const yielder = new EventLoopYielder();
   try {
     for (const indices of trainingBatches({ n: data.n, ...opts })) {
+      await yielder.maybeYield();
       const batch = gatherBatch(model, data, indices);
       try {
         const ce = step(batch.x, batch.labels);

@@ -296,3 +296,17 @@ test('bad input fails with a message naming the field', async () => {
   await assert.rejects(trainLocal(logreg, start, badLabels, opts), /data\.y\[3\] = 7 is outside 0\.\.2/);
   await assert.rejects(trainLocal(logreg, start, data, opts, { lrScale: () => -1 }), /lrScale\('classifier.weight'\) returned -1/);
 });
+
+test('long training gives the event loop a turn (timers fire before it resolves)', async () => {
+  const model = createModel('mlp');
+  const data = syntheticData(1024, 784, 10, 12);
+  let ticks = 0;
+  const timer = setInterval(() => ticks++, 1);
+  try {
+    // well over the 50 ms slice on any machine: 32 steps of a 784-200-200-10 MLP
+    await trainLocal(model, model.init(1), data, { sgd: { lr: 0.01, momentum: 0, weightDecay: 0 }, batchSize: 32, epochs: 1, seed: 1 });
+    assert.ok(ticks > 0, 'no timer ran during training');
+  } finally {
+    clearInterval(timer);
+  }
+});

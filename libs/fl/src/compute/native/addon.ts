@@ -9,6 +9,10 @@ export interface NativeKernels {
   /** dims: batch, m, n, k, transA, transB, strideA, strideB (batch strides in elements, 0 broadcasts) */
   gemm(a: Float32Array, b: Float32Array, c: Float32Array, dims: Int32Array): void;
   biasActivation(y: Float32Array, bias: Float32Array | null, rows: number, cols: number, relu: boolean): void;
+  /** dims: batch, inH, inW, channels, outH, outW, fH, fW, strideH, strideW, padTop, padLeft */
+  maxPoolGrad(x: Float32Array, dy: Float32Array, dx: Float32Array, dims: Int32Array): void;
+  /** out[c] = Σ_r x[r, c] */
+  sumRows(x: Float32Array, out: Float32Array, rows: number, cols: number): void;
   setThreads(n: number): void;
   info(): { blasConfig: string; blasCore: string; threads: number };
 }
@@ -32,7 +36,7 @@ export function loadNativeKernels(): NativeKernels {
     throw e;
   }
   const k = mod as Partial<NativeKernels>;
-  for (const f of ['conv2dForward', 'conv2dFilterGrad', 'conv2dInputGrad', 'gemm', 'biasActivation', 'info'] as const) {
+  for (const f of ['conv2dForward', 'conv2dFilterGrad', 'conv2dInputGrad', 'gemm', 'biasActivation', 'maxPoolGrad', 'sumRows', 'info'] as const) {
     if (typeof k[f] !== 'function') throw new Error(`${ADDON_PACKAGE} does not export ${f}(); rebuild it`);
   }
   cached = k as NativeKernels;

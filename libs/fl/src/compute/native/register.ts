@@ -100,6 +100,39 @@ function makeNativeKernels(native: NativeKernels, stock: StockKernels): Record<s
   };
 
   return {
+    MaxPoolGrad: (args) => {
+      const backend = asWasm(args.backend);
+      const dy = input(args, 'dy');
+      const x = input(args, 'input');
+      const { filterSize, strides, pad, dimRoundingMode } = (args.attrs ?? {}) as unknown as {
+        filterSize: [number, number] | number;
+        strides: [number, number] | number;
+        pad: 'valid' | 'same' | number;
+        dimRoundingMode?: 'floor' | 'round' | 'ceil';
+      };
+      const i = tf.backend_util.computePool2DInfo(x.shape as Shape4, filterSize, strides, 1, pad, dimRoundingMode);
+      const out = backend.makeOutput(x.shape, 'float32');
+      native.maxPoolGrad(heapF32(backend, x), heapF32(backend, dy), heapF32(backend, out), Int32Array.of(
+        i.batchSize, i.inHeight, i.inWidth, i.inChannels, i.outHeight, i.outWidth,
+        i.effectiveFilterHeight, i.effectiveFilterWidth, i.strideHeight, i.strideWidth, i.padInfo.top, i.padInfo.left,
+      ));
+      return out;
+    },
+    Sum: (args) => {
+      // bias gradients reduce over the leading (batch, spatial) axes, which the wasm kernel
+      // handles by transposing the whole tensor first
+      const backend = asWasm(args.backend);
+      const x = input(args, 'x');
+      const { axis, keepDims } = (args.attrs ?? {}) as unknown as { axis: number | number[]; keepDims: boolean };
+      const axes = tf.util.parseAxisParam(axis, x.shape).sort((a, b) => a - b);
+      const leading = axes.every((a, i) => a === i);
+      if (x.dtype !== 'float32' || axes.length === 0 || !leading) return stock.run('Sum', backend, args.inputs, args.attrs);
+      const rows = size(x.shape.slice(0, axes.length));
+      const rest = x.shape.slice(axes.length);
+      const out = backend.makeOutput(keepDims ? [...axes.map(() => 1), ...rest] : rest, 'float32');
+      native.sumRows(heapF32(backend, x), heapF32(backend, out), rows, size(rest));
+      return out;
+    },
     Conv2D: (args) => conv2d(args, false),
     FusedConv2D: (args) => conv2d(args, true),
     BatchMatMul: (args) => matMul(args, false),

@@ -4,6 +4,7 @@ import { makeConv2DBackpropFilter } from './conv2d-backprop-filter.js';
 import { makeConv2DBackpropInput } from './conv2d-backprop-input.js';
 import { StockKernels, WASM } from './kernel-util.js';
 import { maxPoolGrad } from './max-pool-grad.js';
+import { identity, makeCast } from './identity.js';
 
 /**
  * 'fast' (default) registers the training kernels below; 'stock' keeps the package's own kernels
@@ -49,6 +50,9 @@ export function registerWasmTrainingKernels(mode: WasmKernelMode = wasmKernelMod
     add('_FusedMatMul', makeBatchMatMul(stock, '_FusedMatMul'));
     add('Conv2DBackpropInput', makeConv2DBackpropInput(stock));
     add('MaxPoolGrad', maxPoolGrad);
+    const stockCast = tf.getKernel('Cast', WASM)?.kernelFunc;
+    if (stockCast) add('Cast', makeCast(stockCast));
+    add('Identity', identity);
   }
   registeredMode = mode;
   return names.map((n) => (mode === 'stock' ? `${n} (stock mode)` : n));
