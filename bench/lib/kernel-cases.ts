@@ -87,11 +87,13 @@ export interface KernelTiming {
  */
 export async function timeKernel(c: KernelCase, totalMs: number, rounds = 7): Promise<KernelTiming> {
   const { inputs, attrs } = c.setup();
+  const synchronous = tf.getBackend() === 'wasm';
   const once = () => {
     const out = tf.engine().runKernel(c.kernel, inputs, attrs) as tf.Tensor | tf.Tensor[];
     const outs = Array.isArray(out) ? out : [out];
-    // wasm kernels run synchronously; reading the output keeps asynchronous backends honest too
-    outs[0]!.dataSync();
+    // wasm kernels run synchronously; other backends may queue work, so wait for the result there
+    // (reading wasm output would add a copy of it to every timing)
+    if (!synchronous) outs[0]!.dataSync();
     tf.dispose(outs);
   };
   for (let i = 0; i < 3; i++) once();

@@ -8,7 +8,10 @@ export interface DistributedEnv {
   stop(): Promise<void>;
 }
 
-export async function startDistributedEnv(workerCount: number): Promise<DistributedEnv> {
+export async function startDistributedEnv(
+  workerCount: number,
+  overrides: Record<string, string> = {},
+): Promise<DistributedEnv> {
   const [redis, s3]: [RedisHandle, S3Handle] = await Promise.all([startRedis(), startS3()]);
   const env: Record<string, string> = {
     REDIS_URL: redis.url,
@@ -23,6 +26,7 @@ export async function startDistributedEnv(workerCount: number): Promise<Distribu
     FEDSIM_WORKER_CONCURRENCY: '1',
     // Port 0: each worker's metrics server takes a free port, so several can share a machine.
     FEDSIM_METRICS_PORT: '0',
+    ...overrides,
   };
   const workers = Array.from({ length: workerCount }, () => spawnWorker(env));
   try {

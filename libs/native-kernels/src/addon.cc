@@ -196,6 +196,39 @@ napi_value SumRows(napi_env env, napi_callback_info info) {
   return undefinedValue(env);
 }
 
+bool optionalFloats(napi_env env, napi_value v, float** data, size_t* length, const char* what) {
+  napi_valuetype t;
+  napi_typeof(env, v, &t);
+  if (t == napi_null || t == napi_undefined) {
+    *data = nullptr;
+    *length = 0;
+    return true;
+  }
+  return typedArray(env, v, napi_float32_array, data, length, what);
+}
+
+// sgdStep(p, grad, buf | null, outP, outBuf | null, lr, momentum, weightDecay)
+napi_value SgdStep(napi_env env, napi_callback_info info) {
+  napi_value v[8];
+  if (!args(env, info, 8, v)) return nullptr;
+  float *p, *g, *buf, *outP, *outBuf;
+  size_t lp, lg, lb, lop, lob;
+  if (!typedArray(env, v[0], napi_float32_array, &p, &lp, "p") || !typedArray(env, v[1], napi_float32_array, &g, &lg, "grad") ||
+      !optionalFloats(env, v[2], &buf, &lb, "buf") || !typedArray(env, v[3], napi_float32_array, &outP, &lop, "outP") ||
+      !optionalFloats(env, v[4], &outBuf, &lob, "outBuf"))
+    return nullptr;
+  if (lg < lp || lop < lp || (buf && lb < lp) || (outBuf && lob < lp)) {
+    fail(env, "sgdStep: buffers of different sizes");
+    return nullptr;
+  }
+  double lr, momentum, wd;
+  napi_get_value_double(env, v[5], &lr);
+  napi_get_value_double(env, v[6], &momentum);
+  napi_get_value_double(env, v[7], &wd);
+  fedsim::sgdStep(p, g, buf, outP, outBuf, int64_t(lp), float(lr), float(momentum), float(wd));
+  return undefinedValue(env);
+}
+
 napi_value SetThreads(napi_env env, napi_callback_info info) {
   napi_value v[1];
   if (!args(env, info, 1, v)) return nullptr;
@@ -226,6 +259,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"conv2dFilterGrad", nullptr, Conv2dFilterGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"conv2dInputGrad", nullptr, Conv2dInputGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"gemm", nullptr, Gemm, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"sgdStep", nullptr, SgdStep, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"maxPoolGrad", nullptr, MaxPoolGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"sumRows", nullptr, SumRows, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"biasActivation", nullptr, BiasActivation, nullptr, nullptr, nullptr, napi_default, nullptr},

@@ -21,7 +21,6 @@ std::vector<float>& scratch(size_t n) {
 // Patch matrix: rows are the output positions (b, i, j), columns the filter taps (p, q, c), so
 // that with the [kh,kw,in,out] filter read as a [kh·kw·in, out] matrix, conv = patches · filter.
 void im2col(const float* x, float* cols, const ConvDims& d) {
-  const int64_t rowLen = int64_t(d.kH) * d.kW * d.inC;
   float* out = cols;
   for (int b = 0; b < d.batch; b++) {
     for (int i = 0; i < d.outH; i++) {
@@ -54,7 +53,6 @@ void im2col(const float* x, float* cols, const ConvDims& d) {
       }
     }
   }
-  (void)rowLen;
 }
 
 // Adjoint of im2col: scatter-add every column block back onto the image.
@@ -103,39 +101,80 @@ void gemm(const float* a, const float* b, float* c, const GemmDims& d) {
   }
 }
 
+namespace {
+
+// The patch matrix is built for a few images at a time, so its scratch stays bounded (evaluation
+// batches of hundreds of images would otherwise need hundreds of MB). The split depends only on
+// the shapes, so results stay reproducible.
+constexpr int64_t kMaxScratchFloats = int64_t(4) << 20;
+
+int imagesPerChunk(const ConvDims& d) {
+  const int64_t perImage = int64_t(d.outH) * d.outW * taps(d);
+  return int(std::max<int64_t>(1, std::min<int64_t>(d.batch, kMaxScratchFloats / std::max<int64_t>(perImage, 1))));
+}
+
+ConvDims chunkOf(const ConvDims& d, int images) {
+  ConvDims c = d;
+  c.batch = images;
+  return c;
+}
+
+}  // namespace
+
 void conv2dForward(const float* x, const float* w, float* y, const ConvDims& d) {
-  const int64_t n = positions(d), k = taps(d);
-  const float* p = x;
-  if (!isPointwise(d)) {
-    float* cols = scratch(size_t(n * k)).data();
-    im2col(x, cols, d);
-    p = cols;
+  const int64_t k = taps(d);
+  if (isPointwise(d)) {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(positions(d)), d.outC, int(k), 1.0f, x, int(k), w, d.outC, 0.0f, y, d.outC);
+    return;
   }
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(n), d.outC, int(k), 1.0f, p, int(k), w, d.outC, 0.0f, y, d.outC);
+  const int per = imagesPerChunk(d);
+  const int64_t imageIn = int64_t(d.inH) * d.inW * d.inC, imageOut = int64_t(d.outH) * d.outW * d.outC;
+  for (int b0 = 0; b0 < d.batch; b0 += per) {
+    const ConvDims c = chunkOf(d, std::min(per, d.batch - b0));
+    const int64_t n = positions(c);
+    float* cols = scratch(size_t(n * k)).data();
+    im2col(x + b0 * imageIn, cols, c);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(n), d.outC, int(k), 1.0f, cols, int(k), w, d.outC, 0.0f,
+                y + b0 * imageOut, d.outC);
+  }
 }
 
 void conv2dFilterGrad(const float* x, const float* dy, float* dw, const ConvDims& d) {
-  const int64_t n = positions(d), k = taps(d);
-  const float* p = x;
-  if (!isPointwise(d)) {
-    float* cols = scratch(size_t(n * k)).data();
-    im2col(x, cols, d);
-    p = cols;
+  const int64_t k = taps(d);
+  if (isPointwise(d)) {
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, int(k), d.outC, int(positions(d)), 1.0f, x, int(k), dy, d.outC, 0.0f, dw, d.outC);
+    return;
   }
-  // dW[k, o] = Σ_n patches[n, k] · dy[n, o]
-  cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, int(k), d.outC, int(n), 1.0f, p, int(k), dy, d.outC, 0.0f, dw, d.outC);
+  const int per = imagesPerChunk(d);
+  const int64_t imageIn = int64_t(d.inH) * d.inW * d.inC, imageOut = int64_t(d.outH) * d.outW * d.outC;
+  for (int b0 = 0; b0 < d.batch; b0 += per) {
+    const ConvDims c = chunkOf(d, std::min(per, d.batch - b0));
+    const int64_t n = positions(c);
+    float* cols = scratch(size_t(n * k)).data();
+    im2col(x + b0 * imageIn, cols, c);
+    // dW[k, o] (+)= Σ_n patches[n, k] · dy[n, o], chunks accumulated in order
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, int(k), d.outC, int(n), 1.0f, cols, int(k), dy + b0 * imageOut, d.outC,
+                b0 == 0 ? 0.0f : 1.0f, dw, d.outC);
+  }
 }
 
 void conv2dInputGrad(const float* dy, const float* w, float* dx, const ConvDims& d) {
-  const int64_t n = positions(d), k = taps(d);
+  const int64_t k = taps(d);
   if (isPointwise(d)) {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(n), int(k), d.outC, 1.0f, dy, d.outC, w, d.outC, 0.0f, dx, int(k));
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(positions(d)), int(k), d.outC, 1.0f, dy, d.outC, w, d.outC, 0.0f, dx, int(k));
     return;
   }
-  float* cols = scratch(size_t(n * k)).data();
-  // cols[n, k] = dy[n, o] · W[k, o]ᵀ, then scattered back onto the image
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(n), int(k), d.outC, 1.0f, dy, d.outC, w, d.outC, 0.0f, cols, int(k));
-  col2im(cols, dx, d);
+  const int per = imagesPerChunk(d);
+  const int64_t imageIn = int64_t(d.inH) * d.inW * d.inC, imageOut = int64_t(d.outH) * d.outW * d.outC;
+  for (int b0 = 0; b0 < d.batch; b0 += per) {
+    const ConvDims c = chunkOf(d, std::min(per, d.batch - b0));
+    const int64_t n = positions(c);
+    float* cols = scratch(size_t(n * k)).data();
+    // cols[n, k] = dy[n, o] · W[k, o]ᵀ, then scattered back onto the images
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(n), int(k), d.outC, 1.0f, dy + b0 * imageOut, d.outC, w, d.outC, 0.0f,
+                cols, int(k));
+    col2im(cols, dx + b0 * imageIn, c);
+  }
 }
 
 void biasActivation(float* y, const float* bias, int64_t rows, int32_t cols, bool relu) {
@@ -150,34 +189,60 @@ void biasActivation(float* y, const float* bias, int64_t rows, int32_t cols, boo
   }
 }
 
+namespace {
+
+// The models' 2×2/2 pool: windows tile the image, so each dx element belongs to at most one
+// window and is written once. Branch-free selects so the channel loop vectorises. The first
+// maximum in row-major window order wins, as in the cpu backend and PyTorch.
+__attribute__((target_clones("avx2", "default")))
+void pool2x2Grad(const float* __restrict x, const float* __restrict dy, float* __restrict dx, const PoolDims& d) {
+  const int C = d.channels;
+  const int64_t imageSize = int64_t(d.inH) * d.inW * C;
+  const int64_t row = int64_t(d.inW) * C;
+  for (int b = 0; b < d.batch; b++) {
+    for (int i = 0; i < d.outH; i++) {
+      for (int j = 0; j < d.outW; j++) {
+        const int64_t o = b * imageSize + (int64_t(2 * i) * d.inW + 2 * j) * C;
+        const float* x0 = x + o;
+        const float* x1 = x0 + C;
+        const float* x2 = x0 + row;
+        const float* x3 = x2 + C;
+        float* d0 = dx + o;
+        float* d1 = d0 + C;
+        float* d2 = d0 + row;
+        float* d3 = d2 + C;
+        const float* g = dy + ((int64_t(b) * d.outH + i) * d.outW + j) * C;
+        for (int c = 0; c < C; c++) {
+          const float v0 = x0[c], v1 = x1[c], v2 = x2[c], v3 = x3[c];
+          // integer masks and selects (no short-circuit logic), which the vectoriser handles
+          const int t1 = v1 > v0;
+          const float m1 = t1 ? v1 : v0;
+          const int t2 = v2 > m1;
+          const float m2 = t2 ? v2 : m1;
+          const int t3 = v3 > m2;
+          const int w2 = t2 & (t3 ^ 1);
+          const int w1 = t1 & ((t2 | t3) ^ 1);
+          const int w0 = (t1 | t2 | t3) ^ 1;
+          const float gc = g[c];
+          d3[c] = t3 ? gc : 0.0f;
+          d2[c] = w2 ? gc : 0.0f;
+          d1[c] = w1 ? gc : 0.0f;
+          d0[c] = w0 ? gc : 0.0f;
+        }
+      }
+    }
+  }
+}
+
+}  // namespace
+
 void maxPoolGrad(const float* x, const float* dy, float* dx, const PoolDims& d) {
   const int C = d.channels;
   const int64_t imageSize = int64_t(d.inH) * d.inW * C;
   if (d.fH == 2 && d.fW == 2 && d.strideH == 2 && d.strideW == 2 && d.padTop == 0 && d.padLeft == 0) {
     // windows tile the image: each dx element belongs to at most one window
     if (d.outH * 2 != d.inH || d.outW * 2 != d.inW) std::memset(dx, 0, sizeof(float) * d.batch * imageSize);
-    const int64_t row = int64_t(d.inW) * C;
-    for (int b = 0; b < d.batch; b++) {
-      for (int i = 0; i < d.outH; i++) {
-        for (int j = 0; j < d.outW; j++) {
-          const int64_t o00 = b * imageSize + (int64_t(2 * i) * d.inW + 2 * j) * C;
-          const int64_t o01 = o00 + C, o10 = o00 + row, o11 = o10 + C;
-          const float* g = dy + ((int64_t(b) * d.outH + i) * d.outW + j) * C;
-          for (int c = 0; c < C; c++) {
-            // first maximum in row-major window order wins, as in the cpu backend and PyTorch
-            float best = x[o00 + c];
-            int k = 0;
-            if (x[o01 + c] > best) { best = x[o01 + c]; k = 1; }
-            if (x[o10 + c] > best) { best = x[o10 + c]; k = 2; }
-            if (x[o11 + c] > best) { k = 3; }
-            dx[o00 + c] = k == 0 ? g[c] : 0.0f;
-            dx[o01 + c] = k == 1 ? g[c] : 0.0f;
-            dx[o10 + c] = k == 2 ? g[c] : 0.0f;
-            dx[o11 + c] = k == 3 ? g[c] : 0.0f;
-          }
-        }
-      }
-    }
+    pool2x2Grad(x, dy, dx, d);
     return;
   }
   std::memset(dx, 0, sizeof(float) * d.batch * imageSize);
@@ -217,6 +282,27 @@ void sumRows(const float* x, float* out, int64_t rows, int64_t cols) {
     for (int64_t c = 0; c < cols; c++) acc[size_t(c)] += row[c];
   }
   for (int64_t c = 0; c < cols; c++) out[c] = float(acc[size_t(c)]);
+}
+
+void sgdStep(const float* p, const float* grad, const float* buf, float* outP, float* outBuf, int64_t n, float lr,
+             float momentum, float weightDecay) {
+  for (int64_t i = 0; i < n; i++) {
+    float g = grad[i];
+    if (weightDecay != 0.0f) {
+      const float decay = p[i] * weightDecay;
+      g = g + decay;
+    }
+    float d = g;
+    if (outBuf != nullptr) {
+      if (buf != nullptr) {
+        const float kept = buf[i] * momentum;
+        d = kept + g;
+      }
+      outBuf[i] = d;
+    }
+    const float stepSize = d * lr;
+    outP[i] = p[i] - stepSize;
+  }
 }
 
 void setThreads(int n) { openblas_set_num_threads(n); }

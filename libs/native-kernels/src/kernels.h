@@ -26,6 +26,10 @@ struct PoolDims {
 void maxPoolGrad(const float* x, const float* dy, float* dx, const PoolDims& d);
 // out[c] = Σ_r x[r, c], rows summed in ascending order (double accumulators)
 void sumRows(const float* x, float* out, int64_t rows, int64_t cols);
+// One torch.optim.SGD step, element-wise, rounding after every operation exactly like the
+// unfused tensor ops: g = grad + p·wd; d = momentum ? (buf ? buf·momentum + g : g) : g; p − d·lr.
+void sgdStep(const float* p, const float* grad, const float* buf, float* outP, float* outBuf, int64_t n, float lr,
+             float momentum, float weightDecay);
 void biasActivation(float* y, const float* bias, int64_t rows, int32_t cols, bool relu);
 void setThreads(int n);
 int threads();

@@ -5,6 +5,7 @@ import type { BackendName } from './types.js';
 import { registerWasmTrainingKernels } from './wasm/register.js';
 import { loadNativeKernels } from './native/addon.js';
 import { registerNativeTrainingKernels } from './native/register.js';
+import { registerSgdStepKernels } from './sgd-step-kernels.js';
 
 /** Loads one backend and makes it tfjs's active backend; throws with the reason when it cannot. */
 export type BackendLoader = (log: (msg: string) => void) => Promise<void>;
@@ -56,6 +57,7 @@ async function loadWasm(log: (msg: string) => void): Promise<void> {
   wasm.setWasmPaths(`${distDir}/`);
   await activate('wasm');
   const registered = registerWasmTrainingKernels();
+  registerSgdStepKernels(undefined);
   log(`wasm: training kernels registered: ${registered.join(', ')}`);
 }
 
@@ -67,6 +69,7 @@ async function loadWasmBlas(log: (msg: string) => void): Promise<void> {
   const native = loadNativeKernels();
   await loadWasm(log);
   const names = registerNativeTrainingKernels(native);
+  registerSgdStepKernels(native);
   const info = native.info();
   log(`wasm-blas: native kernels registered: ${names.join(', ')} (OpenBLAS ${info.blasConfig.trim()}, core ${info.blasCore}, ${info.threads} thread)`);
 }
@@ -74,6 +77,7 @@ async function loadWasmBlas(log: (msg: string) => void): Promise<void> {
 async function loadCpu(): Promise<void> {
   await import('@tensorflow/tfjs-backend-cpu');
   await activate('cpu');
+  registerSgdStepKernels(undefined);
 }
 
 /**

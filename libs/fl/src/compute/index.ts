@@ -2,6 +2,7 @@ import { BACKEND_LOADERS, ensureGradientsRegistered } from './backends.js';
 import { BACKEND_PREFERENCE, type BackendName, type ComputeInfo } from './types.js';
 
 export * from './types.js';
+export { sgdStep, SGD_STEP, type SgdStepOptions, type SgdStepResult } from './sgd-step.js';
 
 export interface InitComputeOptions {
   /** a specific backend (fails loudly if it cannot load) or 'auto' (first that loads); default 'auto' */

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import '@tensorflow/tfjs-backend-cpu';
 import { initCompute } from '../../src/compute/index.js';
 import { loadNativeKernels } from '../../src/compute/native/addon.js';
-import { denseSuite, determinismSuite, modelSuite, poolSuite } from './suites.js';
+import { denseSuite, determinismSuite, modelSuite, poolSuite, sgdStepSuite } from './suites.js';
 
 /**
  * The OpenBLAS addon's kernels (backend 'wasm-blas') against the reference cpu backend. Skipped
@@ -30,4 +30,5 @@ if (absent !== undefined) {
   denseSuite('wasm-blas', [1, 7, 32]);
   modelSuite('wasm-blas', [['mlp', 32], ['mlp', 7], ['fedavgcnn', 7], ['fedavgcnn', 1], ['logreg', 7]]);
   determinismSuite('wasm-blas');
+  sgdStepSuite('wasm-blas');
 }

@@ -16,6 +16,8 @@ interface ConvCase {
   readonly filter: [number, number, number, number];
   readonly stride: number;
   readonly pad: 'valid' | 'same';
+  /** instead of the suite's batch sizes */
+  readonly batches?: readonly number[];
 }
 
 const CONV_CASES: ConvCase[] = [
@@ -25,13 +27,15 @@ const CONV_CASES: ConvCase[] = [
   { name: 'same padding', x: [9, 9, 3], filter: [3, 3, 3, 4], stride: 1, pad: 'same' },
   { name: 'stride 2 same', x: [9, 8, 3], filter: [3, 3, 3, 5], stride: 2, pad: 'same' },
   { name: 'stride 2 valid', x: [11, 11, 2], filter: [5, 5, 2, 3], stride: 2, pad: 'valid' },
+  // big per-image patch matrices: the native kernels split such a batch into chunks
+  { name: 'chunked patches', x: [30, 30, 16], filter: [5, 5, 16, 8], stride: 1, pad: 'valid', batches: [20] },
 ];
 
 /** Conv2D and both backprop kernels, for the models' layers and a few strided/padded layouts. */
 export function convSuite(label: string, batches: readonly number[]): void {
   for (const c of CONV_CASES) {
-    for (const b of batches) {
-      if (!c.name.startsWith('fedavgcnn') && b === 32) continue;
+    for (const b of c.batches ?? batches) {
+      if (!c.name.startsWith('fedavgcnn') && !c.batches && b === 32) continue;
       test(`${label}: conv2d forward and both gradients match cpu: ${c.name}, batch ${b}`, async () => {
         const x = randn(1, [b, ...c.x]);
         const w = randn(2, c.filter);
@@ -201,5 +205,61 @@ export function determinismSuite(label: string): void {
     const [a, b] = [await once(), await once()];
     assert.equal(a.length, 2);
     for (let i = 0; i < a.length; i++) assert.ok(a[i]!.equals(b[i]!), `output ${i} differs between identical runs`);
+  });
+}
+
+/**
+ * The fused SGD kernel against the unfused tensor ops TorchSgd uses, byte for byte, on the
+ * active backend and on cpu (small tensors take the loop path, large ones the SIMD path on wasm).
+ */
+export function sgdStepSuite(label: string): void {
+  const cases = [
+    { lr: 0.01, momentum: 0.9, weightDecay: 1e-4, withBuf: true },
+    { lr: 0.01, momentum: 0.9, weightDecay: 1e-4, withBuf: false },
+    { lr: 0.05, momentum: 0.5, weightDecay: 0, withBuf: true },
+    { lr: 0.05, momentum: 0.5, weightDecay: 0, withBuf: false },
+    { lr: 0.1, momentum: 0, weightDecay: 5e-4, withBuf: false },
+    { lr: 0.1, momentum: 0, weightDecay: 0, withBuf: false },
+  ];
+  for (const shape of [[10], [200, 10], [784, 200]]) {
+    test(`${label}: sgdStep is bit-identical to the unfused ops, shape [${shape.join(', ')}]`, async () => {
+      const { sgdStep } = await import('../../src/compute/sgd-step.js');
+      const p = randn(50, shape);
+      const g = randn(51, shape);
+      const b = randn(52, shape);
+      for (const backend of ['wasm', 'cpu'] as const) {
+        await tf.setBackend(backend);
+        for (const c of cases) {
+          const pt = tf.tensor(p.data, p.shape);
+          const gt = tf.tensor(g.data, g.shape);
+          const bt = c.withBuf ? tf.tensor(b.data, b.shape) : undefined;
+          const want = tf.tidy(() => {
+            const gg = c.weightDecay !== 0 ? tf.add(gt, tf.mul(pt, tf.scalar(c.weightDecay))) : gt;
+            const nb = c.momentum !== 0 ? (bt ? tf.add(tf.mul(bt, tf.scalar(c.momentum)), gg) : tf.clone(gg)) : undefined;
+            return [tf.sub(pt, tf.mul(nb ?? gg, tf.scalar(c.lr))), ...(nb ? [nb] : [])];
+          });
+          const got = sgdStep(pt, gt, bt, c);
+          const gotList = [got.param, ...(got.buf ? [got.buf] : [])];
+          assert.equal(gotList.length, want.length, `${backend} ${JSON.stringify(c)}: outputs`);
+          for (let i = 0; i < want.length; i++) {
+            const a = Buffer.from((gotList[i]!.dataSync() as Float32Array).slice().buffer);
+            const e = Buffer.from((want[i]!.dataSync() as Float32Array).slice().buffer);
+            assert.ok(a.equals(e), `${backend} ${JSON.stringify(c)}: output ${i} differs from the unfused ops`);
+          }
+          // inputs are not consumed
+          assert.equal(pt.isDisposed || gt.isDisposed || (bt?.isDisposed ?? false), false);
+          tf.dispose([pt, gt, ...(bt ? [bt] : []), ...want, ...gotList]);
+        }
+      }
+      await tf.setBackend('wasm');
+    });
+  }
+
+  test(`${label}: sgdStep rejects mismatched shapes naming the tensor`, async () => {
+    const { sgdStep } = await import('../../src/compute/sgd-step.js');
+    const p = tf.zeros([3, 2]);
+    const g = tf.zeros([2, 3]);
+    assert.throws(() => sgdStep(p, g, undefined, { lr: 0.1, momentum: 0, weightDecay: 0 }), /gradient shape \[2, 3\] ≠ parameter shape \[3, 2\]/);
+    tf.dispose([p, g]);
   });
 }

@@ -1,1 +1,0 @@
-cmd_Release/fedsim_native_kernels.node := ln -f "Release/obj.target/fedsim_native_kernels.node" "Release/fedsim_native_kernels.node" 2>/dev/null || (rm -rf "Release/fedsim_native_kernels.node" && cp -af "Release/obj.target/fedsim_native_kernels.node" "Release/fedsim_native_kernels.node")

@@ -1,1 +1,0 @@
-cmd_Release/obj.target/fedsim_native_kernels.node := g++ -o Release/obj.target/fedsim_native_kernels.node -shared -pthread -rdynamic -m64  -Wl,-soname=fedsim_native_kernels.node -Wl,--start-group Release/obj.target/fedsim_native_kernels/src/addon.o Release/obj.target/fedsim_native_kernels/src/kernels.o -Wl,--end-group -lopenblas
