@@ -11,6 +11,8 @@ export interface ChildResult {
   /** samples/s of every measured repetition */
   readonly runs: number[];
   readonly median: number;
+  /** samples per second of this process's CPU time (all its threads), over all repetitions */
+  readonly perCpuSecond: number;
 }
 
 function randomClient(featureShape: readonly number[], numClasses: number, n: number): ClientData {
@@ -61,7 +63,10 @@ export async function measureTraining(
   steps = Math.max(2, Math.round((steps * secondsPerRun) / elapsed));
   await beforeMeasure?.();
   const rates: number[] = [];
+  const cpu0 = process.cpuUsage();
   for (let r = 0; r < runs; r++) rates.push((steps * batch) / (await train(steps)));
+  const cpu = process.cpuUsage(cpu0);
   const sorted = [...rates].sort((a, b) => a - b);
-  return { backend: computeBackendName(), model, batch, runs: rates, median: sorted[Math.floor(sorted.length / 2)]! };
+  const perCpuSecond = (runs * steps * batch) / ((cpu.user + cpu.system) / 1e6);
+  return { backend: computeBackendName(), model, batch, runs: rates, median: sorted[Math.floor(sorted.length / 2)]!, perCpuSecond };
 }

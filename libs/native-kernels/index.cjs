@@ -41,9 +41,21 @@ if (!fs.existsSync(built)) {
       '`npm run build:native -w @fedsim/native-kernels`',
   );
 }
+// OpenBLAS reads its settings from the environment once, when it loads; set them for that moment
+// only, so processes this one spawns keep the caller's environment.
+const saved = { OPENBLAS_CORETYPE: process.env.OPENBLAS_CORETYPE, OPENBLAS_NUM_THREADS: process.env.OPENBLAS_NUM_THREADS };
 chooseCoreType();
+// The addon runs sgemm on one thread (one worker process per core is how fedsim scales). Without
+// this OpenBLAS still starts a pool of idle threads whose wake-ups cost a pair of processes on two
+// cores about a quarter of their throughput on the MLP.
+process.env.OPENBLAS_NUM_THREADS = '1';
 try {
   module.exports = require(built);
 } catch (e) {
   throw new Error(`@fedsim/native-kernels: cannot load ${built}: ${e && e.message ? e.message : e}`);
+} finally {
+  for (const [k, v] of Object.entries(saved)) {
+    if (v === undefined) delete process.env[k];
+    else process.env[k] = v;
+  }
 }

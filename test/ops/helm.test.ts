@@ -177,7 +177,7 @@ test(`chart renders with defaults (no KEDA, no operator): HPA fallback, bundled 
     'ServiceAccount/fedsim', 'StatefulSet/fedsim-minio', 'StatefulSet/fedsim-redis',
   ]);
   const coordinator = find(objects, 'Deployment', 'fedsim-coordinator')!;
-  assert.deepEqual(podSpec(coordinator).containers[0].args, ['run', '/etc/fedsim/experiment.yaml', '--distributed']);
+  assert.deepEqual(podSpec(coordinator).containers[0].args, ['run', '/etc/fedsim/experiment.yaml', '--distributed', '--stay-up']);
   assert.equal(coordinator.spec.replicas, 1);
   assert.equal(coordinator.spec.strategy.type, 'Recreate');
   assert.equal(envValue(coordinator, 'REDIS_URL').value, 'redis://:$(REDIS_PASSWORD)@fedsim-redis:6379/0');
