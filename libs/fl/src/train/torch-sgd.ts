@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import './gradients.js';
+import { sgdStep } from '../compute/sgd-step.js';
 
 export interface SgdParam {
   readonly variable: tf.Variable;
@@ -16,17 +17,14 @@ export interface SgdParam {
  */
 export class TorchSgd {
   private readonly params: readonly SgdParam[];
-  private readonly lrs: tf.Scalar[];
-  private readonly momentum: tf.Scalar | undefined;
-  private readonly weightDecay: tf.Scalar | undefined;
+  private readonly momentum: number;
+  private readonly weightDecay: number;
   private readonly buffers: (tf.Tensor | undefined)[];
 
   constructor(params: readonly SgdParam[], opts: { readonly momentum: number; readonly weightDecay: number }) {
     this.params = params;
-    // keep(): the optimiser may be built inside a caller's tidy and must outlive it.
-    this.lrs = params.map((p) => tf.keep(tf.scalar(p.lr)));
-    this.momentum = opts.momentum !== 0 ? tf.keep(tf.scalar(opts.momentum)) : undefined;
-    this.weightDecay = opts.weightDecay !== 0 ? tf.keep(tf.scalar(opts.weightDecay)) : undefined;
+    this.momentum = opts.momentum;
+    this.weightDecay = opts.weightDecay;
     this.buffers = params.map(() => undefined);
   }
 
@@ -35,29 +33,23 @@ export class TorchSgd {
     if (grads.length !== this.params.length) {
       throw new Error(`TorchSgd.step: got ${grads.length} gradients for ${this.params.length} parameters`);
     }
-    tf.tidy(() => {
-      for (let i = 0; i < this.params.length; i++) {
-        const grad = grads[i];
-        if (grad === undefined) continue;
-        const p = this.params[i]!.variable;
-        const g = this.weightDecay ? tf.add(grad, tf.mul(p, this.weightDecay)) : grad;
-        let direction = g;
-        if (this.momentum) {
-          const prev = this.buffers[i];
-          const buf = prev === undefined ? tf.clone(g) : tf.add(tf.mul(prev, this.momentum), g);
-          this.buffers[i] = tf.keep(buf);
-          prev?.dispose();
-          direction = buf;
-        }
-        p.assign(tf.sub(p, tf.mul(direction, this.lrs[i]!)));
+    for (let i = 0; i < this.params.length; i++) {
+      const grad = grads[i];
+      if (grad === undefined) continue;
+      const { variable, lr } = this.params[i]!;
+      // One fused kernel per tensor where the backend has it (bit-identical to the op sequence).
+      const next = sgdStep(variable, grad, this.buffers[i], { lr, momentum: this.momentum, weightDecay: this.weightDecay });
+      variable.assign(next.param);
+      next.param.dispose();
+      if (next.buf) {
+        this.buffers[i]?.dispose();
+        this.buffers[i] = next.buf;
       }
-    });
+    }
   }
 
   dispose(): void {
-    tf.dispose([...this.lrs, ...this.buffers.filter((b): b is tf.Tensor => b !== undefined)]);
-    this.momentum?.dispose();
-    this.weightDecay?.dispose();
+    tf.dispose(this.buffers.filter((b): b is tf.Tensor => b !== undefined));
     this.buffers.fill(undefined);
   }
 }
