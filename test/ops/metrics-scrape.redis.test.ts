@@ -1,65 +1,36 @@
 /**
  * Scrapes a real coordinator (`fedsim run --distributed`) and a real worker process during a
  * short run on Redis + a local S3, and checks the metric series the dashboards and alerts rely
- * on exist with sane values. Runs once both apps serve the observability endpoints (they are
- * wired by apps/*; until then it is skipped with that reason).
+ * on exist with sane values.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readFileSync, readdirSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort, startRedis, startS3, type RedisHandle, type S3Handle } from '../harness/index.js';
+import { freePort } from '../harness/index.js';
+import { startDistributedEnv, type DistributedEnv } from '../integration/distributed-env.js';
 import { sourceNodeArgs } from '../integration/fixtures.js';
-import { spawnWorker, waitUntilServing, type WorkerProcess } from '../integration/workers.js';
 import { find, parseExposition, valueOf, type Exposition } from '../../libs/runtime/test/observability/exposition.js';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 
-function sourcesOf(dir: string): string {
-  return readdirSync(join(repoRoot, dir), { recursive: true })
-    .map(String)
-    .filter((f) => f.endsWith('.ts'))
-    .map((f) => readFileSync(join(repoRoot, dir, f), 'utf8'))
-    .join('\n');
-}
-const wired = ['apps/coordinator/src', 'apps/worker/src'].every((dir) => /startObservabilityServer/.test(sourcesOf(dir)));
-const skip = wired ? false : 'apps/coordinator and apps/worker do not start the observability server yet';
-
-let redis: RedisHandle;
-let s3: S3Handle;
+let dist: DistributedEnv;
 let dir: string;
 let env: Record<string, string>;
-let worker: WorkerProcess | undefined;
 let workerPort: number;
 
 before(async () => {
-  if (!wired) return;
-  [redis, s3] = await Promise.all([startRedis(), startS3()]);
   dir = await mkdtemp(join(tmpdir(), 'fedsim-scrape-'));
-  env = {
-    REDIS_URL: redis.url,
-    FEDSIM_QUEUE_PREFIX: redis.prefix,
-    S3_ENDPOINT: s3.endpoint,
-    S3_BUCKET: s3.bucket,
-    S3_REGION: s3.region,
-    S3_FORCE_PATH_STYLE: 'true',
-    AWS_ACCESS_KEY_ID: s3.credentials.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: s3.credentials.secretAccessKey,
-    FEDSIM_BACKEND: 'wasm',
-    FEDSIM_METRICS_HOST: '127.0.0.1',
-  };
   workerPort = await freePort();
-  worker = spawnWorker({ ...env, FEDSIM_METRICS_PORT: String(workerPort), FEDSIM_WORKER_CONCURRENCY: '1' });
-  await waitUntilServing([worker]);
+  dist = await startDistributedEnv(1, { FEDSIM_METRICS_HOST: '127.0.0.1', FEDSIM_METRICS_PORT: String(workerPort) });
+  env = dist.env;
 });
 
 after(async () => {
-  await worker?.stop();
-  await Promise.all([redis?.stop(), s3?.stop()]);
+  await dist?.stop();
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
@@ -82,7 +53,7 @@ async function status(port: number, path: string): Promise<number | undefined> {
   }
 }
 
-test('a short distributed run exposes the fedsim series on the coordinator and the worker', { skip }, async () => {
+test('a short distributed run exposes the fedsim series on the coordinator and the worker', async () => {
   const coordinatorPort = await freePort();
   const rounds = 6;
   const child = spawn(process.execPath, [
@@ -143,6 +114,6 @@ test('a short distributed run exposes the fedsim series on the coordinator and t
     for (const s of exposition.samples) {
       assert.ok(!('client' in s.labels) && !('round' in s.labels) && !('client_id' in s.labels), `${s.name} carries a client/round label`);
     }
-    assert.ok(!text.includes(s3.credentials.secretAccessKey), 'the S3 secret never appears in /metrics');
+    assert.ok(!text.includes(env['AWS_SECRET_ACCESS_KEY']!), 'the S3 secret never appears in /metrics');
   }
 });
