@@ -2,12 +2,15 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
-import type { EvalStats, RoundRow, RunSummary } from '@fedsim/runtime';
+import { clientsPerRound, sampleClients } from '@fedsim/fl/algorithms/index';
+import type { EvalStats, ExperimentConfig, RoundRow, RunSummary } from '@fedsim/runtime';
 
 export interface MethodResult {
   readonly label: string;
   readonly summary: RunSummary;
   readonly rows: readonly RoundRow[];
+  /** final personalised accuracy averaged over clients that trained at least once, and over the rest */
+  readonly participation?: { readonly trained: number; readonly untrained: number; readonly trainedClients: number };
 }
 
 export async function readRunResults(runDir: string, label: string): Promise<MethodResult> {
@@ -17,7 +20,34 @@ export async function readRunResults(runDir: string, label: string): Promise<Met
     .split('\n')
     .filter((l) => l.trim())
     .map((l) => JSON.parse(l) as RoundRow);
-  return { label, summary, rows };
+  const participation = await participationSplit(runDir, summary, rows);
+  return { label, summary, rows, ...(participation ? { participation } : {}) };
+}
+
+/**
+ * With few rounds many clients never train; methods that personalise through training then
+ * look worse than they are. Splits the final per-client accuracy by whether the client ever
+ * delivered an update (needs the run's evaluation summary, present for embedded runs).
+ */
+async function participationSplit(runDir: string, summary: RunSummary, rows: readonly RoundRow[]) {
+  const evalFile = join(runDir, 'evals', `${String(summary.final?.round ?? 0).padStart(6, '0')}.json`);
+  let perClient: Record<string, Record<string, number>>;
+  try {
+    perClient = (JSON.parse(await readFile(evalFile, 'utf8')) as { perClient: typeof perClient }).perClient;
+  } catch {
+    return undefined;
+  }
+  const config = JSON.parse(await readFile(join(runDir, 'config.resolved.json'), 'utf8')) as ExperimentConfig;
+  const perRound = clientsPerRound(config.partition.numClients, config.joinRatio);
+  const trained = new Set<number>();
+  for (const row of rows) {
+    const failed = new Set(row.failures.map((f) => f.clientId));
+    for (const c of sampleClients(config.seed, row.round, config.partition.numClients, perRound)) if (!failed.has(c)) trained.add(c);
+  }
+  const mean = (ids: string[]) => ids.reduce((a, id) => a + (perClient[id]?.['personalized'] ?? 0), 0) / Math.max(1, ids.length);
+  const ids = Object.keys(perClient);
+  const yes = ids.filter((id) => trained.has(Number(id)));
+  return { trained: mean(yes), untrained: mean(ids.filter((id) => !trained.has(Number(id)))), trainedClients: yes.length };
 }
 
 const pct = (x: number | undefined) => (x === undefined ? '' : (100 * x).toFixed(2));
@@ -32,6 +62,7 @@ export const TABLE_COLUMNS = [
   'final mean ± std (%)',
   'final global acc (%)',
   'FT before → after (%)',
+  'trained / untrained clients mean (%)',
   'wall time (s)',
 ] as const;
 
@@ -49,6 +80,7 @@ function tableRow(m: MethodResult): string[] {
     p ? `${pct(p.mean)} ± ${pct(p.std)}` : '',
     pct(finalView(m, 'global')?.pooledAccuracy),
     before && after ? `${pct(before.pooledAccuracy)} → ${pct(after.pooledAccuracy)}` : '',
+    m.participation ? `${pct(m.participation.trained)} / ${pct(m.participation.untrained)}` : '',
     wall.toFixed(0),
   ];
 }
@@ -88,7 +120,7 @@ async function renderSvg(spec: TopLevelSpec): Promise<string> {
 }
 
 const axes = {
-  x: { field: 'round', type: 'quantitative', title: 'round' },
+  x: { field: 'round', type: 'quantitative', title: 'round', axis: { tickMinStep: 1, format: 'd' } },
   y: { field: 'accuracy', type: 'quantitative', title: 'pooled test accuracy (%)', scale: { zero: false } },
 } as const;
 
@@ -109,7 +141,9 @@ export async function writeComparisonReport(
   await write(
     'comparison.md',
     `# ${title}\n\nCommand: \`${command}\`\n\nPooled test accuracy of each client's personalised model ` +
-      `(all clients' test predictions pooled); "best" is over the evaluation rounds.\n\n${markdownTable(methods)}\n\n` +
+      `(all clients' test predictions pooled); "best" is over the evaluation rounds. "trained / untrained" ` +
+      `splits the final per-client mean between clients that delivered at least one update and those never sampled.\n\n` +
+      `${markdownTable(methods)}\n\n` +
       `![accuracy vs round](accuracy.svg)\n`,
   );
   await write('comparison.csv', `${csvTable(methods)}\n`);
