@@ -21,3 +21,10 @@ export class PartitionError extends DataError {
     this.name = 'PartitionError';
   }
 }
+
+/** A gather index must name a sample of the data set. */
+export function checkSampleIndex(dataset: string, i: number, numSamples: number): void {
+  if (!(i >= 0 && i < numSamples && Number.isInteger(i))) {
+    throw new DataError(`${dataset}.gather: sample index ${i} is outside 0..${numSamples - 1}`);
+  }
+}

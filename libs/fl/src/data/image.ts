@@ -1,4 +1,4 @@
-import { DataError } from './errors.js';
+import { checkSampleIndex, DataError } from './errors.js';
 import { parseIdxImages, parseIdxLabels } from './idx.js';
 import type { Dataset } from './types.js';
 
@@ -52,9 +52,7 @@ export function imageDataset(init: ImageDatasetInit): Dataset {
       const out = new Float32Array(indices.length * featureSize);
       for (let k = 0; k < indices.length; k++) {
         const i = indices[k]!;
-        if (!(i >= 0 && i < numSamples && Number.isInteger(i))) {
-          throw new DataError(`${name}.gather: sample index ${i} is outside 0..${numSamples - 1}`);
-        }
+        checkSampleIndex(name, i, numSamples);
         const src = i * featureSize;
         const dst = k * featureSize;
         for (let j = 0; j < featureSize; j++) out[dst + j] = lut[pixels[src + j]!]!;

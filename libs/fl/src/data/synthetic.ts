@@ -1,5 +1,5 @@
 import { Rng } from '../util/rng.js';
-import { DataError } from './errors.js';
+import { checkSampleIndex, DataError } from './errors.js';
 import type { Dataset } from './types.js';
 
 export interface SyntheticOptions {
@@ -56,9 +56,7 @@ export function syntheticDataset(opts: SyntheticOptions): Dataset {
       const out = new Float32Array(indices.length * d);
       for (let k = 0; k < indices.length; k++) {
         const i = indices[k]!;
-        if (!(i >= 0 && i < numSamples && Number.isInteger(i))) {
-          throw new DataError(`${name}.gather: sample index ${i} is outside 0..${numSamples - 1}`);
-        }
+        checkSampleIndex(name, i, numSamples);
         const rng = Rng.derive(seed, 'synthetic', 'x', i);
         const mu = labels[i]! * d;
         const dst = k * d;
