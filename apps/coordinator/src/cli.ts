@@ -80,7 +80,11 @@ program
   });
 
 program.parseAsync(process.argv).catch((err: unknown) => {
-  if (err instanceof ConfigError || err instanceof RunFailedError) console.error(`fedsim: ${err.message}`);
-  else console.error(`fedsim: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+  // Operational errors carry actionable messages; the stack helps only when debugging fedsim itself.
+  const debug = Boolean(process.env['FEDSIM_DEBUG']) && !(err instanceof ConfigError || err instanceof RunFailedError);
+  console.error(`fedsim: ${err instanceof Error ? (debug ? (err.stack ?? err.message) : err.message) : String(err)}`);
+  if (!debug && err instanceof Error && !(err instanceof ConfigError || err instanceof RunFailedError)) {
+    console.error('(set FEDSIM_DEBUG=1 for the stack trace)');
+  }
   process.exit(1);
 });
