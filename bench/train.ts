@@ -6,7 +6,6 @@
  *   npm run bench:train -- --baseline          # also the stock wasm kernels (the "before")
  *   npm run bench:train -- --scaling           # 1 process vs 2 concurrent processes
  *   npm run bench:train -- --kernels           # per-kernel ms: stock wasm vs fast wasm vs wasm-blas
- *   npm run bench:train -- --fused-sgd         # also with TorchSgd patched onto compute's sgdStep
  *   npm run bench:train -- --backends wasm,cpu --models mlp --seconds 3 --runs 5 --json out.json
  *
  * Each (backend, model) runs in its own process (a process picks its backend once).
@@ -81,12 +80,6 @@ function variants(): Variant[] {
     // the tfjs cpu backend is two orders of magnitude slower on the CNN: only on request
     return v.label !== 'cpu';
   });
-  if (process.argv.includes('--fused-sgd')) {
-    // what TorchSgd would gain from compute's fused sgdStep kernel (bench-only patch)
-    for (const v of [...chosen]) {
-      if (v.label === 'wasm' || v.label === 'wasm-blas') chosen.push({ label: `${v.label}+fused-sgd`, env: { ...v.env, FEDSIM_BENCH_FUSED_SGD: '1' } });
-    }
-  }
   const why = nativeAddon();
   if (why) console.log(`# wasm-blas skipped: ${why}`);
   console.log(`# backends: ${chosen.map((v) => v.label).join(', ')} (others with --backends, e.g. --backends wasm,wasm-stock,cpu)`);

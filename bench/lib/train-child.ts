@@ -37,7 +37,6 @@ export async function measureTraining(
   beforeMeasure?: () => Promise<void>,
 ): Promise<ChildResult> {
   await initCompute({ log: (m) => console.error(`# ${m}`) });
-  if (process.env['FEDSIM_BENCH_FUSED_SGD'] === '1') (await import('./fused-sgd-patch.js')).patchTorchSgdWithFusedStep();
   const def = createModel(model);
   const data = randomClient(def.inputShape, def.numClasses, 32 * batch);
   let params = def.init(1);

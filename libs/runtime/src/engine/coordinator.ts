@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { clientsPerRound, sampleClients } from '@fedsim/fl/algorithms/index';
+import type { AlgorithmHooks } from '@fedsim/fl/algorithms/index';
 import { decodePartition, encodePartition, labelHistograms } from '@fedsim/fl/data/index';
 import type { Partition } from '@fedsim/fl/data/types';
 import { specFingerprint } from '@fedsim/fl';
@@ -86,7 +87,7 @@ export async function runExperiment(config: ExperimentConfig, opts: RunOptions):
   } else {
     partition = partitionFor(dataset, config.partition, config.seed);
     const histograms = labelHistograms(partition, dataset.labels, dataset.numClasses);
-    await store.put(keys.partition(runId), encodePartition(partition, { runId, histograms: histograms as never }));
+    await store.put(keys.partition(runId), encodePartition(partition, { runId, histograms }));
     record = {
       runId,
       configHash: configHash(config),
@@ -169,7 +170,7 @@ export async function runExperiment(config: ExperimentConfig, opts: RunOptions):
     let evaluation: EvalSummary | undefined;
     const isEvalRound = (round + 1) % config.eval.every === 0 || round + 1 === config.rounds;
     if (isEvalRound) {
-      evaluation = await evaluateAll(config, { ...opts, ...(hooks.poolOf ? { poolOf: hooks.poolOf } : {}) }, round + 1, stateIndexKey, numClients, deadlineMs);
+      evaluation = await evaluateAll(config, opts, hooks, round + 1, stateIndexKey, numClients, deadlineMs);
     }
     const row: RoundRow = {
       round,
@@ -206,7 +207,8 @@ export const metricLabels = (config: ExperimentConfig) => ({ experiment: config.
 
 async function evaluateAll(
   config: ExperimentConfig,
-  opts: RunOptions & { poolOf?: (clientId: number) => string },
+  opts: RunOptions,
+  hooks: Pick<AlgorithmHooks, 'poolOf'>,
   modelRound: number,
   stateIndexKey: string | null,
   numClients: number,
@@ -218,7 +220,7 @@ async function evaluateAll(
   opts.observer?.onEvalStart?.(modelRound, clients.length);
   const children = clients.map((clientId) => {
     const payload: EvalPayload = { runId, labels: metricLabels(config), round: modelRound, clientId, state: index[String(clientId)] ?? {} };
-    const pool = opts.poolOf?.(clientId);
+    const pool = hooks.poolOf?.(clientId);
     return { id: String(clientId), kind: 'eval' as const, payload, ...(pool ? { pool } : {}) };
   });
   const parent: EvalSummaryPayload = { runId, labels: metricLabels(config), round: modelRound, clients };

@@ -5,7 +5,7 @@ import type { ModelDef } from '@fedsim/fl/models/types';
 import type { Dataset, Partition } from '@fedsim/fl/data/types';
 import { decodePartition } from '@fedsim/fl/data/index';
 import type { ParamSpec } from '@fedsim/fl';
-import { selectNone, subSpec } from '@fedsim/fl';
+import { subSpec } from '@fedsim/fl';
 import type { ExperimentConfig } from '../config/experiment.js';
 import { algorithmOptions } from '../config/experiment.js';
 import { loadDataset } from '../data/index.js';
@@ -54,7 +54,7 @@ export function algorithmFor(config: ExperimentConfig, model: ModelDef, numClien
     );
   }
   const uploadSpec = subSpec(model.spec, hooks.shared);
-  return { env, hooks, uploadSpec, hasPersonal: subSpec(model.spec, hooks.personal ?? selectNone).size > 0 };
+  return { env, hooks, uploadSpec };
 }
 
 export function modelFor(config: ExperimentConfig, dataset: Dataset): ModelDef {
