@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { ConfigError, RunFailedError } from '@fedsim/runtime';
+import { maskSecrets } from '@fedsim/runtime/adapters/index';
 import { backendChoiceSchema } from '@fedsim/runtime/wiring/index';
 import { loadExperimentFile } from './config-file.js';
 import { runCommand } from './run-command.js';
@@ -82,7 +83,7 @@ program
 program.parseAsync(process.argv).catch((err: unknown) => {
   // Operational errors carry actionable messages; the stack helps only when debugging fedsim itself.
   const debug = Boolean(process.env['FEDSIM_DEBUG']) && !(err instanceof ConfigError || err instanceof RunFailedError);
-  console.error(`fedsim: ${err instanceof Error ? (debug ? (err.stack ?? err.message) : err.message) : String(err)}`);
+  console.error(maskSecrets(`fedsim: ${err instanceof Error ? (debug ? (err.stack ?? err.message) : err.message) : String(err)}`));
   if (!debug && err instanceof Error && !(err instanceof ConfigError || err instanceof RunFailedError)) {
     console.error('(set FEDSIM_DEBUG=1 for the stack trace)');
   }

@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import type { ExperimentConfig, RunSummary } from '@fedsim/runtime';
 import type { BackendChoice, Runtime } from '@fedsim/runtime/wiring/index';
 import { combineObservers, runExperiment } from '@fedsim/runtime';
+import { maskSecrets } from '@fedsim/runtime/adapters/index';
 import { distributedRuntime, embeddedRuntime } from '@fedsim/runtime/wiring/index';
 import { loadExperimentFile } from './config-file.js';
 import { coordinatorObservability } from './observability.js';
@@ -34,7 +35,7 @@ export async function runConfig(config: ExperimentConfig, opts: Omit<RunCommandO
   const runId = opts.runId ?? config.name;
   const outDir = resolve(opts.out);
   const log = (m: string) => {
-    if (!opts.quiet) console.error(m);
+    if (!opts.quiet) console.error(maskSecrets(m));
   };
   const observability = coordinatorObservability({
     config,

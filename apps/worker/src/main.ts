@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { S3BlobStore, startBullmqWorkers } from '@fedsim/runtime/adapters/index';
+import { maskSecrets, S3BlobStore, startBullmqWorkers } from '@fedsim/runtime/adapters/index';
 import { ThreadPoolHandlers } from '@fedsim/runtime/pool/index';
 import type { WorkerThreadData } from '@fedsim/runtime/wiring/index';
 import { s3EnvOf, workerThreadEntry } from '@fedsim/runtime/wiring/index';
@@ -11,7 +11,7 @@ import {
 } from '@fedsim/runtime/observability/index';
 import { parseWorkerEnv } from './env.js';
 
-const log = (msg: string) => console.error(`[worker ${process.pid}] ${msg}`);
+const log = (msg: string) => console.error(`[worker ${process.pid}] ${maskSecrets(msg)}`);
 
 /**
  * A worker process: BullMQ consumers on the main thread (they only await, so lock renewal never
@@ -76,6 +76,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  console.error(`fedsim-worker: ${err instanceof Error ? err.message : String(err)}`);
+  console.error(maskSecrets(`fedsim-worker: ${err instanceof Error ? err.message : String(err)}`));
   process.exit(1);
 });

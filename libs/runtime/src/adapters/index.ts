@@ -7,3 +7,4 @@ export * from './bullmq/index.js';
 export { type QueueDepth, type QueueDepthSource, type QueueState, QUEUE_STATES } from './queue-depth.js';
 export { consoleLogger, silentLogger, toLogger, type AdapterLogger, type LogSink } from './logger.js';
 export { deadlineError } from './flow-spec.js';
+export { maskSecrets } from './redact.js';

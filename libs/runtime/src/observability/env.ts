@@ -31,11 +31,6 @@ export function parseMetricsPort(value: string | number, variable = 'FEDSIM_METR
   return port;
 }
 
-/** Replaces the user-info part of a URL so error messages and logs never carry credentials. */
-export function redactUrl(raw: string): string {
-  return raw.replace(/(\/\/)[^/@\s]*@/g, '$1***@');
-}
-
 export function parsePushgatewayUrl(value: string, variable = 'FEDSIM_PUSHGATEWAY_URL'): string {
   let url: URL;
   try {

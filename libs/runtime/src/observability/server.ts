@@ -1,7 +1,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { hostname } from 'node:os';
 import { Pushgateway, type Registry } from 'prom-client';
-import { parseMetricsPort, parsePushgatewayUrl, redactUrl } from './env.js';
+import { maskSecrets } from '../adapters/redact.js';
+import { parseMetricsPort, parsePushgatewayUrl } from './env.js';
 
 /** Resolves `true` when the process can take work, or a short reason why not (shown on /readyz). */
 export type ReadinessCheck = () => Promise<true | string>;
@@ -52,7 +53,7 @@ export class ObservabilityStartError extends Error {
 
 function errorMessage(error: unknown): string {
   const text = error instanceof Error ? error.message : String(error);
-  return redactUrl(text).slice(0, 300);
+  return maskSecrets(text).slice(0, 300);
 }
 
 async function withTimeout<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
@@ -143,7 +144,7 @@ export async function startObservabilityServer(options: ObservabilityServerOptio
         try {
           const verdict = await withTimeout(ready(), readyTimeoutMs, 'readiness check');
           if (verdict === true) send(res, 200, 'ready\n');
-          else send(res, 503, `not ready: ${redactUrl(verdict).slice(0, 300)}\n`);
+          else send(res, 503, `not ready: ${maskSecrets(verdict).slice(0, 300)}\n`);
         } catch (error) {
           send(res, 503, `not ready: ${errorMessage(error)}\n`);
         }
@@ -179,7 +180,7 @@ export async function startObservabilityServer(options: ObservabilityServerOptio
     } catch (error) {
       await closeServer(server);
       throw new ObservabilityStartError(
-        `FEDSIM_PUSHGATEWAY_URL: cannot push metrics to ${redactUrl(pushUrl)} (${errorMessage(error)}); check the URL and that the Pushgateway is up, or unset FEDSIM_PUSHGATEWAY_URL`,
+        `FEDSIM_PUSHGATEWAY_URL: cannot push metrics to ${maskSecrets(pushUrl)} (${errorMessage(error)}); check the URL and that the Pushgateway is up, or unset FEDSIM_PUSHGATEWAY_URL`,
         { cause: error },
       );
     }

@@ -1,0 +1,72 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import type { RunObserver } from '@fedsim/runtime';
+import { runExperiment } from '@fedsim/runtime';
+import { distributedRuntime } from '@fedsim/runtime/wiring/index';
+import { startRedis } from '../harness/index.js';
+import type { RedisHandle } from '../harness/index.js';
+import { syntheticExperiment } from '../integration/fixtures.js';
+import { spawnWorker, waitUntilServing } from '../integration/workers.js';
+import type { WorkerProcess } from '../integration/workers.js';
+import { runOnS3, startS3BehindProxy } from './s3-behind-proxy.js';
+import type { S3BehindProxy } from './s3-behind-proxy.js';
+
+/**
+ * The same S3 outage as s3-outage.test.ts, but through BullMQ with two worker processes: their
+ * compute threads wait the outage out while the main threads keep the job locks alive.
+ */
+
+let redis: RedisHandle;
+let s3: S3BehindProxy;
+let workers: WorkerProcess[] = [];
+let env: Record<string, string>;
+
+const config = syntheticExperiment({ rounds: 3, failures: { attempts: 2, minSuccessFraction: 1, roundDeadlineSeconds: 600 } });
+
+before(async () => {
+  [redis, s3] = await Promise.all([startRedis(), startS3BehindProxy()]);
+  env = {
+    ...s3.env({ S3_OUTAGE_BUDGET_SECONDS: '120' }),
+    REDIS_URL: redis.url,
+    FEDSIM_QUEUE_PREFIX: redis.prefix,
+    FEDSIM_BACKEND: 'wasm',
+    FEDSIM_WORKER_CONCURRENCY: '1',
+    FEDSIM_METRICS_PORT: '0',
+  };
+  workers = [spawnWorker(env), spawnWorker(env)];
+  await waitUntilServing(workers);
+});
+
+after(async () => {
+  await Promise.all(workers.map((w) => w.stop()));
+  await Promise.all([redis?.stop(), s3?.stop()]);
+});
+
+test('distributed: S3 refusing connections for 10 s during a round; the run ends with the fault-free model', async () => {
+  const reference = await runOnS3(config, { runId: 'reference', env: s3.env() });
+  const rt = await distributedRuntime({ ...process.env, ...env });
+  const clients: number[] = [];
+  const observer: RunObserver = {
+    onRoundStart(round) {
+      if (round === 1) s3.proxy.inject({ kind: 'refuse' }, 10_000);
+    },
+    onRound(row) {
+      clients.push(row.succeeded);
+    },
+  };
+  const started = Date.now();
+  try {
+    const summary = await runExperiment(config, { runId: 'dist-down-10s', store: rt.store, transport: rt.transport, observer });
+    const seconds = (Date.now() - started) / 1000;
+    console.log(`# distributed 10 s outage run took ${seconds.toFixed(1)} s`);
+    assert.equal(summary.finalModelSha256, reference.finalModelSha256);
+    assert.deepEqual(clients, [3, 3, 3]);
+    assert.ok(seconds >= 10);
+    const logs = workers.map((w) => w.output()).join('\n');
+    assert.match(logs, /S3 at .* is failing/, 'a worker logged the outage start');
+    assert.match(logs, /S3 at .* answers again after/, 'and its end');
+  } finally {
+    await s3.proxy.heal();
+    await rt.close();
+  }
+});
