@@ -46,10 +46,8 @@ test('distributed: S3 refusing connections for 10 s during a round; the run ends
   const reference = await runOnS3(config, { runId: 'reference', env: s3.env() });
   const rt = await distributedRuntime({ ...process.env, ...env });
   const clients: number[] = [];
+  const cancel = s3.injectMidRound('dist-down-10s', 1, { kind: 'refuse' }, 10_000);
   const observer: RunObserver = {
-    onRoundStart(round) {
-      if (round === 1) s3.proxy.inject({ kind: 'refuse' }, 10_000);
-    },
     onRound(row) {
       clients.push(row.succeeded);
     },
@@ -66,6 +64,7 @@ test('distributed: S3 refusing connections for 10 s during a round; the run ends
     assert.match(logs, /S3 at .* is failing/, 'a worker logged the outage start');
     assert.match(logs, /S3 at .* answers again after/, 'and its end');
   } finally {
+    cancel();
     await s3.proxy.heal();
     await rt.close();
   }

@@ -7,9 +7,10 @@ import { runOnS3, startS3BehindProxy } from './s3-behind-proxy.js';
 import type { S3BehindProxy } from './s3-behind-proxy.js';
 
 /**
- * S3 faults during a run: each case turns a fault on when round 1 starts (the model of round 0
- * is in S3, every client of round 1 must read it) and checks that the run ends with the same
- * final model as without the fault, every round with all of its clients.
+ * S3 faults during a run: each case turns a fault on in the middle of round 1 (when its first
+ * client update is in S3, while other clients still have to read the model and write theirs)
+ * and checks that the run ends with the same final model as without the fault, every round with
+ * all of its clients, and that the job handlers logged the outage's start and end.
  */
 
 const LONG = process.env['FEDSIM_LONG_TESTS'] === '1';
@@ -40,18 +41,19 @@ after(async () => {
 interface FaultRun {
   readonly sha: string;
   readonly clientsPerRound: number[];
+  /** the job handlers' store log */
   readonly logs: string[];
+  readonly coordinatorLogs: string[];
   readonly seconds: number;
 }
 
-/** Runs `runId` with `fault` on from the start of round 1 for `forMs`. */
+/** Runs `runId` with `fault` on from the middle of round 1 for `forMs`. */
 async function runWithFault(runId: string, fault: Fault, forMs: number, s3Env: Record<string, string> = {}): Promise<FaultRun> {
   const logs: string[] = [];
+  const coordinatorLogs: string[] = [];
   const clientsPerRound: number[] = [];
+  const cancel = env.injectMidRound(runId, 1, fault, forMs);
   const observer: RunObserver = {
-    onRoundStart(round) {
-      if (round === 1) env.proxy.inject(fault, forMs);
-    },
     onRound(row) {
       clientsPerRound.push(row.succeeded);
     },
@@ -59,10 +61,15 @@ async function runWithFault(runId: string, fault: Fault, forMs: number, s3Env: R
   const started = Date.now();
   try {
     const summary = await runOnS3(config, {
-      runId, env: env.env({ S3_OUTAGE_BUDGET_SECONDS: '120', ...s3Env }), observer, storeLog: (l) => logs.push(l),
+      runId,
+      env: env.env({ S3_OUTAGE_BUDGET_SECONDS: '120', ...s3Env }),
+      observer,
+      workerLog: (l) => logs.push(l),
+      coordinatorLog: (l) => coordinatorLogs.push(l),
     });
-    return { sha: summary.finalModelSha256, clientsPerRound, logs, seconds: (Date.now() - started) / 1000 };
+    return { sha: summary.finalModelSha256, clientsPerRound, logs, coordinatorLogs, seconds: (Date.now() - started) / 1000 };
   } finally {
+    cancel();
     await env.proxy.heal();
   }
 }

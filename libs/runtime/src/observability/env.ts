@@ -9,7 +9,12 @@ export class ObservabilityConfigError extends Error {
 }
 
 export const DEFAULT_METRICS_PORTS: Readonly<Record<FedsimRole, number>> = { coordinator: 9464, worker: 9465 };
-export const DEFAULT_METRICS_HOST = '0.0.0.0';
+/**
+ * Loopback unless configured: metrics and /readyz say what runs where, which is nobody else's
+ * business on a shared host. Containers set FEDSIM_METRICS_HOST=0.0.0.0 (compose, helm, images)
+ * so Prometheus can scrape them.
+ */
+export const DEFAULT_METRICS_HOST = '127.0.0.1';
 
 export interface ObservabilityEnv {
   readonly host: string;

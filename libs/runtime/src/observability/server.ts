@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { hostname } from 'node:os';
 import { Pushgateway, type Registry } from 'prom-client';
 import { maskSecrets } from '../adapters/redact.js';
-import { parseMetricsPort, parsePushgatewayUrl } from './env.js';
+import { DEFAULT_METRICS_HOST, parseMetricsPort, parsePushgatewayUrl } from './env.js';
 
 /** Resolves `true` when the process can take work, or a short reason why not (shown on /readyz). */
 export type ReadinessCheck = () => Promise<true | string>;
@@ -22,7 +22,7 @@ export interface PushgatewayOptions {
 }
 
 export interface ObservabilityServerOptions {
-  /** default 0.0.0.0 */
+  /** default 127.0.0.1 (DEFAULT_METRICS_HOST) */
   readonly host?: string;
   readonly port: number | string;
   readonly registry: Registry;
@@ -114,7 +114,7 @@ function closeServer(server: Server): Promise<void> {
  * start-up rather than silently dropping metrics.
  */
 export async function startObservabilityServer(options: ObservabilityServerOptions): Promise<ObservabilityServer> {
-  const host = options.host ?? '0.0.0.0';
+  const host = options.host ?? DEFAULT_METRICS_HOST;
   const requestedPort = parseMetricsPort(options.port);
   const pushUrl = options.pushgateway ? parsePushgatewayUrl(options.pushgateway.url) : undefined;
   const readyTimeoutMs = options.readyTimeoutMs ?? 5000;

@@ -89,7 +89,7 @@ test('a port in use gives a clear error naming FEDSIM_METRICS_PORT', async (t) =
 });
 
 test('environment: role defaults, host, pushgateway URL and clear errors', () => {
-  assert.deepEqual(readObservabilityEnv({}, 'coordinator'), { host: '0.0.0.0', port: DEFAULT_METRICS_PORTS.coordinator });
+  assert.deepEqual(readObservabilityEnv({}, 'coordinator'), { host: '127.0.0.1', port: DEFAULT_METRICS_PORTS.coordinator }, 'loopback unless configured');
   assert.equal(readObservabilityEnv({}, 'worker').port, 9465);
   assert.equal(readObservabilityEnv({}, 'coordinator').port, 9464);
   assert.deepEqual(
