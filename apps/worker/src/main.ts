@@ -1,5 +1,7 @@
 #!/usr/bin/env node
-import { maskSecrets, S3BlobStore, startBullmqWorkers } from '@fedsim/runtime/adapters/index';
+import {
+  blobStoreProbe, checkDependencies, dependencyReadiness, maskSecrets, redisProbe, S3BlobStore, startBullmqWorkers,
+} from '@fedsim/runtime/adapters/index';
 import { ThreadPoolHandlers } from '@fedsim/runtime/pool/index';
 import type { WorkerThreadData } from '@fedsim/runtime/wiring/index';
 import { s3EnvOf, workerThreadEntry } from '@fedsim/runtime/wiring/index';
@@ -22,7 +24,9 @@ async function main(): Promise<void> {
   // Bad metrics port / Pushgateway settings fail here, before anything connects.
   const observability = readObservabilityEnv(process.env, 'worker');
   const store = S3BlobStore.fromEnv(process.env);
-  await store.check();
+  // Unreachable, silent or refusing Redis/S3: exit now, saying which and why, instead of hanging.
+  const dependencies = [redisProbe(env.REDIS_URL, { log }), blobStoreProbe(store)];
+  await checkDependencies(dependencies);
   const metrics = createFedsimMetrics({ role: 'worker' });
   const pool = env.FEDSIM_WORKER_POOLS.join('+');
   const initialBackend = env.FEDSIM_BACKEND === 'auto' ? 'wasm' : env.FEDSIM_BACKEND;
@@ -39,16 +43,19 @@ async function main(): Promise<void> {
     handlers: instrumentHandlers(handlers, metrics, { pool, backend: initialBackend }),
     pools: env.FEDSIM_WORKER_POOLS,
     concurrency: env.FEDSIM_WORKER_CONCURRENCY,
+    // Hand unfinished jobs back before the grace period ends, so they rerun at once, not after stall detection.
+    closeTimeoutMs: Math.max(1_000, env.FEDSIM_SHUTDOWN_GRACE_SECONDS * 1000 - 2_000),
     log,
   });
   metrics.setWorkerConcurrency(pool, initialBackend, env.FEDSIM_WORKER_CONCURRENCY);
   metrics.trackQueueDepths(() => workers.queueDepths());
   let stopping = false;
+  const ready = dependencyReadiness(dependencies);
   const server = await startObservabilityServer({
     host: observability.host,
     port: observability.port,
     registry: metrics.registry,
-    ready: async () => (stopping ? 'shutting down' : true),
+    ready: async () => (stopping ? 'shutting down' : ready()),
     ...(observability.pushgatewayUrl
       ? { pushgateway: { url: observability.pushgatewayUrl, jobName: 'fedsim-worker', groupings: { pool } } }
       : {}),

@@ -8,3 +8,6 @@ export { type QueueDepth, type QueueDepthSource, type QueueState, QUEUE_STATES }
 export { consoleLogger, silentLogger, toLogger, type AdapterLogger, type LogSink } from './logger.js';
 export { deadlineError } from './flow-spec.js';
 export { maskSecrets } from './redact.js';
+export {
+  blobStoreProbe, checkDependencies, dependencyReadiness, DependenciesUnavailableError, redisProbe, type DependencyProbe,
+} from './dependencies.js';

@@ -41,6 +41,10 @@ export function explainS3CheckError(err: unknown, where: { bucket: string; endpo
   const e = shape(err);
   const status = statusOf(err);
   const net = networkCode(err);
+  if (net === 'timeout' || net === 'TimeoutError') {
+    return `S3 endpoint ${where.endpoint} does not answer (${e.message ?? net}); check S3_ENDPOINT points at an S3 API `
+      + 'and that the S3 service is not stuck or overloaded';
+  }
   if (net) {
     return `S3 endpoint ${where.endpoint} is unreachable (${net}: ${e.message ?? ''}); `
       + 'check S3_ENDPOINT and that the S3 service (e.g. MinIO) is running and reachable from here';

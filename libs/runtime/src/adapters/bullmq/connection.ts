@@ -58,7 +58,9 @@ export async function checkRedis(input: RedisConnectionInput, options: CheckRedi
     reconnectOnError: () => false,
   });
   let lastSocketError: Error | undefined;
+  let connected = false;
   client.on('error', (err: Error) => { lastSocketError = err; });
+  client.on('connect', () => { connected = true; });
   let timer: NodeJS.Timeout | undefined;
   try {
     const probe = (async () => {
@@ -84,6 +86,11 @@ export async function checkRedis(input: RedisConnectionInput, options: CheckRedi
     if (/NOAUTH|WRONGPASS|invalid password|invalid username/i.test(detail)) {
       throw new TransportUnavailableError(`Redis at ${where} rejected the credentials (${detail}); `
         + 'check the user and password in REDIS_URL', { cause });
+    }
+    if (connected && !lastSocketError) {
+      throw new TransportUnavailableError(`Redis at ${where} accepts connections but does not answer (${detail}); `
+        + 'check that REDIS_URL points at a Redis server, that it is not stuck (e.g. a long-running command or a full disk), '
+        + 'and whether it needs TLS (rediss://)', { cause });
     }
     throw new TransportUnavailableError(`Redis at ${where} is unreachable (${detail}); check REDIS_URL `
       + 'and that Redis is running (e.g. `docker compose up -d redis`, or `redis-server`)', { cause });
