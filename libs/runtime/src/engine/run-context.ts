@@ -1,5 +1,6 @@
 import type { AlgorithmEnv, AlgorithmHooks } from '@fedsim/fl/algorithms/index';
 import { algorithmByName } from '@fedsim/fl/algorithms/index';
+import { withRobustAggregation } from '@fedsim/fl/aggregation/robust/index';
 import { createModel } from '@fedsim/fl/models/index';
 import type { ModelDef } from '@fedsim/fl/models/types';
 import type { Dataset, Partition } from '@fedsim/fl/data/types';
@@ -46,7 +47,11 @@ export function algorithmEnv(config: ExperimentConfig, model: ModelDef, numClien
 /** Builds the algorithm's hooks and checks its declaration (personal ∩ shared = ∅). */
 export function algorithmFor(config: ExperimentConfig, model: ModelDef, numClients: number) {
   const env = algorithmEnv(config, model, numClients);
-  const hooks = algorithmByName(config.algorithm.name).create(env, algorithmOptions(config));
+  const hooks = withRobustAggregation(
+    algorithmByName(config.algorithm.name).create(env, algorithmOptions(config)),
+    { algorithm: config.algorithm.name, spec: model.spec, seed: config.seed },
+    config.aggregation,
+  );
   const overlap = model.spec.tensors.filter((t) => hooks.personal(t) && hooks.shared(t)).map((t) => t.name);
   if (overlap.length > 0) {
     throw new Error(
