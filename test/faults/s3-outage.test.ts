@@ -127,7 +127,9 @@ test('S3 down beyond the outage budget: the run stops naming the budget, and a r
   await assert.rejects(
     runWithFault(runId, { kind: 'refuse' }, 30_000, { S3_OUTAGE_BUDGET_SECONDS: '5' }),
     (err: unknown) => {
-      assert.match(String((err as Error).message), /S3_OUTAGE_BUDGET_SECONDS/);
+      const message = String((err as Error).message);
+      assert.match(message, /S3_OUTAGE_BUDGET_SECONDS/);
+      console.log(`# stopped with: ${message.split('\n').slice(0, 2).join(' | ').slice(0, 400)}`);
       return true;
     },
   );

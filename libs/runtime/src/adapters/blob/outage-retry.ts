@@ -4,7 +4,7 @@ import type { AdapterLogger } from '../logger.js';
 export interface OutageRetryOptions {
   /** how long one operation keeps retrying transient failures before it gives up */
   readonly budgetMs: number;
-  /** first backoff; each further retry doubles it up to maxDelayMs, with full jitter */
+  /** first backoff (default 200 ms); each further retry doubles it up to maxDelayMs (default 5 s), jittered */
   readonly baseDelayMs?: number;
   readonly maxDelayMs?: number;
   /** a short label when the failure is worth retrying, undefined when it is not */
@@ -14,10 +14,9 @@ export interface OutageRetryOptions {
   /** the setting that sets the budget, named in messages */
   readonly budgetSetting: string;
   readonly log: AdapterLogger;
-  /** clock and sleep, replaceable in tests */
-  readonly now?: () => number;
-  readonly random?: () => number;
 }
+
+const seconds = (ms: number): string => (ms / 1000).toFixed(ms < 10_000 ? 1 : 0);
 
 /** Thrown when a transient fault lasted longer than the outage budget. */
 export class OutageBudgetExceededError extends BlobStoreUnavailableError {
@@ -44,31 +43,30 @@ export class OutageRetry {
   constructor(private readonly options: OutageRetryOptions) {}
 
   async run<T>(operation: string, call: () => Promise<T>): Promise<T> {
-    const now = this.options.now ?? Date.now;
     let firstFailure: number | undefined;
     for (let retry = 0; ; retry++) {
       try {
         const value = await call();
-        this.recovered(now());
+        this.recovered(Date.now());
         return value;
       } catch (err) {
         const reason = this.options.transientReason(err);
         if (reason === undefined || this.closing.signal.aborted) throw err;
-        const at = now();
+        const at = Date.now();
         firstFailure ??= at;
         this.failing(at, operation, reason);
-        const delay = this.delayMs(retry);
         const waited = at - firstFailure;
-        if (waited + delay > this.options.budgetMs) {
-          const seconds = Math.round(this.options.budgetMs / 1000);
-          this.options.log.error(`${this.options.service}: ${operation} gave up after ${Math.round(waited / 1000)} s of `
-            + `transient failures (${reason}); the outage budget is ${seconds} s`, { operation, reason });
-          throw new OutageBudgetExceededError(`${this.options.service} kept failing for ${Math.round(waited / 1000)} s `
-            + `(${reason}) during ${operation}, longer than the outage budget of ${seconds} s `
+        if (waited >= this.options.budgetMs) {
+          const budget = seconds(this.options.budgetMs);
+          this.options.log.error(`${this.options.service}: ${operation} gave up after ${seconds(waited)} s of `
+            + `transient failures (${reason}); the outage budget is ${budget} s`, { operation, reason });
+          throw new OutageBudgetExceededError(`${this.options.service} kept failing for ${seconds(waited)} s `
+            + `(${reason}) during ${operation}, the whole outage budget of ${budget} s `
             + `(${this.options.budgetSetting}); bring the service back (or raise the budget) and run again to resume`,
           { cause: err });
         }
-        await this.sleep(delay);
+        // The last wait ends at the budget, so a service back just in time is still caught.
+        await this.sleep(Math.min(this.delayMs(retry), this.options.budgetMs - waited));
       }
     }
   }
@@ -83,7 +81,7 @@ export class OutageRetry {
     if (this.outageSince !== undefined) return;
     this.outageSince = at;
     this.options.log.warn(`${this.options.service} is failing (${reason} on ${operation}); retrying with backoff `
-      + `for up to ${Math.round(this.options.budgetMs / 1000)} s (${this.options.budgetSetting})`, { operation, reason });
+      + `for up to ${seconds(this.options.budgetMs)} s (${this.options.budgetSetting})`, { operation, reason });
   }
 
   private recovered(at: number): void {
@@ -101,7 +99,7 @@ export class OutageRetry {
     const ceiling = Math.min(cap, base * 2 ** Math.min(retry, 30));
     // "Equal jitter": at least half the step, so many clients retrying together spread out
     // without any of them hammering the service in a tight loop.
-    return ceiling / 2 + (this.options.random ?? Math.random)() * (ceiling / 2);
+    return ceiling / 2 + Math.random() * (ceiling / 2);
   }
 
   private sleep(ms: number): Promise<void> {

@@ -40,8 +40,6 @@ export interface S3BlobStoreOptions {
    * S3_OUTAGE_BUDGET_SECONDS). Non-transient errors (403, 404, 400) fail at once.
    */
   readonly outageBudgetSeconds?: number;
-  /** first retry delay in ms (default 200), doubling up to 5 s */
-  readonly retryBaseDelayMs?: number;
   /** per-request socket timeout for data operations (default 60 s) */
   readonly requestTimeoutMs?: number;
   /** how many keys one ListObjectsV2 page asks for (default 1000, S3's maximum) */
@@ -80,7 +78,6 @@ export class S3BlobStore implements BlobStore {
     }));
     this.retry = new OutageRetry({
       budgetMs: (options.outageBudgetSeconds ?? DEFAULT_OUTAGE_BUDGET_SECONDS) * 1000,
-      ...(options.retryBaseDelayMs !== undefined ? { baseDelayMs: options.retryBaseDelayMs } : {}),
       transientReason,
       service: `S3 at ${this.endpointLabel()}`,
       budgetSetting: 'S3_OUTAGE_BUDGET_SECONDS',
