@@ -1,5 +1,7 @@
 import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
+import { dpNoiseStd } from '@fedsim/fl/aggregation/robust/index';
+import { clientsPerRound } from '@fedsim/fl/algorithms/index';
 import type { ExperimentConfig, RunSummary } from '@fedsim/runtime';
 import type { BackendChoice, Runtime } from '@fedsim/runtime/wiring/index';
 import { combineObservers, runExperiment } from '@fedsim/runtime';
@@ -53,6 +55,12 @@ export async function runConfig(config: ExperimentConfig, opts: Omit<RunCommandO
         instrument: observability.instrument,
       });
   log(runtime.description);
+  const dp = config.aggregation?.dp;
+  if (dp) {
+    const n = clientsPerRound(config.partition.numClients, config.joinRatio);
+    log(`central DP: Gaussian noise σ = ${dpNoiseStd(config.aggregation, n).toPrecision(3)} per coordinate of the mean update `
+      + `(noiseMultiplier ${dp.noiseMultiplier} × clipNorm ${dp.clipNorm} / ${n} clients per round; larger in a round with failed clients)`);
+  }
   const server = await observability.serve(runtime.transport, async () => true).catch(async (err: unknown) => {
     await runtime.close();
     throw err;
