@@ -35,6 +35,7 @@ export function overriddenTrainOptions(env: AlgorithmEnv, o: TrainOverrides, see
       weightDecay: o.weightDecay ?? base.sgd.weightDecay,
     },
     batchSize: o.batchSize ?? base.batchSize,
+    dropLast: base.dropLast,
     epochs: base.epochs,
     ...(iterations !== undefined ? { iterations } : {}),
     seed,
