@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encodeIdx, labelHistograms, validatePartition } from '@fedsim/fl/data/index';
@@ -16,6 +17,7 @@ import {
   pfllibCountsFile,
 } from '@fedsim/runtime/data/index';
 import { algorithmEnv, modelFor, parseExperiment } from '@fedsim/runtime';
+import { parse as parseYaml } from 'yaml';
 
 const root = mkdtempSync(join(tmpdir(), 'fedsim-splitfiles-'));
 test.after(() => rmSync(root, { recursive: true, force: true }));
@@ -141,4 +143,34 @@ test('train.dropLast reaches the training settings only when set, so existing co
   assert.equal(envOf(plain).train.dropLast, undefined);
   assert.equal(envOf(parseExperiment({ ...base, train: { dropLast: true } })).train.dropLast, true);
   assert.equal(envOf(parseExperiment({ ...base, train: { dropLast: false } })).train.dropLast, false);
+});
+
+const repo = join(import.meta.dirname, '..', '..', '..', '..');
+const FMNIST = '/usr/share/datasets/fashion-mnist';
+const noFmnist = existsSync(join(FMNIST, 'train-labels-idx1-ubyte.gz'))
+  ? false
+  : `Fashion-MNIST not found in ${FMNIST}; install it with: sudo apt-get install dataset-fashion-mnist`;
+
+test("the worked example: its config matches every client's counts of the shipped PFLlib-layout file", { skip: noFmnist }, async () => {
+  const config = parseExperiment(parseYaml(readFileSync(join(repo, 'configs/reproduce-fmnist-pfllib.yaml'), 'utf8')));
+  assert.equal(config.partition.kind, 'label-counts');
+  const shipped = join(repo, (config.partition as { file: string }).file);
+  const fmnist = await loadDataset(config.data);
+  const p = partitionFor(fmnist, { ...config.partition, file: shipped }, config.seed);
+  assert.equal(validatePartition(p, fmnist.numSamples), 70_000);
+  const counts = (JSON.parse(readFileSync(shipped, 'utf8')) as Record<string, [number, number][][]>)[PFLLIB_COUNTS_KEY]!;
+  labelHistograms(p, fmnist.labels, 10).forEach((h, j) => {
+    const pairs = h.train.map((n, c) => [c, n + h.test[c]!]).filter(([, n]) => n! > 0);
+    assert.deepEqual(pairs, counts[j], `client ${j}`);
+  });
+  assert.ok(Math.abs(fmnist.gather([0])[0]! - (0 - 0.5) / 0.5) < 1e-6, 'PFLlib normalisation: a black pixel is −1');
+});
+
+test('the shipped label-counts file is what scripts/make-label-counts.ts writes', { skip: noFmnist }, () => {
+  const written = execFileSync(
+    process.execPath,
+    ['--conditions=fedsim-source', '--import', 'tsx', 'scripts/make-label-counts.ts', '--clients', '20', '--alpha', '0.1', '--seed', '1'],
+    { cwd: repo, encoding: 'utf8' },
+  );
+  assert.equal(written, readFileSync(join(repo, 'configs/partitions/fmnist-dir0.1-20clients.pfllib.json'), 'utf8'));
 });
