@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import type { ClientIndices, ClientLabelCounts, Partition } from '@fedsim/fl/data/index';
-import { PartitionError } from '@fedsim/fl/data/index';
+import { PartitionError, labelHistograms } from '@fedsim/fl/data/index';
 
 /**
  * The split files fedsim reads and writes (docs/reproduce.md describes them for people):
@@ -128,28 +128,31 @@ function parsePfllib(value: object, path: string, numClasses: number): ClientLab
   });
 }
 
-/** A run's split as an indices file: the exact lists, in the order the run uses them. */
+/**
+ * A run's split as an indices file: the exact lists, in the order the run uses them. A split that
+ * itself came from a file with overlap says so, so it reads back.
+ */
 export function indicesFileOf(partition: Partition, numSamples: number): IndicesFile {
+  const seen = new Uint8Array(numSamples);
+  let allowOverlap = false;
+  partition.clients.forEach((c, j) => {
+    for (const i of [...c.train, ...c.test]) {
+      if (i >= numSamples) throw new PartitionError(`client ${j} holds sample ${i}, but the data set has ${numSamples}; the split was made for another data set`);
+      if (seen[i]) allowOverlap = true;
+      seen[i] = 1;
+    }
+  });
   return {
     format: INDICES_FORMAT,
     numSamples,
-    allowOverlap: false,
+    allowOverlap,
     clients: partition.clients.map((c) => ({ train: Array.from(c.train), test: Array.from(c.test) })),
   };
 }
 
 /** A run's split as per-class train and test counts. */
 export function labelCountsFileOf(partition: Partition, labels: Uint8Array, numClasses: number): LabelCountsFile {
-  const countsOf = (ix: Uint32Array): number[] => {
-    const out = new Array<number>(numClasses).fill(0);
-    for (const i of ix) out[labels[i]!]!++;
-    return out;
-  };
-  return {
-    format: LABEL_COUNTS_FORMAT,
-    numClasses,
-    clients: partition.clients.map((c) => ({ train: countsOf(c.train), test: countsOf(c.test) })),
-  };
+  return { format: LABEL_COUNTS_FORMAT, numClasses, clients: labelHistograms(partition, labels, numClasses) };
 }
 
 /** Per-client totals (train + test) in PFLlib's layout: [label, count] pairs, zero counts left out. */

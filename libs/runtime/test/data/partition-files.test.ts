@@ -52,6 +52,15 @@ test('export → import: an indices file reproduces the split exactly, a label-c
   assert.deepEqual([parsed.format, parsed.numClasses, parsed.clients.length], ['fedsim.label-counts/1', 4, 8]);
 });
 
+test('an overlapping split exports with allowOverlap and reads back; one made for a larger data set is refused', () => {
+  const overlapping = { numClients: 2, clients: [{ train: Uint32Array.from([1, 2]), test: Uint32Array.from([3]) }, { train: Uint32Array.from([2, 4]), test: new Uint32Array(0) }] };
+  const exported = indicesFileOf(overlapping, ds.numSamples);
+  assert.equal(exported.allowOverlap, true);
+  assert.equal(indicesFileOf({ numClients: 1, clients: [overlapping.clients[0]!] }, ds.numSamples).allowOverlap, false);
+  assert.deepEqual(fromFile('indices', file(formatSplitFile(exported, 'clients')), 2), overlapping);
+  assert.throws(() => indicesFileOf(overlapping, 4), /client 1 holds sample 4, but the data set has 4/);
+});
+
 test("PFLlib's config.json layout is read directly: totals per client, ⌊0.75·n⌋ of them for training", () => {
   const totals = [
     [40, 0, 10, 0],
