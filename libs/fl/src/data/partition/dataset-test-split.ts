@@ -32,10 +32,7 @@ export function withDatasetTestSplit(
   const tests: number[][] = Array.from({ length: n }, () => []);
   for (let c = 0; c < numClasses; c++) {
     const pool = testByClass[c]!;
-    const shares = largestRemainder(
-      pool.length,
-      trainCounts.map((counts) => counts[c]!),
-    );
+    const shares = largestRemainder(pool.length, trainCounts.map((counts) => counts[c]!));
     let at = 0;
     shares.forEach((k, j) => {
       for (const i of pool.subarray(at, at + k)) tests[j]!.push(i);

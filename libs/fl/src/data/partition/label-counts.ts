@@ -41,7 +41,8 @@ interface ClassPool {
 /** ⌊n·trainRatio⌋ with no slack: the same float rounding as scikit-learn's train_test_split(train_size=…). */
 const trainCountOf = (n: number, trainRatio: number): number => Math.floor(n * trainRatio);
 
-const entriesOf = (client: ClientLabelCounts) => Object.entries(client) as ['train' | 'test' | 'total', readonly number[]][];
+const entriesOf = (client: ClientLabelCounts): ['train' | 'test' | 'total', readonly number[]][] =>
+  'total' in client ? [['total', client.total]] : [['train', client.train], ['test', client.test]];
 
 /**
  * Draws every client's samples to match the given per-class counts exactly: each class's samples
@@ -64,11 +65,15 @@ export function labelCountsPartition(labels: Uint8Array, numClasses: number, opt
     taken: new Uint32Array(numClasses),
   });
   // The pooled data set serves both splits; with the data set's own split, its train and test files apart.
-  const [trainPool, testPool] =
-    datasetTrainSamples === undefined
-      ? Array<ClassPool>(2).fill(pool(0, labels.length, 'the data set holds'))
-      : [pool(0, datasetTrainSamples, "the data set's train files hold"), pool(datasetTrainSamples, labels.length, "the data set's test files hold")];
-  const poolOf = { train: trainPool!, test: testPool!, total: trainPool! };
+  let trainPool: ClassPool;
+  let testPool: ClassPool;
+  if (datasetTrainSamples === undefined) {
+    trainPool = testPool = pool(0, labels.length, 'the data set holds');
+  } else {
+    trainPool = pool(0, datasetTrainSamples, "the data set's train files hold");
+    testPool = pool(datasetTrainSamples, labels.length, "the data set's test files hold");
+  }
+  const poolOf = { train: trainPool, test: testPool, total: trainPool };
 
   // Checked before dealing, so the error gives the whole shortfall of a class.
   for (const p of new Set([poolOf.train, poolOf.test])) {
