@@ -35,9 +35,9 @@ export function overriddenTrainOptions(env: AlgorithmEnv, o: TrainOverrides, see
       weightDecay: o.weightDecay ?? base.sgd.weightDecay,
     },
     batchSize: o.batchSize ?? base.batchSize,
-    dropLast: base.dropLast,
     epochs: base.epochs,
     ...(iterations !== undefined ? { iterations } : {}),
+    ...(base.dropLast !== undefined ? { dropLast: base.dropLast } : {}),
     seed,
   };
 }
