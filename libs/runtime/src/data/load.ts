@@ -13,7 +13,7 @@ import type { z } from 'zod';
 import type { DatasetConfigInput, PartitionConfig, PartitionConfigInput } from './config.js';
 import { datasetConfigSchema, partitionConfigSchema } from './config.js';
 import { loadImageDataset } from './load-image.js';
-import { parseIndicesFile, parseLabelCountsFile, readJsonFile } from './partition-files.js';
+import { parseIndicesFile, parseLabelCountsFile, readPartitionFile } from './partition-files.js';
 
 export interface LoadDatasetOptions {
   /** overrides `dir` of an image data set (a worker's local data folder, e.g. from --data-dir) */
@@ -120,7 +120,7 @@ function fromFile(
   datasetTrainSamples: number | undefined,
 ): Partition {
   const path = resolve(c.file);
-  const json = readJsonFile(path);
+  const json = readPartitionFile(path);
   const split = datasetTrainSamples !== undefined ? { datasetTrainSamples } : {};
   try {
     if (c.kind === 'indices') {

@@ -48,8 +48,8 @@ export type IndicesFile = z.output<typeof indicesFileSchema>;
 export type LabelCountsFile = z.output<typeof labelCountsFileSchema>;
 export type PfllibFile = z.output<typeof pfllibFileSchema>;
 
-/** Reads and parses a JSON file; errors say which file and what is wrong with it. */
-export function readJsonFile(path: string): unknown {
+/** Reads and parses a partition file (JSON); errors say which file and what is wrong with it. */
+export function readPartitionFile(path: string): unknown {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
