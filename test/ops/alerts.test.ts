@@ -5,7 +5,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { DEFAULT_METRICS_PORTS } from '@fedsim/runtime/observability/index';
-import { exposedSeries, selectorsOf } from './promql.js';
+import { buildDashboards } from '../../infra/grafana/dashboards.js';
+import { RECORDING_RULES_FILE, exposedSeries, recordedSeries, recordingRules, selectorsOf } from './promql.js';
 import { commandPath } from './tools.js';
 
 const root = join(import.meta.dirname, '..', '..');
@@ -37,8 +38,31 @@ test('alert rules: structure, severities, annotations', () => {
   }
 });
 
-test('alert expressions parse and read only registered metrics and labels', async () => {
-  const series = await exposedSeries();
+test('recording rules: one group, level:metric:operations names, each read by a dashboard or an alert', async () => {
+  const groups = recordingRules();
+  assert.deepEqual(groups.map((g) => g.name), ['fedsim.recording']);
+  const dashboards = JSON.stringify(buildDashboards());
+  const records = groups.flatMap((g) => g.rules);
+  for (const rule of records) {
+    assert.match(rule.record, /^[a-z_]+:fedsim_[a-z_]+:rate5m$/, rule.record);
+    const readers = [dashboards, ...allRules.map((a) => a.expr), ...records.map((r) => r.expr)];
+    assert.ok(readers.some((text) => text.includes(rule.record)), `${rule.record} is recorded but nothing reads it`);
+  }
+  // recording rules read only registered metrics (or series recorded before them)
+  const registered = await exposedSeries();
+  const known = new Map([...registered, ...recordedSeries(registered)]);
+  for (const rule of records) {
+    for (const { metric, labels } of selectorsOf(rule.expr)) {
+      const info = known.get(metric);
+      assert.ok(info, `${rule.record}: '${metric}' is neither registered nor recorded`);
+      for (const label of labels) assert.ok(info.labels.has(label), `${rule.record}: ${metric} has no label '${label}'`);
+    }
+  }
+});
+
+test('alert expressions parse and read only registered metrics (or recorded series) and labels', async () => {
+  const registered = await exposedSeries();
+  const series = new Map([...registered, ...recordedSeries(registered)]);
   for (const rule of allRules) {
     for (const { metric, labels } of selectorsOf(rule.expr)) {
       const info = series.get(metric);
@@ -52,8 +76,9 @@ test('a broken expression is caught by the structural check', () => {
   assert.throws(() => selectorsOf('sum by (queue (fedsim_queue_jobs'), /PromQL syntax error/);
 });
 
-test('the Helm chart ships the same rule file', () => {
+test('the Helm chart ships the same rule files', () => {
   assert.equal(readFileSync(join(root, 'helm/fedsim/files/alerts.yml'), 'utf8'), readFileSync(alertsFile, 'utf8'));
+  assert.equal(readFileSync(join(root, 'helm/fedsim/files/recording-rules.yml'), 'utf8'), readFileSync(RECORDING_RULES_FILE, 'utf8'));
 });
 
 test('Prometheus scrapes the compose coordinator and workers on their default metrics ports', () => {
@@ -61,7 +86,7 @@ test('Prometheus scrapes the compose coordinator and workers on their default me
     rule_files: string[];
     scrape_configs: { job_name: string; static_configs?: { targets: string[] }[]; dns_sd_configs?: { names: string[]; port: number }[] }[];
   };
-  assert.deepEqual(config.rule_files, ['alerts.yml']);
+  assert.deepEqual(config.rule_files, ['recording-rules.yml', 'alerts.yml']);
   const job = (name: string) => config.scrape_configs.find((s) => s.job_name === name);
   assert.deepEqual(job('fedsim-coordinator')?.static_configs?.[0]?.targets, [`coordinator:${DEFAULT_METRICS_PORTS.coordinator}`]);
   const workers = job('fedsim-worker')?.dns_sd_configs?.[0];
@@ -77,6 +102,7 @@ test('promtool: rule file, config and rule unit tests', { skip: promtool ? false
     assert.equal(r.status, 0, `promtool ${args.join(' ')}:\n${r.stdout}\n${r.stderr}`);
     return r.stdout;
   };
+  assert.match(run('check', 'rules', 'recording-rules.yml'), /SUCCESS: \d+ rules found/);
   assert.match(run('check', 'rules', 'alerts.yml'), /SUCCESS: \d+ rules found/);
   run('check', 'config', 'prometheus.yml');
   run('test', 'rules', 'alerts.test.yml');

@@ -229,8 +229,12 @@ test('chart with KEDA and the Prometheus Operator: ScaledObjects on the BullMQ w
 
   assert.deepEqual(objects.filter((o) => o.kind === 'ServiceMonitor').map((o) => o.metadata.name).sort(), ['fedsim-coordinator', 'fedsim-worker']);
   const rule = find(objects, 'PrometheusRule', 'fedsim')!;
-  const alerts = parseYaml(readFileSync(join(CHART_DIR, 'files/alerts.yml'), 'utf8')) as { groups: unknown };
-  assert.deepEqual(rule.spec.groups, alerts.groups, 'the PrometheusRule carries files/alerts.yml unchanged');
+  const groupsOf = (file: string) => (parseYaml(readFileSync(join(CHART_DIR, 'files', file), 'utf8')) as { groups: unknown[] }).groups;
+  assert.deepEqual(
+    rule.spec.groups,
+    [...groupsOf('recording-rules.yml'), ...groupsOf('alerts.yml')],
+    'the PrometheusRule carries files/recording-rules.yml and files/alerts.yml unchanged',
+  );
 });
 
 test('chart with external Redis and S3 from existing Secrets: nothing bundled, no chart Secret', { skip }, () => {
