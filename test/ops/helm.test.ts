@@ -182,6 +182,7 @@ test(`chart renders with defaults (no KEDA, no operator): HPA fallback, bundled 
   assert.equal(coordinator.spec.strategy.type, 'Recreate');
   assert.equal(envValue(coordinator, 'REDIS_URL').value, 'redis://:$(REDIS_PASSWORD)@fedsim-redis:6379/0');
   assert.equal(envValue(coordinator, 'S3_ENDPOINT').value, 'http://fedsim-minio:9000');
+  assert.equal(envValue(coordinator, 'FEDSIM_QUEUE_BOARD').value, 'off', 'the queue board is off unless asked for');
   const experiment = parseYaml(find(objects, 'ConfigMap', 'fedsim-experiment')!.data!['experiment.yaml']!) as { name: string };
   assert.equal(experiment.name, 'smoke-synthetic');
 
