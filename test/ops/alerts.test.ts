@@ -38,7 +38,7 @@ test('alert rules: structure, severities, annotations', () => {
   }
 });
 
-test('recording rules: one group, level:metric:operations names, each read by a dashboard or an alert', async () => {
+test('recording rules: one group, level:metric:operations names, each read by a dashboard, an alert or another rule', async () => {
   const groups = recordingRules();
   assert.deepEqual(groups.map((g) => g.name), ['fedsim.recording']);
   const dashboards = JSON.stringify(buildDashboards());
@@ -48,26 +48,20 @@ test('recording rules: one group, level:metric:operations names, each read by a 
     const readers = [dashboards, ...allRules.map((a) => a.expr), ...records.map((r) => r.expr)];
     assert.ok(readers.some((text) => text.includes(rule.record)), `${rule.record} is recorded but nothing reads it`);
   }
-  // recording rules read only registered metrics (or series recorded before them)
-  const registered = await exposedSeries();
-  const known = new Map([...registered, ...recordedSeries(registered)]);
-  for (const rule of records) {
-    for (const { metric, labels } of selectorsOf(rule.expr)) {
-      const info = known.get(metric);
-      assert.ok(info, `${rule.record}: '${metric}' is neither registered nor recorded`);
-      for (const label of labels) assert.ok(info.labels.has(label), `${rule.record}: ${metric} has no label '${label}'`);
-    }
-  }
 });
 
-test('alert expressions parse and read only registered metrics (or recorded series) and labels', async () => {
+test('alert and recording expressions parse and read only registered metrics (or recorded series) and labels', async () => {
   const registered = await exposedSeries();
   const series = new Map([...registered, ...recordedSeries(registered)]);
-  for (const rule of allRules) {
+  const rules = [
+    ...recordingRules().flatMap((g) => g.rules).map((r) => ({ name: r.record, expr: r.expr })),
+    ...allRules.map((r) => ({ name: r.alert ?? '', expr: r.expr })),
+  ];
+  for (const rule of rules) {
     for (const { metric, labels } of selectorsOf(rule.expr)) {
       const info = series.get(metric);
-      assert.ok(info, `${rule.alert}: '${metric}' is not a registered metric`);
-      for (const label of labels) assert.ok(info.labels.has(label), `${rule.alert}: ${metric} has no label '${label}'`);
+      assert.ok(info, `${rule.name}: '${metric}' is neither registered nor recorded`);
+      for (const label of labels) assert.ok(info.labels.has(label), `${rule.name}: ${metric} has no label '${label}'`);
     }
   }
 });

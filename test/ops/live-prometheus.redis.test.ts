@@ -19,6 +19,7 @@ import { buildDashboards } from '../../infra/grafana/dashboards.js';
 import { freePort, startPrometheus, type PrometheusHandle, type PromSeries } from '../harness/index.js';
 import { startDistributedEnv, type DistributedEnv } from '../integration/distributed-env.js';
 import { sourceNodeArgs } from '../integration/fixtures.js';
+import type { Browser } from 'playwright-core';
 import { chromiumMissing, launchChromium } from './browser.js';
 import type { FaultPlan } from './fixtures/faulty-worker.js';
 import { commandPath } from './tools.js';
@@ -56,6 +57,7 @@ let coordinatorUrl = '';
 let runStartedAt = 0;
 let runFinished: Promise<void> = Promise.resolve();
 let outDir = '';
+let browser: Browser | undefined;
 
 /** The project's scrape config with its targets replaced by this test's processes. */
 function liveScrapeConfig(text: string, self: string, coordinatorTarget: string, workerTargets: readonly string[]): string {
@@ -100,6 +102,9 @@ before(async () => {
     files: { 'recording-rules.yml': recording!, 'alerts.yml': alerts! },
   });
 
+  // started before the run so the page opens while rounds still go on, even on a slow machine
+  if (!chromiumMissing()) browser = await launchChromium();
+
   runStartedAt = Date.now() / 1000;
   coordinator = spawn(process.execPath, [
     ...sourceNodeArgs, 'apps/coordinator/src/cli.ts', 'run', 'configs/smoke-synthetic.yaml', '--distributed',
@@ -125,6 +130,7 @@ before(async () => {
 });
 
 after(async () => {
+  await browser?.close();
   if (coordinator && coordinator.exitCode === null) {
     const exited = new Promise((resolve) => coordinator!.once('exit', resolve));
     coordinator.kill('SIGTERM');
@@ -150,12 +156,11 @@ async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, tim
 test('the queue board shows every queue of the run and its job counts in headless Chromium', { skip: skipPrometheus || chromiumMissing() }, async () => {
   const prefix = dist!.env['FEDSIM_QUEUE_PREFIX']!;
   const queues = [`${prefix}-aggregate`, `${prefix}-train-default`];
-  const browser = await launchChromium();
   try {
     // the board answers once the coordinator serves; open it while rounds still run
     await waitFor('queue board', async () => ((await fetch(`${coordinatorUrl}/queues`)).ok ? true : undefined));
     const finishedBeforeLoad = /run finished/.test(coordinatorOutput);
-    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    const page = await browser!.newPage({ viewport: { width: 1280, height: 900 } });
     await page.goto(`${coordinatorUrl}/queues`);
     for (const name of queues) await page.getByText(name, { exact: true }).first().waitFor({ timeout: 60_000 });
     // job counts: a pool's queue has completed train jobs once a round has been aggregated
@@ -184,7 +189,8 @@ test('the queue board shows every queue of the run and its job counts in headles
     assert.ok((train.counts['completed'] ?? 0) >= 1, JSON.stringify(train.counts));
     assert.equal((await fetch(`${coordinatorUrl}/queues/api/queues/${prefix}-train-default/empty`, { method: 'PUT' })).status, 405);
   } finally {
-    await browser.close();
+    await browser?.close();
+    browser = undefined;
   }
 });
 
