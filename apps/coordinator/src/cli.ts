@@ -3,6 +3,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { ConfigError, RunFailedError } from '@fedsim/runtime';
 import { backendChoiceSchema } from '@fedsim/runtime/wiring/index';
 import { loadExperimentFile } from './config-file.js';
+import { QUEUE_BOARD_MODES } from './observability.js';
 import { runCommand } from './run-command.js';
 import { compareCommand } from './compare/compare-command.js';
 
@@ -34,7 +35,7 @@ program
   .option('--stay-up', 'after the run, keep serving metrics until SIGTERM (Kubernetes Deployments)', false)
   .addOption(
     new Option('--queue-board [mode]', 'with --distributed: Bull Board at /queues on the metrics port (default: FEDSIM_QUEUE_BOARD, else off)')
-      .choices(['off', 'read-only', 'read-write'])
+      .choices(QUEUE_BOARD_MODES)
       .preset('read-only'),
   )
   .option('--quiet', 'no progress output', false)

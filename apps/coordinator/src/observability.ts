@@ -47,9 +47,12 @@ export function coordinatorObservability(opts: {
   const enabled = opts.distributed || env['FEDSIM_METRICS_PORT'] !== undefined;
   // Fail on a bad port or Pushgateway before any work starts.
   const settings = enabled ? readObservabilityEnv(env, 'coordinator') : null;
-  const boardMode = queueBoardMode(opts.queueBoard, env);
+  let boardMode = queueBoardMode(opts.queueBoard, env);
   if (boardMode !== 'off' && !opts.distributed) {
-    throw new Error('--queue-board / FEDSIM_QUEUE_BOARD: the queue board needs --distributed (an embedded run has no BullMQ queues)');
+    // an explicit flag is a mistake worth stopping for; an environment-wide setting is not
+    if (opts.queueBoard !== undefined) throw new Error('--queue-board needs --distributed (an embedded run has no BullMQ queues)');
+    opts.log('FEDSIM_QUEUE_BOARD ignored: an embedded run has no BullMQ queues');
+    boardMode = 'off';
   }
   return {
     metrics,

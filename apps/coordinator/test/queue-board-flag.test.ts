@@ -13,13 +13,23 @@ test('the queue board is off unless --queue-board or FEDSIM_QUEUE_BOARD asks for
   assert.throws(() => queueBoardMode('rw', {}), /--queue-board: 'rw'/);
 });
 
-test('an embedded run refuses the queue board with a message saying why', () => {
+test('an embedded run refuses --queue-board with a message saying why, and ignores FEDSIM_QUEUE_BOARD', () => {
   const config = parseExperiment({
     name: 'e', data: { kind: 'synthetic', numSamples: 60, featureShape: [4], numClasses: 2 },
     partition: { kind: 'iid', numClients: 2 }, model: 'logreg', algorithm: { name: 'fedavg' }, rounds: 1,
   });
   assert.throws(
     () => coordinatorObservability({ config, distributed: false, queueBoard: 'read-only', log: () => undefined }),
-    /queue board needs --distributed/,
+    /--queue-board needs --distributed/,
   );
+  const saved = process.env['FEDSIM_QUEUE_BOARD'];
+  process.env['FEDSIM_QUEUE_BOARD'] = 'read-only';
+  try {
+    const logged: string[] = [];
+    coordinatorObservability({ config, distributed: false, log: (m) => logged.push(m) });
+    assert.deepEqual(logged, ['FEDSIM_QUEUE_BOARD ignored: an embedded run has no BullMQ queues']);
+  } finally {
+    if (saved === undefined) delete process.env['FEDSIM_QUEUE_BOARD'];
+    else process.env['FEDSIM_QUEUE_BOARD'] = saved;
+  }
 });
