@@ -3,6 +3,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { ConfigError, RunFailedError } from '@fedsim/runtime';
 import { backendChoiceSchema } from '@fedsim/runtime/wiring/index';
 import { loadExperimentFile } from './config-file.js';
+import { QUEUE_BOARD_MODES } from './observability.js';
 import { runCommand } from './run-command.js';
 import { compareCommand } from './compare/compare-command.js';
 import { registerPartitionCommands } from './partition-command.js';
@@ -33,6 +34,11 @@ program
   .option('--fresh', 'refuse to resume an existing run with this id', false)
   .option('--metrics-port <port>', 'serve /metrics, /healthz, /readyz here (default for --distributed: FEDSIM_METRICS_PORT or 9464)')
   .option('--stay-up', 'after the run, keep serving metrics until SIGTERM (Kubernetes Deployments)', false)
+  .addOption(
+    new Option('--queue-board [mode]', 'with --distributed: Bull Board at /queues on the metrics port (default: FEDSIM_QUEUE_BOARD, else off)')
+      .choices(QUEUE_BOARD_MODES)
+      .preset('read-only'),
+  )
   .option('--quiet', 'no progress output', false)
   .option('--json', 'print the summary as JSON', false)
   .action(async (config: string, o) => {
