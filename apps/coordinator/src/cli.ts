@@ -5,6 +5,7 @@ import { backendChoiceSchema } from '@fedsim/runtime/wiring/index';
 import { loadExperimentFile } from './config-file.js';
 import { runCommand } from './run-command.js';
 import { compareCommand } from './compare/compare-command.js';
+import { registerSweepCommands } from './sweep/commands.js';
 
 const positiveInt = (v: string) => {
   const n = Number(v);
@@ -78,6 +79,8 @@ program
   .action(async (config: string, o: { set: string[] }) => {
     console.log(JSON.stringify(await loadExperimentFile(config, o.set), null, 2));
   });
+
+registerSweepCommands(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   // Operational errors carry actionable messages; the stack helps only when debugging fedsim itself.

@@ -127,6 +127,12 @@ export async function runExperiment(config: ExperimentConfig, opts: RunOptions):
 
   await obs.onStart?.({ runId, resumedFrom: existingRecord ? round : null, numClients, perRound, rounds: config.rounds });
   const deadlineMs = config.failures.roundDeadlineSeconds * 1000;
+  const isEvalRound = (r: number) => (r + 1) % config.eval.every === 0 || r + 1 === config.rounds;
+  // A stop between a round's commit and its evaluation would otherwise lose that evaluation
+  // (for the last round: the run's final results).
+  if (existingRecord && round > 0 && isEvalRound(round - 1) && !(await store.exists(keys.evalSummary(runId, round)))) {
+    await evaluateAll(config, opts, hooks, round, stateIndexKey, numClients, deadlineMs);
+  }
   const labels = metricLabels(config);
 
   for (; round < config.rounds; round++) {
@@ -168,8 +174,7 @@ export async function runExperiment(config: ExperimentConfig, opts: RunOptions):
     preparedReports = reply.prepareReports;
 
     let evaluation: EvalSummary | undefined;
-    const isEvalRound = (round + 1) % config.eval.every === 0 || round + 1 === config.rounds;
-    if (isEvalRound) {
+    if (isEvalRound(round)) {
       evaluation = await evaluateAll(config, opts, hooks, round + 1, stateIndexKey, numClients, deadlineMs);
     }
     const row: RoundRow = {
