@@ -98,7 +98,7 @@ function valueToken(value: unknown): string {
   if (value !== null && typeof value === 'object') {
     const named = (value as Record<string, unknown>)['name'];
     const hash = createHash('sha256').update(canonicalJson(value)).digest('hex').slice(0, 6);
-    return typeof named === 'string' ? `${named}~${hash}` : hash;
+    return typeof named === 'string' ? `${named}_${hash}` : hash;
   }
   return String(value).replace(/[^A-Za-z0-9._-]/g, '_');
 }
