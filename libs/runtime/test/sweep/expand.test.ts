@@ -35,8 +35,8 @@ test('axes form a grid, an entry with several paths zips them, and overrides app
   assert.equal(obp.config.name, obp.runId);
   assert.equal(obp.config.seed, 2);
   assert.equal(obp.config.train.lr, 0.01);
-  assert.equal((obp.config.algorithm as { q: number }).q, 0.9);
-  assert.equal((byId.get('sw.fedobp.alpha-0.5.lr-0.02.seed-1')!.config.algorithm as { q: number }).q, 0.8);
+  assert.equal(obp.config.algorithm['q'], 0.9);
+  assert.equal(byId.get('sw.fedobp.alpha-0.5.lr-0.02.seed-1')!.config.algorithm['q'], 0.8);
   assert.equal(byId.get('sw.fedavg.alpha-0.5.lr-0.02.seed-1')!.config.algorithm.name, 'fedavg');
   // seeds share a group, everything else separates groups
   assert.equal(obp.group, 'fedobp.alpha-0.1.lr-0.01');
