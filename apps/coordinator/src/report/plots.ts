@@ -49,7 +49,7 @@ export function accuracyCurveSpec(points: Points, groups: readonly string[]): To
     layer: [
       {
         mark: { type: 'errorband', extent: 'stdev', opacity: 0.2 },
-        encoding: { x, y: { field: 'accuracy', type: 'quantitative', title: 'accuracy (%)', scale: { zero: false } }, color },
+        encoding: { x, y: { field: 'accuracy', type: 'quantitative', title: 'accuracy (%)', scale: { zero: false } }, color: { ...color, legend: null } },
       },
       {
         mark: { type: 'line', point: { filled: true, size: 60 } },
