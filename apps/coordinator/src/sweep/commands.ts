@@ -75,6 +75,7 @@ export function registerSweepCommands(program: Command): void {
     .option('--distributed', 'queue jobs on Redis (REDIS_URL) and store in S3 (S3_*)', false)
     .option('--out <dir>', 'where runs/, sweeps/ and reports/ go', '.')
     .option('--concurrency <n>', 'runs in flight at once (default: the file\'s concurrency)', positiveInt)
+    .option('--priority <n>', 'distributed: BullMQ priority of the sweep\'s jobs, 1 (highest) … 2097152; single runs have none and go first', positiveInt)
     .option('--workers <n>', 'embedded: compute threads shared by all runs (default: min(cores, 2))', positiveInt)
     .addOption(new Option('--backend <name>', 'compute backend').choices(backendChoiceSchema.options).default(process.env['FEDSIM_BACKEND'] ?? 'auto'))
     .option('--no-report', 'do not write the report at the end')

@@ -18,8 +18,17 @@ export interface SweepRunOptions {
   readonly backend: BackendChoice;
   /** runs in flight at once; default the sweep file's `concurrency` */
   readonly concurrency?: number;
+  /** distributed: BullMQ priority of the sweep's jobs (default SWEEP_PRIORITY) */
+  readonly priority?: number;
   readonly quiet: boolean;
 }
+
+/**
+ * Sweeps queue their jobs with a BullMQ priority, single runs without one; BullMQ serves
+ * unprioritized jobs first, so a sweep of any size cannot starve someone's single run, and
+ * equal priorities stay FIFO, so the sweep's runs (at most `concurrency` in flight) interleave.
+ */
+export const SWEEP_PRIORITY = 10;
 
 export type RunOutcome = 'done' | 'skipped' | 'failed' | 'cancelled';
 
@@ -95,7 +104,7 @@ export async function runSweep(plan: LoadedSweep, opts: SweepRunOptions): Promis
     const lane = async () => {
       while (next < pending.length) {
         const run = pending[next++]!;
-        outcomes.push(await runOne(plan.name, run, runtime, outDir, board, opts.distributed));
+        outcomes.push(await runOne(plan.name, run, runtime, outDir, board, opts.distributed, opts.priority ?? SWEEP_PRIORITY));
       }
     };
     await Promise.all(Array.from({ length: Math.min(limit, pending.length) }, lane));
@@ -136,6 +145,7 @@ async function runOne(
   outDir: string,
   board: ProgressBoard,
   distributed: boolean,
+  priority: number,
 ): Promise<SweepOutcome['runs'][number]> {
   const { store } = runtime;
   let status = (await readRunStatus(store, run.runId))!;
@@ -155,6 +165,7 @@ async function runOne(
       store,
       transport: runtime.transport,
       existing: 'resume',
+      priority,
       observer: combineObservers({
         async onStart(info) {
           await results.start(run.config, info.resumedFrom !== null);

@@ -43,6 +43,8 @@ export interface RunOptions {
   readonly observer?: RunObserver;
   /** `resume` continues a run with the same id and config; `fresh` refuses an existing run id */
   readonly existing?: 'resume' | 'fresh';
+  /** queue priority of this run's jobs (FlowSpec.priority); unset for single runs */
+  readonly priority?: number;
 }
 
 export class RunFailedError extends Error {
@@ -162,6 +164,7 @@ export async function runExperiment(config: ExperimentConfig, opts: RunOptions):
         deadlineMs,
         attempts: config.failures.attempts,
         parentAttempts: config.failures.aggregateAttempts,
+      ...(opts.priority !== undefined ? { priority: opts.priority } : {}),
       }),
       `aggregation result of round ${round}`,
     );
@@ -238,6 +241,7 @@ async function evaluateAll(
       deadlineMs,
       attempts: config.failures.attempts,
       parentAttempts: config.failures.aggregateAttempts,
+      ...(opts.priority !== undefined ? { priority: opts.priority } : {}),
     }),
     `evaluation summary after round ${modelRound}`,
   );
