@@ -19,8 +19,8 @@ export interface ReportInput {
   readonly title: string;
   readonly kind: 'sweep' | 'run';
   readonly axisPaths: readonly string[];
-  /** absolute path of the sweep's reference table, if it names one */
-  readonly reference: string | null;
+  /** the sweep's reference table as recorded, if it names one */
+  readonly referenceTable: unknown;
   readonly runs: readonly RunData[];
   /** planned runs that have not started (no run record yet) */
   readonly missing: readonly string[];
@@ -67,11 +67,11 @@ export async function collectReportInput(store: BlobStore, id: string): Promise<
       if (data) runs.push(data);
       else missing.push(r.runId);
     }
-    return { title: `sweep ${id}`, kind: 'sweep', axisPaths: sweep.axisPaths, reference: sweep.reference, runs, missing };
+    return { title: `sweep ${id}`, kind: 'sweep', axisPaths: sweep.axisPaths, referenceTable: sweep.referenceTable ?? null, runs, missing };
   }
   const run = await readRun(store, id, id, {});
   if (!run) {
     throw new ConfigError(`no sweep or run '${id}' in ${store.describe()} (looked for sweeps/${id}/plan.json and runs/${id}/run.json)`);
   }
-  return { title: `run ${id}`, kind: 'run', axisPaths: [], reference: null, runs: [run], missing: [] };
+  return { title: `run ${id}`, kind: 'run', axisPaths: [], referenceTable: null, runs: [run], missing: [] };
 }

@@ -4,7 +4,7 @@ import { InvalidArgumentError, Option } from 'commander';
 import type { BlobStore } from '@fedsim/runtime';
 import { backendChoiceSchema, createBlobStore, s3EnvOf } from '@fedsim/runtime/wiring/index';
 import { collectReportInput } from '../report/collect.js';
-import { loadReferenceTable } from '../report/reference.js';
+import { referenceTableSchema } from '../report/reference.js';
 import { writeReport } from '../report/write-report.js';
 import { loadSweepFile } from './sweep-file.js';
 import { runSweep } from './sweep-run.js';
@@ -36,7 +36,7 @@ async function withStore<T>(o: { distributed: boolean; out: string }, work: (sto
 export async function reportCommand(id: string, o: { distributed: boolean; out: string }): Promise<string[]> {
   return withStore(o, async (store) => {
     const input = await collectReportInput(store, id);
-    const table = input.reference ? await loadReferenceTable(input.reference) : null;
+    const table = input.referenceTable === null ? null : referenceTableSchema.parse(input.referenceTable);
     const written = await writeReport(join(resolve(o.out), 'reports', id), input, table, `npm run fedsim -- report ${id}`);
     return [...written.files];
   });

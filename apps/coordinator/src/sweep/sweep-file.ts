@@ -5,7 +5,8 @@ import { z } from 'zod';
 import { ConfigError } from '@fedsim/runtime';
 import type { SweepPlan } from '@fedsim/runtime/sweep/expand';
 import { expandSweep, sweepSpecSchema } from '@fedsim/runtime/sweep/expand';
-import { loadReferenceTable } from '../report/reference.js';
+import type { ReferenceTable } from '../report/reference.js';
+import { loadReferenceTable, referenceTableSchema } from '../report/reference.js';
 
 async function readYaml(path: string, what: string): Promise<unknown> {
   let text: string;
@@ -26,14 +27,20 @@ const sweepFileSchema = sweepSpecSchema.extend({ base: z.union([z.string(), z.re
 
 export interface LoadedSweep extends SweepPlan {
   readonly file: string;
+  readonly referenceTable: ReferenceTable | null;
 }
 
 /**
- * Reads and expands a sweep file; every run's config is validated and the reference table (when
- * named) loaded, so a bad sweep fails here, before anything runs. `name` replaces the file's
- * name (a scheduled instance's id).
+ * A sweep file with everything it points at inlined (base config, reference table): what a
+ * schedule stores, so the service needs no access to the files it was added from.
  */
-export async function loadSweepFile(path: string, opts: { name?: string } = {}): Promise<LoadedSweep> {
+export interface SweepBundle {
+  readonly file: string;
+  readonly spec: Omit<z.input<typeof sweepSpecSchema>, 'base'> & { base: Record<string, unknown> };
+  readonly referenceTable: ReferenceTable | null;
+}
+
+export async function bundleSweepFile(path: string): Promise<SweepBundle> {
   const file = resolve(path);
   const raw = await readYaml(file, 'sweep file');
   const parsed = sweepFileSchema.safeParse(raw);
@@ -52,12 +59,24 @@ export async function loadSweepFile(path: string, opts: { name?: string } = {}):
     base = loaded as Record<string, unknown>;
   }
   const reference = spec.reference === undefined ? undefined : resolve(dirname(file), spec.reference);
-  if (reference) await loadReferenceTable(reference);
-  const plan = expandSweep({
-    ...spec,
-    name: opts.name ?? spec.name,
-    base,
-    ...(reference ? { reference } : {}),
-  });
-  return { ...plan, file };
+  const referenceTable = reference ? await loadReferenceTable(reference) : null;
+  return { file, spec: { ...spec, base, ...(reference ? { reference } : {}) }, referenceTable };
+}
+
+/**
+ * Expands a bundle; every run's config is validated, so a bad sweep fails here, before anything
+ * runs. `instance` names a scheduled firing (it prefixes the run ids).
+ */
+export function planFromBundle(bundle: SweepBundle, instance?: string): LoadedSweep {
+  const parsed = sweepSpecSchema.safeParse(bundle.spec);
+  if (!parsed.success) {
+    throw new ConfigError(`invalid sweep ${bundle.file}:\n${parsed.error.issues.map((i) => `  - ${i.path.join('.')}: ${i.message}`).join('\n')}`);
+  }
+  const table = bundle.referenceTable === null ? null : referenceTableSchema.parse(bundle.referenceTable);
+  return { ...expandSweep(parsed.data, instance), file: bundle.file, referenceTable: table };
+}
+
+/** Reads, bundles and expands a sweep file. */
+export async function loadSweepFile(path: string, opts: { name?: string } = {}): Promise<LoadedSweep> {
+  return planFromBundle(await bundleSweepFile(path), opts.name);
 }

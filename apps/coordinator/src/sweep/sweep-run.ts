@@ -82,7 +82,7 @@ export async function runSweep(plan: LoadedSweep, opts: SweepRunOptions): Promis
       sweepId: plan.name,
       file: plan.file,
       axisPaths: [...plan.axisPaths],
-      reference: plan.reference ?? null,
+      referenceTable: plan.referenceTable,
       createdAt: new Date().toISOString(),
       runs: plan.runs.map((r) => ({ runId: r.runId, group: r.group, values: { ...r.values } })),
     });

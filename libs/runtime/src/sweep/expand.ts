@@ -53,7 +53,10 @@ export interface SweepRun {
 }
 
 export interface SweepPlan {
+  /** the sweep's id: its name, or a scheduled instance's id */
   readonly name: string;
+  /** the sweep file's name: every run's config.name, so metric labels stay one value per sweep */
+  readonly sweepName: string;
   readonly axisPaths: readonly string[];
   readonly concurrency: number;
   readonly reference?: string;
@@ -149,9 +152,11 @@ function combinations(spec: SweepSpec): Record<string, unknown>[] {
 /**
  * Expands a sweep into runs and validates each with the experiment schema, before anything runs:
  * unknown axis paths, rejected values, overrides that match nothing and two runs with the same
- * config are errors that name the run and the field.
+ * config are errors that name the run and the field. `instance` (a scheduled firing's id)
+ * replaces the name in the run ids, not in the configs.
  */
-export function expandSweep(spec: SweepSpec): SweepPlan {
+export function expandSweep(spec: SweepSpec, instance?: string): SweepPlan {
+  const id = instance ?? spec.name;
   const axisPaths = spec.axes.flatMap((e) => Object.keys(e));
   for (const [i, o] of spec.overrides.entries()) {
     for (const p of Object.keys(o.when)) {
@@ -168,7 +173,7 @@ export function expandSweep(spec: SweepSpec): SweepPlan {
   const byHash = new Map<string, string>();
   const errors: string[] = [];
   for (const values of combinations(spec)) {
-    const runId = runIdFor(spec.name, values);
+    const runId = runIdFor(id, values);
     const raw = structuredClone(base);
     const explicit: Record<string, unknown> = { ...values };
     for (const [p, v] of Object.entries(values)) setPath(raw, p, v, `run ${runId}`);
@@ -180,7 +185,8 @@ export function expandSweep(spec: SweepSpec): SweepPlan {
         explicit[p] = v;
       }
     });
-    raw['name'] = runId;
+    // Not the run id: config.name becomes the `experiment` metric label, which must stay bounded.
+    raw['name'] = spec.name;
     let config: ExperimentConfig;
     try {
       config = parseExperiment(raw, `run ${runId}`);
@@ -200,8 +206,7 @@ export function expandSweep(spec: SweepSpec): SweepPlan {
       }
     }
     if (byId.has(runId)) throw new ConfigError(`sweep ${spec.name}: two runs get the id '${runId}'; make the axis values distinct`);
-    const { name: _name, ...rest } = config;
-    const hash = configHash({ ...rest, name: 'x' });
+    const hash = configHash(config);
     const twin = byHash.get(hash);
     if (twin) {
       errors.push(`runs ${twin} and ${runId} expand to the same experiment (the axes that differ have no effect on the config)`);
@@ -218,7 +223,8 @@ export function expandSweep(spec: SweepSpec): SweepPlan {
     throw new ConfigError(`sweep ${spec.name} is invalid:\n  ${shown.join('\n  ')}${more}`);
   }
   return {
-    name: spec.name,
+    name: id,
+    sweepName: spec.name,
     axisPaths,
     concurrency: spec.concurrency,
     ...(spec.reference !== undefined ? { reference: spec.reference } : {}),

@@ -42,7 +42,8 @@ export const sweepRecordSchema = z.object({
   sweepId: z.string(),
   file: z.string(),
   axisPaths: z.array(z.string()),
-  reference: z.string().nullable(),
+  /** the reference table the report compares with, inlined (validated by the report) */
+  referenceTable: z.unknown(),
   createdAt: z.string(),
   runs: z.array(z.object({ runId: z.string(), group: z.string(), values: z.record(z.string(), z.unknown()) })),
 });

@@ -32,7 +32,8 @@ test('axes form a grid, an entry with several paths zips them, and overrides app
   const byId = new Map(plan.runs.map((r) => [r.runId, r]));
   const obp = byId.get('sw.fedobp.alpha-0.1.lr-0.01.seed-2')!;
   assert.ok(obp, [...byId.keys()].join(' '));
-  assert.equal(obp.config.name, obp.runId);
+  // config.name is the sweep's (the bounded `experiment` metric label), the run id is per run
+  assert.equal(obp.config.name, 'sw');
   assert.equal(obp.config.seed, 2);
   assert.equal(obp.config.train.lr, 0.01);
   assert.equal(obp.config.algorithm['q'], 0.9);
@@ -41,6 +42,9 @@ test('axes form a grid, an entry with several paths zips them, and overrides app
   // seeds share a group, everything else separates groups
   assert.equal(obp.group, 'fedobp.alpha-0.1.lr-0.01');
   assert.equal(new Set(plan.runs.map((r) => r.group)).size, 4);
+  // a scheduled instance prefixes the run ids with its id, the configs keep the sweep's name
+  const nightly = expandSweep(spec({ axes: [{ seed: [1] }] }), 'sw-20261201T0000Z');
+  assert.deepEqual(nightly.runs.map((r) => [r.runId, r.config.name]), [['sw-20261201T0000Z.seed-1', 'sw']]);
   // ids are a function of the values only
   assert.equal(runIdFor('sw', { 'algorithm.name': 'fedobp', 'partition.alpha': 0.1, 'train.lr': 0.01, seed: 2 }), obp.runId);
 });
