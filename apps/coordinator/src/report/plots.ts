@@ -46,14 +46,15 @@ export function accuracyCurveSpec(points: Points, groups: readonly string[]): To
     width: 640,
     height: 360,
     data: { values: [...points] },
+    // the line layer first: the legend then shows its colour + marker pairs, not band swatches
     layer: [
       {
-        mark: { type: 'errorband', extent: 'stdev', opacity: 0.2 },
-        encoding: { x, y: { field: 'accuracy', type: 'quantitative', title: 'accuracy (%)', scale: { zero: false } }, color: { ...color, legend: null } },
+        mark: { type: 'line', point: { filled: true, size: 60 } },
+        encoding: { x, y: { aggregate: 'mean', field: 'accuracy', type: 'quantitative', title: 'accuracy (%)', scale: { zero: false } }, color, shape },
       },
       {
-        mark: { type: 'line', point: { filled: true, size: 60 } },
-        encoding: { x, y: { aggregate: 'mean', field: 'accuracy', type: 'quantitative' }, color, shape },
+        mark: { type: 'errorband', extent: 'stdev', opacity: 0.2 },
+        encoding: { x, y: { field: 'accuracy', type: 'quantitative', title: 'accuracy (%)', scale: { zero: false } }, color },
       },
     ],
   };
