@@ -6,6 +6,7 @@ import { loadExperimentFile } from './config-file.js';
 import { runCommand } from './run-command.js';
 import { compareCommand } from './compare/compare-command.js';
 import { registerSweepCommands } from './sweep/commands.js';
+import { registerServeCommands } from './serve/commands.js';
 
 const positiveInt = (v: string) => {
   const n = Number(v);
@@ -81,6 +82,7 @@ program
   });
 
 registerSweepCommands(program);
+registerServeCommands(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   // Operational errors carry actionable messages; the stack helps only when debugging fedsim itself.

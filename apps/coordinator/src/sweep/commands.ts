@@ -17,7 +17,7 @@ const positiveInt = (v: string) => {
 };
 
 /** The run store `status`, `cancel` and `report` read: the --out directory, or S3 (S3_*) with --distributed. */
-async function openStore(o: { distributed: boolean; out: string }): Promise<BlobStore & { close?(): void }> {
+export async function openStore(o: { distributed: boolean; out: string }): Promise<BlobStore & { close?(): void }> {
   const store = o.distributed ? createBlobStore({ kind: 's3', env: s3EnvOf(process.env) }) : createBlobStore({ kind: 'dir', root: resolve(o.out) });
   await store.check();
   return store;

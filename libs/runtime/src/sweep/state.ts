@@ -89,3 +89,27 @@ export function runEtaSeconds(s: RunStatus, now: Date): number | null {
   const elapsed = (now.getTime() - Date.parse(s.startedAt)) / 1000;
   return (elapsed / (s.round - s.resumedFrom)) * (s.rounds - s.round);
 }
+
+/** What happened to one firing of a schedule (the service writes it; `schedule list` shows the latest). */
+export const firingRecordSchema = z.object({
+  schedule: z.string(),
+  scheduledAt: z.string(),
+  instance: z.string(),
+  outcome: z.enum(['started', 'queued', 'finished', 'failed', 'skipped', 'duplicate', 'missed']),
+  detail: z.string(),
+  at: z.string(),
+});
+export type FiringRecord = z.infer<typeof firingRecordSchema>;
+
+export const scheduleKeys = {
+  firing: (schedule: string, instance: string) => `schedules/${schedule}/firings/${instance}.json`,
+  firingsPrefix: (schedule: string) => `schedules/${schedule}/firings/`,
+};
+
+export const writeFiring = (store: BlobStore, f: FiringRecord) => store.put(scheduleKeys.firing(f.schedule, f.instance), encodeJson(f));
+
+/** The latest `limit` firings of a schedule, newest first. */
+export async function recentFirings(store: BlobStore, schedule: string, limit = 5): Promise<FiringRecord[]> {
+  const keys = (await store.list(scheduleKeys.firingsPrefix(schedule))).sort().reverse().slice(0, limit);
+  return Promise.all(keys.map(async (k) => firingRecordSchema.parse(decodeJson(await store.get(k)))));
+}
