@@ -37,7 +37,7 @@ export interface StatusLine {
   readonly etaSeconds: number | null;
 }
 
-/** Every sweep in the store with its runs, and runs started outside a sweep are not listed (they have no status). */
+/** Every sweep in the store with its runs. Runs started outside a sweep have no status record and are not listed. */
 export async function collectStatus(store: BlobStore, now = new Date()): Promise<StatusLine[]> {
   const lines: StatusLine[] = [];
   for (const sweepId of await listSweepIds(store)) {
@@ -56,7 +56,7 @@ export async function collectStatus(store: BlobStore, now = new Date()): Promise
 }
 
 export function formatStatus(lines: readonly StatusLine[]): string {
-  if (lines.length === 0) return 'no sweeps in this store';
+  if (lines.length === 0) return 'no sweeps in this store (status tracks sweeps; a single run shows its progress in its own output)';
   const out: string[] = [];
   const bySweep = new Map<string | null, StatusLine[]>();
   for (const l of lines) bySweep.set(l.sweep, [...(bySweep.get(l.sweep) ?? []), l]);
