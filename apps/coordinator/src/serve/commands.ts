@@ -1,20 +1,15 @@
 import type { Command } from 'commander';
-import { InvalidArgumentError, Option } from 'commander';
+import { Option } from 'commander';
 import type { ScheduleInfo } from '@fedsim/runtime/adapters/bullmq/schedules';
 import { ScheduleClient, ScheduleHost, schedulePolicySchema, scheduleSpecSchema } from '@fedsim/runtime/adapters/bullmq/schedules';
 import type { FiringRecord } from '@fedsim/runtime/sweep/state';
 import type { BackendChoice } from '@fedsim/runtime/wiring/index';
-import { backendChoiceSchema, distributedEnvSchema } from '@fedsim/runtime/wiring/index';
+import { distributedEnvSchema } from '@fedsim/runtime/wiring/index';
+import { backendOption, positiveInt } from '../cli-options.js';
 import { ConfigError } from '@fedsim/runtime';
 import { bundleSweepFile, planFromBundle } from '../sweep/sweep-file.js';
 import { openStore } from '../sweep/commands.js';
 import { SweepService, instanceId } from './sweep-service.js';
-
-const positiveInt = (v: string) => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer');
-  return n;
-};
 
 /** Schedules live in Redis, so `serve` and `schedule` need REDIS_URL even when sweeps run embedded. */
 function queueSettings() {
@@ -88,7 +83,7 @@ export function registerServeCommands(program: Command): void {
     .option('--distributed', 'run the sweeps on Redis + S3 workers (else embedded under --out)', false)
     .option('--out <dir>', 'embedded: where runs/, sweeps/ and schedules/ go', '.')
     .option('--workers <n>', 'embedded: compute threads per sweep', positiveInt)
-    .addOption(new Option('--backend <name>', 'compute backend').choices(backendChoiceSchema.options).default(process.env['FEDSIM_BACKEND'] ?? 'auto'))
+    .addOption(backendOption())
     .option('--misfire-grace <seconds>', 'a firing handled later than this is recorded as missed, not run (no backfill)', positiveInt, 600)
     .option('--fire-concurrency <n>', 'sweep instances running at once across schedules', positiveInt, 4)
     .action(async (o: ServeOptions) => {

@@ -1,20 +1,14 @@
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { InvalidArgumentError, Option } from 'commander';
 import type { BlobStore } from '@fedsim/runtime';
-import { backendChoiceSchema, createBlobStore, s3EnvOf } from '@fedsim/runtime/wiring/index';
+import { createBlobStore, s3EnvOf } from '@fedsim/runtime/wiring/index';
+import { backendOption, positiveInt } from '../cli-options.js';
 import { collectReportInput } from '../report/collect.js';
 import { referenceTableSchema } from '../report/reference.js';
 import { writeReport } from '../report/write-report.js';
 import { loadSweepFile } from './sweep-file.js';
 import { runSweep } from './sweep-run.js';
 import { cancel, collectStatus, formatStatus } from './status.js';
-
-const positiveInt = (v: string) => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer');
-  return n;
-};
 
 /** The run store `status`, `cancel` and `report` read: the --out directory, or S3 (S3_*) with --distributed. */
 export async function openStore(o: { distributed: boolean; out: string }): Promise<BlobStore & { close?(): void }> {
@@ -77,7 +71,7 @@ export function registerSweepCommands(program: Command): void {
     .option('--concurrency <n>', 'runs in flight at once (default: the file\'s concurrency)', positiveInt)
     .option('--priority <n>', 'distributed: BullMQ priority of the sweep\'s jobs, 1 (highest) … 2097152; single runs have none and go first', positiveInt)
     .option('--workers <n>', 'embedded: compute threads shared by all runs (default: min(cores, 2))', positiveInt)
-    .addOption(new Option('--backend <name>', 'compute backend').choices(backendChoiceSchema.options).default(process.env['FEDSIM_BACKEND'] ?? 'auto'))
+    .addOption(backendOption())
     .option('--no-report', 'do not write the report at the end')
     .option('--quiet', 'no progress output', false)
     .action(async (file: string, o) => {
