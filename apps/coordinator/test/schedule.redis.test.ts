@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,10 +12,11 @@ import type { FiringRecord } from '@fedsim/runtime/sweep/state';
 import { readRunStatus, readSweepRecord, recentFirings } from '@fedsim/runtime/sweep/state';
 import { startRedis } from '../../../test/harness/index.js';
 import type { RedisHandle } from '../../../test/harness/index.js';
-import type { formatSchedules} from '../src/serve/commands.js';
+import type { formatSchedules } from '../src/serve/commands.js';
 import { startService } from '../src/serve/commands.js';
 import type { SweepBundle } from '../src/sweep/sweep-file.js';
-import { bundleSweepFile } from '../src/sweep/sweep-file.js';
+import { bundleSweepFile, loadSweepFile } from '../src/sweep/sweep-file.js';
+import { runSweep } from '../src/sweep/sweep-run.js';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 let redis: RedisHandle;
@@ -57,7 +59,7 @@ test('the service owns schedules: firings start instances named by their time, a
   const store = new LocalDirBlobStore(out);
   const logs: string[] = [];
   const svc = await startService(
-    { distributed: false, out, workers: 2, backend: 'wasm', misfireGrace: 600, fireConcurrency: 4 },
+    { distributed: false, out, workers: 2, backend: 'wasm', misfireGrace: 600, fireConcurrency: 4, lockSeconds: 30 },
     (m) => logs.push(m),
   );
   const client = new ScheduleClient({ connection: redis.url, prefix: redis.prefix });
@@ -108,7 +110,7 @@ test('the service owns schedules: firings start instances named by their time, a
 test('with the queue policy a firing waits for the previous instance, then runs', async () => {
   const out = join(dir, 'queue');
   const store = new LocalDirBlobStore(out);
-  const svc = await startService({ distributed: false, out, workers: 2, backend: 'wasm', misfireGrace: 600, fireConcurrency: 4 }, () => undefined);
+  const svc = await startService({ distributed: false, out, workers: 2, backend: 'wasm', misfireGrace: 600, fireConcurrency: 4, lockSeconds: 30 }, () => undefined);
   try {
     const small = await sweepBundle('q', 3, '  - seed: [1]\n');
     const t0 = Date.now();
@@ -134,5 +136,67 @@ test('schedule commands fail clearly when no service answers', async () => {
     await assert.rejects(client.request({ op: 'list' }, 1500), (err: unknown) => err instanceof ScheduleServiceUnavailableError && /is 'fedsim serve' running/.test(err.message));
   } finally {
     await client.close();
+  }
+});
+
+/** `fedsim serve` as a child process, as Kubernetes runs it. */
+function serveProcess(out: string) {
+  const child = spawn(
+    process.execPath,
+    ['--conditions=fedsim-source', '--import', 'tsx', join(repo, 'apps/coordinator/src/cli.ts'), 'serve', '--out', out, '--backend', 'wasm',
+      '--workers', '2', '--lock-seconds', '2'],
+    { cwd: repo, env: { ...process.env, REDIS_URL: redis.url, FEDSIM_QUEUE_PREFIX: `${redis.prefix}-kill` }, stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<void>((r) => child.on('exit', () => r()));
+  return { child, exited, stderr: () => stderr };
+}
+
+async function commitsUnder(out: string, prefix: string): Promise<number> {
+  let n = 0;
+  for (const run of (await readdir(join(out, 'runs')).catch(() => [] as string[])).filter((r) => r.startsWith(prefix))) {
+    for (const round of await readdir(join(out, 'runs', run, 'rounds')).catch(() => [] as string[])) {
+      n += (await readdir(join(out, 'runs', run, 'rounds', round)).catch(() => [] as string[])).includes('commit.json') ? 1 : 0;
+    }
+  }
+  return n;
+}
+
+test('a service killed (SIGKILL) during an instance resumes it after a restart; the final models equal an uninterrupted sweep', async () => {
+  const out = join(dir, 'killed-service');
+  const store = new LocalDirBlobStore(out);
+  const file = join(dir, 'kr.yaml');
+  await writeFile(file, `name: kr\nbase: ${join(repo, 'configs/smoke-synthetic.yaml')}\nset: { rounds: 6, eval.every: 3 }\naxes:\n  - algorithm.name: [fedavg, fedper]\n  - seed: [1, 2]\nconcurrency: 2\n`);
+  const bundle = await bundleSweepFile(file);
+  const reference = await runSweep(await loadSweepFile(file), { distributed: false, out: join(dir, 'kr-reference'), workers: 2, backend: 'wasm', quiet: true });
+
+  const client = new ScheduleClient({ connection: redis.url, prefix: `${redis.prefix}-kill` });
+  let svc = serveProcess(out);
+  try {
+    await client.request({ op: 'add', schedule: { name: 'kr', cron: '*/3 * * * * *', tz: 'UTC', policy: 'skip', payload: bundle } }, 60_000);
+    const first = await until('the first instance to start', async () => (await recentFirings(store, 'kr', 20)).find((f) => f.outcome === 'started'));
+    await client.request({ op: 'remove', name: 'kr' });
+    await until('a few rounds of the instance', async () => ((await commitsUnder(out, first.instance)) >= 5 ? true : undefined));
+    svc.child.kill('SIGKILL');
+    await svc.exited;
+    const before = await commitsUnder(out, first.instance);
+    assert.ok(before < 24, `killed in the middle (${before} of 24 rounds)`);
+
+    svc = serveProcess(out);
+    const done = await until('the resumed instance to finish', async () =>
+      (await recentFirings(store, 'kr', 20)).find((f) => f.instance === first.instance && f.outcome === 'finished'));
+    assert.match(done.detail, /4 runs done, 0 failed/);
+    const sweep = (await readSweepRecord(store, first.instance))!;
+    const byValues = new Map(reference.runs.map((r) => [r.runId.replace(/^kr\./, ''), r.summary!.finalModelSha256]));
+    for (const r of sweep.runs) {
+      const status = await readRunStatus(store, r.runId);
+      assert.equal(status?.finalModelSha256, byValues.get(r.runId.slice(first.instance.length + 1)), r.runId);
+    }
+    console.log(`service kill-and-resume: ${first.instance} killed with ${before}/24 rounds committed, resumed by the restarted service, final sha256s equal`);
+  } finally {
+    await client.close();
+    svc.child.kill('SIGTERM');
+    await svc.exited;
   }
 });

@@ -34,6 +34,7 @@ export interface ServeOptions {
   readonly backend: BackendChoice;
   readonly misfireGrace: number;
   readonly fireConcurrency: number;
+  readonly lockSeconds: number;
 }
 
 /** Starts the schedule service; resolves with a handle whose close() stops it. */
@@ -51,6 +52,7 @@ export async function startService(o: ServeOptions, log: (m: string) => void = (
     fire: (firing) => service.fire(firing),
     describe: (schedules) => service.describe(schedules),
     fireConcurrency: o.fireConcurrency,
+    lockMs: o.lockSeconds * 1000,
   });
   log(`fedsim serve: schedules on Redis, sweeps ${o.distributed ? 'on the worker fleet' : `embedded under ${o.out}`}; store ${store.describe()}`);
   return {
@@ -86,6 +88,7 @@ export function registerServeCommands(program: Command): void {
     .addOption(backendOption())
     .option('--misfire-grace <seconds>', 'a firing handled later than this is recorded as missed, not run (no backfill)', positiveInt, 600)
     .option('--fire-concurrency <n>', 'sweep instances running at once across schedules', positiveInt, 4)
+    .option('--lock-seconds <n>', 'after a crash, a restarted service resumes the running instances this long after their last heartbeat', positiveInt, 30)
     .action(async (o: ServeOptions) => {
       const handle = await startService(o);
       await new Promise<void>((done) => {

@@ -76,6 +76,11 @@ export interface ScheduleHostOptions extends ScheduleQueuesOptions {
   describe?(schedules: readonly ScheduleInfo[]): Promise<unknown>;
   /** firings running at once, across schedules (default 4) */
   fireConcurrency?: number;
+  /**
+   * Lock of a running firing (default 30 s): when the service dies, its running firings go back
+   * to the queue this long after, and a restarted service takes them up (the sweep resumes).
+   */
+  lockMs?: number;
 }
 
 /** The service side: owns the schedulers, runs control requests one at a time, and runs firings. */
@@ -90,10 +95,15 @@ export class ScheduleHost {
     const n = names(options.prefix);
     this.queue = new Queue(n.firings, { connection, prefix });
     this.control = new Worker(n.control, (job) => this.handleControl(job), { connection, prefix, concurrency: 1 });
+    const lockMs = options.lockMs ?? 30_000;
     this.firings = new Worker(n.firings, (job) => this.handleFiring(job), {
       connection,
       prefix,
       concurrency: options.fireConcurrency ?? 4,
+      lockDuration: lockMs,
+      stalledInterval: lockMs,
+      // a firing is resumable, so one interrupted by several crashes is still taken up again
+      maxStalledCount: 100,
     });
   }
 
