@@ -164,7 +164,7 @@ export async function runExperiment(config: ExperimentConfig, opts: RunOptions):
         deadlineMs,
         attempts: config.failures.attempts,
         parentAttempts: config.failures.aggregateAttempts,
-      ...(opts.priority !== undefined ? { priority: opts.priority } : {}),
+        ...(opts.priority !== undefined ? { priority: opts.priority } : {}),
       }),
       `aggregation result of round ${round}`,
     );
