@@ -1,9 +1,9 @@
 import { cpus, hostname } from 'node:os';
 import { join, resolve } from 'node:path';
-import type { BlobStore, RunSummary } from '@fedsim/runtime';
-import { RunFailedError, combineObservers, keys, runExperiment } from '@fedsim/runtime';
+import type { RunSummary } from '@fedsim/runtime';
+import { RunFailedError, combineObservers, runExperiment } from '@fedsim/runtime';
 import type { RunStatus } from '@fedsim/runtime/sweep/state';
-import { cancelRequested, clearCancel, readRunStatus, writeRunStatus, writeSweepRecord } from '@fedsim/runtime/sweep/state';
+import { cancelRequested, clearCancel, readRunStatus, readSweepRecord, writeRunStatus, writeSweepRecord } from '@fedsim/runtime/sweep/state';
 import type { SweepRun } from '@fedsim/runtime/sweep/expand';
 import type { BackendChoice, Runtime } from '@fedsim/runtime/wiring/index';
 import { distributedRuntime, embeddedRuntime } from '@fedsim/runtime/wiring/index';
@@ -43,10 +43,6 @@ class RunCancelled extends Error {
   }
 }
 
-export async function committedRounds(store: BlobStore, runId: string): Promise<number> {
-  return (await store.list(keys.roundsPrefix(runId))).filter((k) => k.endsWith('/commit.json')).length;
-}
-
 /**
  * Runs a sweep's runs, `concurrency` at a time, on one runtime: embedded runs share the compute
  * threads (the transport's FIFO limiter interleaves their jobs), distributed ones the worker
@@ -78,12 +74,13 @@ export async function runSweep(plan: LoadedSweep, opts: SweepRunOptions): Promis
   process.once('SIGINT', stopSignals);
   process.once('SIGTERM', stopSignals);
   try {
+    const previous = await readSweepRecord(store, plan.name);
     await writeSweepRecord(store, {
       sweepId: plan.name,
       file: plan.file,
       axisPaths: [...plan.axisPaths],
       referenceTable: plan.referenceTable,
-      createdAt: new Date().toISOString(),
+      createdAt: previous?.createdAt ?? new Date().toISOString(),
       runs: plan.runs.map((r) => ({ runId: r.runId, group: r.group, values: { ...r.values } })),
     });
     await clearCancel(store, plan.name, plan.runs.map((r) => r.runId));
@@ -91,7 +88,9 @@ export async function runSweep(plan: LoadedSweep, opts: SweepRunOptions): Promis
     const outcomes: SweepOutcome['runs'][number][] = [];
     for (const run of plan.runs) {
       const status = await readRunStatus(store, run.runId);
-      const committed = await committedRounds(store, run.runId);
+      // From the status, not a listing of the run's keys (large on S3); the engine finds the
+      // exact resume point, the status may lag it by the round a crash interrupted.
+      const committed = status?.round ?? 0;
       board.alreadyCommitted(committed);
       if (status?.state === 'done') outcomes.push({ runId: run.runId, outcome: 'skipped' });
       else {
