@@ -7,6 +7,8 @@ import { QUEUE_BOARD_MODES } from './observability.js';
 import { runCommand } from './run-command.js';
 import { compareCommand } from './compare/compare-command.js';
 import { registerPartitionCommands } from './partition-command.js';
+import { registerSweepCommands } from './sweep/commands.js';
+import { registerServeCommands } from './serve/commands.js';
 
 const positiveInt = (v: string) => {
   const n = Number(v);
@@ -87,6 +89,8 @@ program
   });
 
 registerPartitionCommands(program);
+registerSweepCommands(program);
+registerServeCommands(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   // Operational errors carry actionable messages; the stack helps only when debugging fedsim itself.
