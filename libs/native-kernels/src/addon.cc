@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <string>
 
+#include "conv-onednn.h"
 #include "kernels.h"
 
 namespace {
@@ -238,8 +239,19 @@ napi_value SetThreads(napi_env env, napi_callback_info info) {
   return undefinedValue(env);
 }
 
+// setConvEngine(onednn: boolean) → whether oneDNN convolutions are now in use
+napi_value SetConvEngine(napi_env env, napi_callback_info info) {
+  napi_value v[1];
+  if (!args(env, info, 1, v)) return nullptr;
+  bool want = false;
+  napi_get_value_bool(env, v[0], &want);
+  napi_value r;
+  napi_get_boolean(env, fedsim::setConvEngine(want), &r);
+  return r;
+}
+
 napi_value Info(napi_env env, napi_callback_info) {
-  napi_value o, cfg, core, th;
+  napi_value o, cfg, core, th, conv, impl;
   napi_create_object(env, &o);
   napi_create_string_utf8(env, fedsim::blasConfig(), NAPI_AUTO_LENGTH, &cfg);
   napi_create_string_utf8(env, fedsim::blasCore(), NAPI_AUTO_LENGTH, &core);
@@ -247,6 +259,10 @@ napi_value Info(napi_env env, napi_callback_info) {
   napi_set_named_property(env, o, "blasConfig", cfg);
   napi_set_named_property(env, o, "blasCore", core);
   napi_set_named_property(env, o, "threads", th);
+  napi_create_string_utf8(env, fedsim::convEngineIsOnednn() ? "onednn" : "im2col", NAPI_AUTO_LENGTH, &conv);
+  napi_set_named_property(env, o, "convEngine", conv);
+  napi_create_string_utf8(env, fedsim::onednnLastImpl(), NAPI_AUTO_LENGTH, &impl);
+  napi_set_named_property(env, o, "convImpl", impl);
   return o;
 }
 
@@ -264,6 +280,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"sumRows", nullptr, SumRows, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"biasActivation", nullptr, BiasActivation, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"setConvEngine", nullptr, SetConvEngine, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"info", nullptr, Info, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);

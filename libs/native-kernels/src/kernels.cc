@@ -1,5 +1,7 @@
 #include "kernels.h"
 
+#include "conv-onednn.h"
+
 #include <cblas.h>
 
 #include <algorithm>
@@ -121,7 +123,19 @@ ConvDims chunkOf(const ConvDims& d, int images) {
 
 }  // namespace
 
+namespace {
+bool convOnednn = false;
+}
+
+bool setConvEngine(bool onednn) {
+  convOnednn = onednn && onednnAvailable();
+  return convOnednn;
+}
+
+bool convEngineIsOnednn() { return convOnednn; }
+
 void conv2dForward(const float* x, const float* w, float* y, const ConvDims& d) {
+  if (convOnednn && onednnConvForward(x, w, y, d)) return;
   const int64_t k = taps(d);
   if (isPointwise(d)) {
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(positions(d)), d.outC, int(k), 1.0f, x, int(k), w, d.outC, 0.0f, y, d.outC);
@@ -140,6 +154,7 @@ void conv2dForward(const float* x, const float* w, float* y, const ConvDims& d) 
 }
 
 void conv2dFilterGrad(const float* x, const float* dy, float* dw, const ConvDims& d) {
+  if (convOnednn && onednnConvFilterGrad(x, dy, dw, d)) return;
   const int64_t k = taps(d);
   if (isPointwise(d)) {
     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, int(k), d.outC, int(positions(d)), 1.0f, x, int(k), dy, d.outC, 0.0f, dw, d.outC);
@@ -159,6 +174,7 @@ void conv2dFilterGrad(const float* x, const float* dy, float* dw, const ConvDims
 }
 
 void conv2dInputGrad(const float* dy, const float* w, float* dx, const ConvDims& d) {
+  if (convOnednn && onednnConvInputGrad(dy, w, dx, d)) return;
   const int64_t k = taps(d);
   if (isPointwise(d)) {
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(positions(d)), int(k), d.outC, 1.0f, dy, d.outC, w, d.outC, 0.0f, dx, int(k));

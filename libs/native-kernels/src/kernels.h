@@ -15,6 +15,10 @@ struct GemmDims {
   int64_t strideA, strideB;  // elements between batch items; 0 broadcasts
 };
 
+// Convolutions through oneDNN when it is compiled in and `onednn` is set (else im2col + sgemm);
+// returns whether oneDNN is now in use. Shapes oneDNN cannot run in NHWC use im2col regardless.
+bool setConvEngine(bool onednn);
+bool convEngineIsOnednn();
 void gemm(const float* a, const float* b, float* c, const GemmDims& d);
 void conv2dForward(const float* x, const float* w, float* y, const ConvDims& d);
 void conv2dFilterGrad(const float* x, const float* dy, float* dw, const ConvDims& d);

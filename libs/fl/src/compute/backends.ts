@@ -71,7 +71,7 @@ async function loadWasmBlas(log: (msg: string) => void): Promise<void> {
   const names = registerNativeTrainingKernels(native);
   registerSgdStepKernels(native);
   const info = native.info();
-  log(`wasm-blas: native kernels registered: ${names.join(', ')} (OpenBLAS ${info.blasConfig.trim()}, core ${info.blasCore}, ${info.threads} thread)`);
+  log(`wasm-blas: native kernels registered: ${names.join(', ')} (OpenBLAS ${info.blasConfig.trim()}, core ${info.blasCore}, ${info.threads} thread; convolutions: ${info.convEngine})`);
 }
 
 async function loadCpu(): Promise<void> {

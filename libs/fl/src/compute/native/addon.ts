@@ -16,7 +16,10 @@ export interface NativeKernels {
   /** out[c] = Σ_r x[r, c] */
   sumRows(x: Float32Array, out: Float32Array, rows: number, cols: number): void;
   setThreads(n: number): void;
-  info(): { blasConfig: string; blasCore: string; threads: number };
+  /** oneDNN convolutions on or off (im2col + sgemm); returns whether oneDNN is in use */
+  setConvEngine(onednn: boolean): boolean;
+  /** convEngine: 'onednn' or 'im2col'; convImpl: oneDNN's implementation name of the last convolution */
+  info(): { blasConfig: string; blasCore: string; threads: number; convEngine: 'onednn' | 'im2col'; convImpl: string };
 }
 
 const ADDON_PACKAGE = '@fedsim/native-kernels';
@@ -38,7 +41,7 @@ export function loadNativeKernels(): NativeKernels {
     throw e;
   }
   const k = mod as Partial<NativeKernels>;
-  for (const f of ['conv2dForward', 'conv2dFilterGrad', 'conv2dInputGrad', 'gemm', 'biasActivation', 'maxPoolGrad', 'sumRows', 'sgdStep', 'info'] as const) {
+  for (const f of ['conv2dForward', 'conv2dFilterGrad', 'conv2dInputGrad', 'gemm', 'biasActivation', 'maxPoolGrad', 'sumRows', 'sgdStep', 'setConvEngine', 'info'] as const) {
     if (typeof k[f] !== 'function') throw new Error(`${ADDON_PACKAGE} does not export ${f}(); rebuild it`);
   }
   cached = k as NativeKernels;
