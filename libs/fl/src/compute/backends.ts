@@ -72,6 +72,9 @@ async function loadWasmBlas(log: (msg: string) => void): Promise<void> {
   registerSgdStepKernels(native);
   const info = native.info();
   log(`wasm-blas: native kernels registered: ${names.join(', ')} (OpenBLAS ${info.blasConfig.trim()}, core ${info.blasCore}, ${info.threads} thread; convolutions: ${info.convEngine})`);
+  if (info.convEngine !== 'onednn' && process.env['FEDSIM_NATIVE_CONV'] !== 'im2col') {
+    log('wasm-blas: convolutions on im2col + OpenBLAS; with oneDNN they are faster: `sudo apt-get install -y libdnnl-dev && npm run build:native`');
+  }
 }
 
 async function loadCpu(): Promise<void> {
