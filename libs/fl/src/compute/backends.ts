@@ -2,7 +2,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { dirname } from 'node:path';
 import { createRequire } from 'node:module';
 import type { BackendName } from './types.js';
-import { registerWasmTrainingKernels } from './wasm/register.js';
+import { registerWasmTrainingKernels, wasmKernelModeFromEnv } from './wasm/register.js';
+import { registerFusedLayerKernels, registerSoftmaxCrossEntropyKernel } from './fused-layers.js';
 import { loadNativeKernels } from './native/addon.js';
 import { registerNativeTrainingKernels } from './native/register.js';
 import { registerSgdStepKernels } from './sgd-step-kernels.js';
@@ -58,6 +59,8 @@ async function loadWasm(log: (msg: string) => void): Promise<void> {
   await activate('wasm');
   const registered = registerWasmTrainingKernels();
   registerSgdStepKernels(undefined);
+  // the fused layers build on the kernels above; the stock set (bench baseline) keeps tfjs's own ops
+  if (wasmKernelModeFromEnv() === 'fast') registered.push(...registerFusedLayerKernels(), ...registerSoftmaxCrossEntropyKernel());
   log(`wasm: training kernels registered: ${registered.join(', ')}`);
 }
 

@@ -263,3 +263,81 @@ export function sgdStepSuite(label: string): void {
     tf.dispose([p, g]);
   });
 }
+
+/**
+ * The fused layer and loss kernels (compute/fused-layers.ts) against the reference cpu backend,
+ * where the same calls compose tfjs's unfused ops: values and the gradients of every input.
+ */
+export function fusedLayerSuite(label: string, batches: readonly number[]): void {
+  for (const b of batches) {
+    for (const relu of [true, false]) {
+      test(`${label}: fused dense${relu ? ' + ReLU' : ''} forward and gradients match cpu, batch ${b}`, async () => {
+        const { denseLayer } = await import('../../src/compute/fused-layers.js');
+        const x = randn(60, [b, 50]);
+        const w = randn(61, [50, 30]);
+        const bias = randn(62, [30]);
+        const dy = randn(63, [b, 30]);
+        const f = (xt: tf.Tensor, wt: tf.Tensor, bt: tf.Tensor) => denseLayer(xt as tf.Tensor2D, wt as tf.Tensor2D, bt, relu);
+        const problems = await compareWithCpu(`dense b=${b}`, [x, w, bias, dy], (xt, wt, bt, dyt) => [
+          f(xt!, wt!, bt!),
+          ...tf.grads(f)([xt!, wt!, bt!], dyt),
+        ]);
+        assert.deepEqual(problems, []);
+      });
+      test(`${label}: fused conv2d${relu ? ' + ReLU' : ''} forward and gradients match cpu, batch ${b}`, async () => {
+        const { conv2dLayer } = await import('../../src/compute/fused-layers.js');
+        const x = randn(64, [b, 12, 12, 8]);
+        const w = randn(65, [5, 5, 8, 16]);
+        const bias = randn(66, [16]);
+        const dy = randn(67, [b, 8, 8, 16]);
+        const f = (xt: tf.Tensor, wt: tf.Tensor, bt: tf.Tensor) => conv2dLayer(xt as tf.Tensor4D, wt as tf.Tensor4D, bt, { strides: 1, pad: 'valid', relu });
+        const problems = await compareWithCpu(`conv b=${b}`, [x, w, bias, dy], (xt, wt, bt, dyt) => [
+          f(xt!, wt!, bt!),
+          ...tf.grads(f)([xt!, wt!, bt!], dyt),
+        ]);
+        assert.deepEqual(problems, []);
+      });
+    }
+    test(`${label}: fused softmax cross-entropy and its gradient match cpu, batch ${b}`, async () => {
+      const { softmaxCrossEntropy } = await import('../../src/train/loss.js');
+      const z = randn(68, [b, 10]);
+      z.data[0] = 40; // a large logit: the log-sum-exp must stay finite
+      const labels = Int32Array.from({ length: b }, (_, i) => (i * 3) % 10);
+      const problems = await compareWithCpu(`softmax CE b=${b}`, [z], (zt) => {
+        const y = tf.tensor1d(labels, 'int32');
+        const loss = (l: tf.Tensor) => softmaxCrossEntropy(l as tf.Tensor2D, y);
+        const { value, grads } = tf.valueAndGrads(loss)([zt!]);
+        return [value, ...grads];
+      });
+      assert.deepEqual(problems, []);
+    });
+  }
+
+  test(`${label}: a training step through the fused kernels gives the same bytes twice`, async () => {
+    const { conv2dLayer, denseLayer } = await import('../../src/compute/fused-layers.js');
+    const { softmaxCrossEntropy } = await import('../../src/train/loss.js');
+    const x = randn(70, [7, 12, 12, 8]);
+    const w = randn(71, [5, 5, 8, 16]);
+    const bias = randn(72, [16]);
+    const fw = randn(73, [1024, 10]);
+    const fb = randn(74, [10]);
+    const once = () => {
+      const ts = [x, w, bias, fw, fb].map((t) => tf.tensor(t.data, t.shape));
+      const labels = tf.tensor1d(Int32Array.from({ length: 7 }, (_, i) => i), 'int32');
+      const out = tf.tidy(() => {
+        const loss = (xt: tf.Tensor, wt: tf.Tensor, bt: tf.Tensor, fwt: tf.Tensor, fbt: tf.Tensor) => {
+          const h = conv2dLayer(xt as tf.Tensor4D, wt as tf.Tensor4D, bt, { strides: 1, pad: 'valid', relu: true });
+          return softmaxCrossEntropy(denseLayer(tf.reshape(h, [7, -1]) as tf.Tensor2D, fwt as tf.Tensor2D, fbt, false), labels);
+        };
+        const { value, grads } = tf.valueAndGrads(loss)(ts);
+        return [value, ...grads];
+      });
+      const bytes = out.map((t) => Buffer.from((t.dataSync() as Float32Array).slice().buffer));
+      tf.dispose([...ts, labels, ...out]);
+      return bytes;
+    };
+    const [a, b] = [once(), once()];
+    assert.equal(a.length, 6);
+    for (let i = 0; i < a.length; i++) assert.ok(a[i]!.equals(b[i]!), `output ${i} differs between identical runs`);
+  });
+}
