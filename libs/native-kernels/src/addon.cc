@@ -153,6 +153,23 @@ napi_value BiasActivation(napi_env env, napi_callback_info info) {
   return undefinedValue(env);
 }
 
+// reluGrad(dy, y, out): out = y > 0 ? dy : 0
+napi_value ReluGrad(napi_env env, napi_callback_info info) {
+  napi_value v[3];
+  if (!args(env, info, 3, v)) return nullptr;
+  float *dy, *y, *out;
+  size_t ldy, ly, lo;
+  if (!typedArray(env, v[0], napi_float32_array, &dy, &ldy, "dy") || !typedArray(env, v[1], napi_float32_array, &y, &ly, "y") ||
+      !typedArray(env, v[2], napi_float32_array, &out, &lo, "out"))
+    return nullptr;
+  if (ly < ldy || lo < ldy) {
+    fail(env, "reluGrad: y or out is smaller than dy");
+    return nullptr;
+  }
+  fedsim::reluGrad(dy, y, out, int64_t(ldy));
+  return undefinedValue(env);
+}
+
 // maxPoolGrad(x, dy, dx, dims[12])
 napi_value MaxPoolGrad(napi_env env, napi_callback_info info) {
   napi_value v[4];
@@ -277,6 +294,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"gemm", nullptr, Gemm, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"sgdStep", nullptr, SgdStep, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"maxPoolGrad", nullptr, MaxPoolGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"reluGrad", nullptr, ReluGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"sumRows", nullptr, SumRows, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"biasActivation", nullptr, BiasActivation, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},

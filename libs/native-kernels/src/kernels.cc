@@ -205,6 +205,11 @@ void biasActivation(float* y, const float* bias, int64_t rows, int32_t cols, boo
   }
 }
 
+__attribute__((target_clones("avx512f", "avx2", "default")))
+void reluGrad(const float* __restrict dy, const float* __restrict y, float* __restrict out, int64_t n) {
+  for (int64_t i = 0; i < n; i++) out[i] = y[i] > 0.0f ? dy[i] : 0.0f;
+}
+
 namespace {
 
 // The models' 2×2/2 pool: windows tile the image, so each dx element belongs to at most one

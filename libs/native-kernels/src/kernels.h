@@ -35,6 +35,8 @@ void sumRows(const float* x, float* out, int64_t rows, int64_t cols);
 void sgdStep(const float* p, const float* grad, const float* buf, float* outP, float* outBuf, int64_t n, float lr,
              float momentum, float weightDecay);
 void biasActivation(float* y, const float* bias, int64_t rows, int32_t cols, bool relu);
+// ReLU's gradient from the layer's output: out = y > 0 ? dy : 0
+void reluGrad(const float* dy, const float* y, float* out, int64_t n);
 void setThreads(int n);
 int threads();
 const char* blasConfig();

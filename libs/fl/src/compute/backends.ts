@@ -73,6 +73,7 @@ async function loadWasmBlas(log: (msg: string) => void): Promise<void> {
   await loadWasm(log);
   const names = registerNativeTrainingKernels(native);
   registerSgdStepKernels(native);
+  registerFusedLayerKernels(native);
   const info = native.info();
   log(`wasm-blas: native kernels registered: ${names.join(', ')} (OpenBLAS ${info.blasConfig.trim()}, core ${info.blasCore}, ${info.threads} thread; convolutions: ${info.convEngine})`);
   if (info.convEngine !== 'onednn' && process.env['FEDSIM_NATIVE_CONV'] !== 'im2col') {

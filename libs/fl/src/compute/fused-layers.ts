@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { asWasm, heapF32, input, WASM, type KernelArgs, type TensorInfo } from './wasm/kernel-util.js';
+import type { NativeKernels } from './native/addon.js';
 
 /**
  * Dense and convolution layers (bias, optional ReLU) as one kernel forward and one backward,
@@ -44,7 +45,8 @@ function maskedGradient(args: KernelArgs, relu: boolean): TensorInfo {
     return out;
   }
   const y = heapF32(backend, input(args, 'y'));
-  for (let i = 0; i < o.length; i++) o[i] = y[i]! > 0 ? g[i]! : 0;
+  if (native) native.reluGrad(g, y, o);
+  else for (let i = 0; i < o.length; i++) o[i] = y[i]! > 0 ? g[i]! : 0;
   return out;
 }
 
@@ -131,9 +133,15 @@ function registerGradients(): void {
 }
 
 let registered = false;
+/** the addon, when the backend is wasm-blas: element-wise passes run there */
+let native: NativeKernels | undefined;
 
-/** Registers the fused layer kernels on the wasm backend (after its other training kernels). Idempotent. */
-export function registerFusedLayerKernels(): string[] {
+/**
+ * Registers the fused layer kernels on the wasm backend (after its other training kernels), with
+ * the native addon for their element-wise passes when given. Idempotent.
+ */
+export function registerFusedLayerKernels(addon?: NativeKernels): string[] {
+  if (addon) native = addon;
   if (registered) return [];
   for (const [kernelName, kernelFunc] of Object.entries(kernels)) {
     if (tf.getKernel(kernelName, WASM)) tf.unregisterKernel(kernelName, WASM);
