@@ -247,6 +247,11 @@ napi_value SgdStep(napi_env env, napi_callback_info info) {
   return undefinedValue(env);
 }
 
+napi_value ReleaseMemory(napi_env env, napi_callback_info) {
+  fedsim::releaseMemory();
+  return undefinedValue(env);
+}
+
 napi_value SetThreads(napi_env env, napi_callback_info info) {
   napi_value v[1];
   if (!args(env, info, 1, v)) return nullptr;
@@ -297,6 +302,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"reluGrad", nullptr, ReluGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"sumRows", nullptr, SumRows, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"biasActivation", nullptr, BiasActivation, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"releaseMemory", nullptr, ReleaseMemory, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setConvEngine", nullptr, SetConvEngine, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"info", nullptr, Info, nullptr, nullptr, nullptr, napi_default, nullptr},

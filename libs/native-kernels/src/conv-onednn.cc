@@ -186,11 +186,18 @@ Cache& cache() {
   return c;
 }
 
+// Enough for a model's layers at the training batch and the odd last batches; evaluation's
+// per-client remainders would otherwise add a plan (JIT code, scratch) for every batch size.
+constexpr size_t kMaxPlans = 48;
+
 Plan* planFor(Op op, const ConvDims& d) {
   Cache& c = cache();
   const Key key = keyOf(op, d);
   auto it = c.plans.find(key);
-  if (it == c.plans.end()) it = c.plans.emplace(key, makePlan(op, d)).first;  // null is cached too: no retry per call
+  if (it == c.plans.end()) {
+    if (c.plans.size() >= kMaxPlans) c.plans.clear();
+    it = c.plans.emplace(key, makePlan(op, d)).first;  // null is cached too: no retry per call
+  }
   if (it->second) c.lastImpl = it->second->impl;
   return it->second.get();
 }

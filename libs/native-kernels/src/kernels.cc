@@ -4,6 +4,8 @@
 
 #include <cblas.h>
 
+#include <malloc.h>
+
 #include <algorithm>
 #include <cstring>
 #include <vector>
@@ -14,11 +16,18 @@ namespace {
 
 // One scratch patch matrix per thread, grown on demand and reused across calls: allocating
 // several megabytes per kernel call would cost more than the copy itself.
-std::vector<float>& scratch(size_t n) {
+std::vector<float>& scratchBuffer() {
   thread_local std::vector<float> buf;
+  return buf;
+}
+
+std::vector<float>& scratch(size_t n) {
+  std::vector<float>& buf = scratchBuffer();
   if (buf.size() < n) buf.resize(n);
   return buf;
 }
+
+void scratchRelease() { std::vector<float>().swap(scratchBuffer()); }
 
 // Patch matrix: rows are the output positions (b, i, j), columns the filter taps (p, q, c), so
 // that with the [kh,kw,in,out] filter read as a [kh·kw·in, out] matrix, conv = patches · filter.
@@ -324,6 +333,11 @@ void sgdStep(const float* p, const float* grad, const float* buf, float* outP, f
     const float stepSize = d * lr;
     outP[i] = p[i] - stepSize;
   }
+}
+
+void releaseMemory() {
+  scratchRelease();
+  malloc_trim(0);
 }
 
 void setThreads(int n) { openblas_set_num_threads(n); }

@@ -37,6 +37,9 @@ void sgdStep(const float* p, const float* grad, const float* buf, float* outP, f
 void biasActivation(float* y, const float* bias, int64_t rows, int32_t cols, bool relu);
 // ReLU's gradient from the layer's output: out = y > 0 ? dy : 0
 void reluGrad(const float* dy, const float* y, float* out, int64_t n);
+// Frees this thread's im2col scratch and returns free heap pages to the system (malloc_trim):
+// called between clients, so a long run's peak RSS is one client's, not the sum of fragments.
+void releaseMemory();
 void setThreads(int n);
 int threads();
 const char* blasConfig();

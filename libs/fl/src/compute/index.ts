@@ -1,4 +1,5 @@
 import { BACKEND_LOADERS, ensureGradientsRegistered } from './backends.js';
+export { releaseComputeMemory } from './backends.js';
 import { BACKEND_PREFERENCE, type BackendName, type ComputeInfo } from './types.js';
 
 export * from './types.js';

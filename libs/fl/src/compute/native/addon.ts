@@ -17,6 +17,8 @@ export interface NativeKernels {
   reluGrad(dy: Float32Array, y: Float32Array, out: Float32Array): void;
   /** out[c] = Σ_r x[r, c] */
   sumRows(x: Float32Array, out: Float32Array, rows: number, cols: number): void;
+  /** frees the calling thread's scratch and trims the C heap (between clients) */
+  releaseMemory(): void;
   setThreads(n: number): void;
   /** oneDNN convolutions on or off (im2col + sgemm); returns whether oneDNN is in use */
   setConvEngine(onednn: boolean): boolean;
@@ -43,7 +45,7 @@ export function loadNativeKernels(): NativeKernels {
     throw e;
   }
   const k = mod as Partial<NativeKernels>;
-  for (const f of ['conv2dForward', 'conv2dFilterGrad', 'conv2dInputGrad', 'gemm', 'biasActivation', 'maxPoolGrad', 'sumRows', 'reluGrad', 'sgdStep', 'setConvEngine', 'info'] as const) {
+  for (const f of ['conv2dForward', 'conv2dFilterGrad', 'conv2dInputGrad', 'gemm', 'biasActivation', 'maxPoolGrad', 'sumRows', 'reluGrad', 'releaseMemory', 'sgdStep', 'setConvEngine', 'info'] as const) {
     if (typeof k[f] !== 'function') throw new Error(`${ADDON_PACKAGE} does not export ${f}(); rebuild it`);
   }
   cached = k as NativeKernels;
