@@ -3,8 +3,12 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { ConfigError, RunFailedError } from '@fedsim/runtime';
 import { backendChoiceSchema } from '@fedsim/runtime/wiring/index';
 import { loadExperimentFile } from './config-file.js';
+import { QUEUE_BOARD_MODES } from './observability.js';
 import { runCommand } from './run-command.js';
 import { compareCommand } from './compare/compare-command.js';
+import { registerPartitionCommands } from './partition-command.js';
+import { registerSweepCommands } from './sweep/commands.js';
+import { registerServeCommands } from './serve/commands.js';
 
 const positiveInt = (v: string) => {
   const n = Number(v);
@@ -32,6 +36,11 @@ program
   .option('--fresh', 'refuse to resume an existing run with this id', false)
   .option('--metrics-port <port>', 'serve /metrics, /healthz, /readyz here (default for --distributed: FEDSIM_METRICS_PORT or 9464)')
   .option('--stay-up', 'after the run, keep serving metrics until SIGTERM (Kubernetes Deployments)', false)
+  .addOption(
+    new Option('--queue-board [mode]', 'with --distributed: Bull Board at /queues on the metrics port (default: FEDSIM_QUEUE_BOARD, else off)')
+      .choices(QUEUE_BOARD_MODES)
+      .preset('read-only'),
+  )
   .option('--quiet', 'no progress output', false)
   .option('--json', 'print the summary as JSON', false)
   .action(async (config: string, o) => {
@@ -78,6 +87,10 @@ program
   .action(async (config: string, o: { set: string[] }) => {
     console.log(JSON.stringify(await loadExperimentFile(config, o.set), null, 2));
   });
+
+registerPartitionCommands(program);
+registerSweepCommands(program);
+registerServeCommands(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   // Operational errors carry actionable messages; the stack helps only when debugging fedsim itself.

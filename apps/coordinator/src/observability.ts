@@ -1,5 +1,6 @@
+import { z } from 'zod';
 import type { ExperimentConfig, FlowTransport, JobHandlers, RunObserver } from '@fedsim/runtime';
-import type { FedsimMetrics, ObservabilityServer } from '@fedsim/runtime/observability/index';
+import type { FedsimMetrics, HttpMount, ObservabilityServer } from '@fedsim/runtime/observability/index';
 import {
   createFedsimMetrics,
   instrumentHandlers,
@@ -7,6 +8,18 @@ import {
   readObservabilityEnv,
   startObservabilityServer,
 } from '@fedsim/runtime/observability/index';
+import { distributedEnvSchema } from '@fedsim/runtime/wiring/index';
+
+export const QUEUE_BOARD_MODES = ['off', 'read-only', 'read-write'] as const;
+export type QueueBoardMode = (typeof QUEUE_BOARD_MODES)[number];
+
+/** --queue-board beats FEDSIM_QUEUE_BOARD; both default to off. */
+export function queueBoardMode(flag: string | undefined, env: Readonly<Record<string, string | undefined>>): QueueBoardMode {
+  const [source, raw] = flag !== undefined ? ['--queue-board', flag] : ['FEDSIM_QUEUE_BOARD', env['FEDSIM_QUEUE_BOARD']?.trim() || 'off'];
+  const parsed = z.enum(QUEUE_BOARD_MODES).safeParse(raw);
+  if (!parsed.success) throw new Error(`${source}: '${raw.slice(0, 40)}' is not one of ${QUEUE_BOARD_MODES.join(', ')}`);
+  return parsed.data;
+}
 
 export interface CoordinatorObservability {
   readonly metrics: FedsimMetrics;
@@ -25,6 +38,8 @@ export function coordinatorObservability(opts: {
   config: ExperimentConfig;
   distributed: boolean;
   metricsPort?: string;
+  /** --queue-board (else FEDSIM_QUEUE_BOARD): Bull Board under /queues on the metrics port */
+  queueBoard?: string;
   log: (m: string) => void;
 }): CoordinatorObservability {
   const metrics = createFedsimMetrics({ role: 'coordinator' });
@@ -32,6 +47,13 @@ export function coordinatorObservability(opts: {
   const enabled = opts.distributed || env['FEDSIM_METRICS_PORT'] !== undefined;
   // Fail on a bad port or Pushgateway before any work starts.
   const settings = enabled ? readObservabilityEnv(env, 'coordinator') : null;
+  let boardMode = queueBoardMode(opts.queueBoard, env);
+  if (boardMode !== 'off' && !opts.distributed) {
+    // an explicit flag is a mistake worth stopping for; an environment-wide setting is not
+    if (opts.queueBoard !== undefined) throw new Error('--queue-board needs --distributed (an embedded run has no BullMQ queues)');
+    opts.log('FEDSIM_QUEUE_BOARD ignored: an embedded run has no BullMQ queues');
+    boardMode = 'off';
+  }
   return {
     metrics,
     observer: metricsObserver(metrics, opts.config),
@@ -39,6 +61,7 @@ export function coordinatorObservability(opts: {
     async serve(transport, ready) {
       if (!settings) return null;
       if (transport.queueDepths) metrics.trackQueueDepths(() => transport.queueDepths!());
+      const board = boardMode === 'off' ? null : await startQueueBoard(boardMode, opts.log);
       const server = await startObservabilityServer({
         host: settings.host,
         port: settings.port,
@@ -47,9 +70,33 @@ export function coordinatorObservability(opts: {
         ...(settings.pushgatewayUrl
           ? { pushgateway: { url: settings.pushgatewayUrl, jobName: 'fedsim-coordinator', groupings: { experiment: opts.config.name } } }
           : {}),
+        ...(board ? { mounts: [board] } : {}),
+      }).catch(async (err: unknown) => {
+        await board?.close();
+        throw err;
       });
       opts.log(`metrics on ${server.url}/metrics`);
-      return server;
+      if (!board) return server;
+      opts.log(`queue board (${boardMode}) on ${server.url}${board.basePath}`);
+      return {
+        ...server,
+        async close() {
+          await server.close();
+          await board.close();
+        },
+      };
     },
   };
+}
+
+/** Bull Board on the run's Redis; loaded only when asked for, so plain runs never import it. */
+async function startQueueBoard(mode: 'read-only' | 'read-write', log: (m: string) => void): Promise<HttpMount & { basePath: string; close(): Promise<void> }> {
+  const env = distributedEnvSchema.parse(process.env);
+  const { createQueueBoard } = await import('@fedsim/runtime/adapters/bullmq/queue-board');
+  return createQueueBoard({
+    connection: env.REDIS_URL,
+    prefix: env.FEDSIM_QUEUE_PREFIX,
+    readOnly: mode === 'read-only',
+    log,
+  });
 }

@@ -43,6 +43,8 @@ export interface RunOptions {
   readonly observer?: RunObserver;
   /** `resume` continues a run with the same id and config; `fresh` refuses an existing run id */
   readonly existing?: 'resume' | 'fresh';
+  /** queue priority of this run's jobs (FlowSpec.priority); unset for single runs */
+  readonly priority?: number;
 }
 
 export class RunFailedError extends Error {
@@ -127,6 +129,12 @@ export async function runExperiment(config: ExperimentConfig, opts: RunOptions):
 
   await obs.onStart?.({ runId, resumedFrom: existingRecord ? round : null, numClients, perRound, rounds: config.rounds });
   const deadlineMs = config.failures.roundDeadlineSeconds * 1000;
+  const isEvalRound = (r: number) => (r + 1) % config.eval.every === 0 || r + 1 === config.rounds;
+  // A stop between a round's commit and its evaluation would otherwise lose that evaluation
+  // (for the last round: the run's final results).
+  if (existingRecord && round > 0 && isEvalRound(round - 1) && !(await store.exists(keys.evalSummary(runId, round)))) {
+    await evaluateAll(config, opts, hooks, round, stateIndexKey, numClients, deadlineMs);
+  }
   const labels = metricLabels(config);
 
   for (; round < config.rounds; round++) {
@@ -156,6 +164,7 @@ export async function runExperiment(config: ExperimentConfig, opts: RunOptions):
         deadlineMs,
         attempts: config.failures.attempts,
         parentAttempts: config.failures.aggregateAttempts,
+        ...(opts.priority !== undefined ? { priority: opts.priority } : {}),
       }),
       `aggregation result of round ${round}`,
     );
@@ -168,8 +177,7 @@ export async function runExperiment(config: ExperimentConfig, opts: RunOptions):
     preparedReports = reply.prepareReports;
 
     let evaluation: EvalSummary | undefined;
-    const isEvalRound = (round + 1) % config.eval.every === 0 || round + 1 === config.rounds;
-    if (isEvalRound) {
+    if (isEvalRound(round)) {
       evaluation = await evaluateAll(config, opts, hooks, round + 1, stateIndexKey, numClients, deadlineMs);
     }
     const row: RoundRow = {
@@ -233,6 +241,7 @@ async function evaluateAll(
       deadlineMs,
       attempts: config.failures.attempts,
       parentAttempts: config.failures.aggregateAttempts,
+      ...(opts.priority !== undefined ? { priority: opts.priority } : {}),
     }),
     `evaluation summary after round ${modelRound}`,
   );

@@ -9,6 +9,11 @@ export type JobKind = ChildKind | ParentKind;
 export type ClientFailureReason = 'error' | 'deadline' | 'stalled';
 /** Why aggregation refused an update that did arrive. */
 export type UpdateRejectReason = 'non_finite' | 'shape_mismatch' | 'stale_round' | 'duplicate' | 'malformed' | 'too_large';
+// Records (not arrays) so the compiler checks every reason is listed; they seed the counters at 0.
+const CLIENT_FAILURE_REASONS: Record<ClientFailureReason, true> = { error: true, deadline: true, stalled: true };
+const UPDATE_REJECT_REASONS: Record<UpdateRejectReason, true> = {
+  non_finite: true, shape_mismatch: true, stale_round: true, duplicate: true, malformed: true, too_large: true,
+};
 export type EvalView = 'pooled' | 'client_mean' | 'global';
 export type JobOutcome = 'completed' | 'failed';
 export type BlobDirection = 'upload' | 'download';
@@ -59,6 +64,12 @@ export interface FedsimMetrics extends FedsimMetricHandles {
   readonly names: readonly string[];
   /** Sanitised experiment/algorithm label values; use them for every experiment-scoped handle. */
   experimentLabels(experiment: string, algorithm: string): ExperimentLabels;
+  /**
+   * Creates the experiment's counter series at 0 (commits, updates, failures and rejections by
+   * reason). Prometheus' rate() and increase() only see a counter move between two scrapes, so
+   * a series born at 1 hides its first event: the first rejected update would never alert.
+   */
+  startExperiment(labels: ExperimentLabels): void;
   /** Round lifecycle: sets current round, clients, deadline and in-progress; commit observes the duration. */
   startRound(labels: ExperimentLabels, round: { round: number; clients: number; deadlineSeconds: number }): RoundTimer;
   /** Job lifecycle on a worker: busy slots, retries (attempt > 1), duration and outcome. */
@@ -143,6 +154,7 @@ export function createFedsimMetrics(options: FedsimMetricsOptions): FedsimMetric
   const h = built as FedsimMetricHandles;
 
   h.buildInfo.set({ role: options.role, version: safeLabelValue(options.version ?? 'unknown') }, 1);
+  for (const direction of ['upload', 'download'] as const) h.blobBytes.inc({ direction }, 0);
 
   const sources: QueueDepthReader[] = [];
   let depths: Promise<QueueDepthSample[] | undefined> | undefined;
@@ -188,6 +200,16 @@ export function createFedsimMetrics(options: FedsimMetricsOptions): FedsimMetric
     names: Object.values(METRIC_CATALOG).map((spec) => `${namespace}_${spec.name}`),
     experimentLabels,
 
+    startExperiment(labels) {
+      const l = clean(labels);
+      h.roundsCommitted.inc(l, 0);
+      h.clientUpdates.inc(l, 0);
+      for (const jobKind of ['train', 'eval'] as const) {
+        for (const reason of Object.keys(CLIENT_FAILURE_REASONS)) h.clientFailures.inc({ ...l, job_kind: jobKind, reason }, 0);
+      }
+      for (const reason of Object.keys(UPDATE_REJECT_REASONS)) h.updatesRejected.inc({ ...l, reason }, 0);
+    },
+
     startRound(labels, { round, clients, deadlineSeconds }) {
       const l = clean(labels);
       h.currentRound.set(l, round);
@@ -217,7 +239,9 @@ export function createFedsimMetrics(options: FedsimMetricsOptions): FedsimMetric
     startJob(labels, attempt) {
       const l = { ...clean(labels), job_kind: labels.job_kind, backend: labels.backend, pool: safeLabelValue(labels.pool) };
       const slot = { pool: l.pool, backend: l.backend };
-      if (attempt > 1) h.jobRetries.inc({ experiment: l.experiment, algorithm: l.algorithm, job_kind: l.job_kind, pool: l.pool });
+      // at 0 from a (kind, pool)'s first job on, so the first retry and failure show in rate()
+      h.jobRetries.inc({ experiment: l.experiment, algorithm: l.algorithm, job_kind: l.job_kind, pool: l.pool }, attempt > 1 ? 1 : 0);
+      for (const outcome of ['completed', 'failed'] as const) h.jobs.inc({ ...l, outcome }, 0);
       h.workerBusySlots.inc(slot);
       const started = process.hrtime.bigint();
       let seconds: number | undefined;

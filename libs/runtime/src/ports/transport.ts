@@ -29,6 +29,12 @@ export interface FlowSpec {
   readonly attempts: number;
   /** tries for the parent job */
   readonly parentAttempts: number;
+  /**
+   * Queue priority of the flow's jobs where the transport has one (BullMQ: 1 is highest; jobs
+   * without a priority go before every prioritized job). Sweeps set it so their many runs queue
+   * behind single runs; the embedded transport ignores it (its FIFO already interleaves runs).
+   */
+  readonly priority?: number;
 }
 
 export type ChildOutcome =
