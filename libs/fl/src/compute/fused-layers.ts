@@ -170,34 +170,56 @@ export function conv2dLayer(x: tf.Tensor4D, filter: tf.Tensor4D, bias: tf.Tensor
 
 /**
  * Mean softmax cross-entropy (PyTorch's CrossEntropyLoss) of [B, C] logits and int32 labels as
- * one kernel whose second output is the gradient (softmax − onehot)/B, so the backward is one
- * multiply. Per row in double precision: max, Σ exp, log-sum-exp; rounded to float32 once.
+ * one kernel, and its gradient dy·(softmax − onehot)/B as one more: per row in double precision
+ * (max, Σ exp, log-sum-exp), rounded to float32 once. The gradient recomputes the softmax from
+ * the saved logits rather than being a second forward output, whose (unused) incoming gradient
+ * the engine would otherwise fill with zeros every step.
  */
 export const SOFTMAX_CE = 'FedsimSoftmaxCrossEntropy';
+export const SOFTMAX_CE_GRAD = 'FedsimSoftmaxCrossEntropyGrad';
 
-function softmaxCrossEntropyKernel(args: KernelArgs): TensorInfo[] {
+/** Calls `row(r, m, s)` with each row's max m and Σ exp(z − m), in double precision. */
+function softmaxRows(z: Float32Array, b: number, c: number, row: (r: number, m: number, s: number) => void): void {
+  for (let r = 0; r < b; r++) {
+    const at = r * c;
+    let m = -Infinity;
+    for (let j = 0; j < c; j++) m = Math.max(m, z[at + j]!);
+    let s = 0;
+    for (let j = 0; j < c; j++) s += Math.exp(z[at + j]! - m);
+    row(r, m, s);
+  }
+}
+
+function softmaxCrossEntropyKernel(args: KernelArgs): TensorInfo {
   const backend = asWasm(args.backend);
   const logits = input(args, 'logits');
-  const labelsInfo = input(args, 'labels');
   const [b, c] = logits.shape as [number, number];
   const loss = backend.makeOutput([], 'float32');
+  const z = heapF32(backend, logits);
+  const labels = backend.typedArrayFromHeap(input(args, 'labels')) as Int32Array;
+  let total = 0;
+  softmaxRows(z, b, c, (r, m, s) => {
+    total -= z[r * c + labels[r]!]! - m - Math.log(s);
+  });
+  heapF32(backend, loss)[0] = total / b;
+  return loss;
+}
+
+function softmaxCrossEntropyGradKernel(args: KernelArgs): TensorInfo {
+  const backend = asWasm(args.backend);
+  const logits = input(args, 'logits');
+  const [b, c] = logits.shape as [number, number];
   const grad = backend.makeOutput([b, c], 'float32');
   const z = heapF32(backend, logits);
-  const labels = backend.typedArrayFromHeap(labelsInfo) as Int32Array;
+  const labels = backend.typedArrayFromHeap(input(args, 'labels')) as Int32Array;
+  const dy = heapF32(backend, input(args, 'dy'))[0]!;
   const g = heapF32(backend, grad);
-  let total = 0;
-  for (let r = 0; r < b; r++) {
-    const row = r * c;
-    let m = -Infinity;
-    for (let j = 0; j < c; j++) m = Math.max(m, z[row + j]!);
-    let s = 0;
-    for (let j = 0; j < c; j++) s += Math.exp(z[row + j]! - m);
+  softmaxRows(z, b, c, (r, m, s) => {
+    const at = r * c;
     const label = labels[r]!;
-    total -= z[row + label]! - m - Math.log(s);
-    for (let j = 0; j < c; j++) g[row + j] = (Math.exp(z[row + j]! - m) / s - (j === label ? 1 : 0)) / b;
-  }
-  heapF32(backend, loss)[0] = total / b;
-  return [loss, grad];
+    for (let j = 0; j < c; j++) g[at + j] = (dy * (Math.exp(z[at + j]! - m) / s - (j === label ? 1 : 0))) / b;
+  });
+  return grad;
 }
 
 let lossRegistered = false;
@@ -205,24 +227,28 @@ let lossRegistered = false;
 /** Registers the fused loss kernel and its gradient on the wasm backend. Idempotent. */
 export function registerSoftmaxCrossEntropyKernel(): string[] {
   if (lossRegistered) return [];
-  if (tf.getKernel(SOFTMAX_CE, WASM)) tf.unregisterKernel(SOFTMAX_CE, WASM);
-  tf.registerKernel({ kernelName: SOFTMAX_CE, backendName: WASM, kernelFunc: softmaxCrossEntropyKernel });
+  for (const [kernelName, kernelFunc] of [[SOFTMAX_CE, softmaxCrossEntropyKernel], [SOFTMAX_CE_GRAD, softmaxCrossEntropyGradKernel]] as const) {
+    if (tf.getKernel(kernelName, WASM)) tf.unregisterKernel(kernelName, WASM);
+    tf.registerKernel({ kernelName, backendName: WASM, kernelFunc });
+  }
   tf.registerGradient({
     kernelName: SOFTMAX_CE,
-    inputsToSave: ['labels'],
-    outputsToSave: [false, true],
-    gradFunc: (dys, saved) => {
-      const [labels, grad] = saved as [tf.Tensor, tf.Tensor];
-      const dLoss = (Array.isArray(dys) ? dys[0] : dys) as tf.Tensor;
-      return { logits: () => tf.mul(dLoss, grad), labels: () => tf.zerosLike(labels) };
+    inputsToSave: ['logits', 'labels'],
+    gradFunc: (dy, saved) => {
+      const [logits, labels] = saved as [tf.Tensor, tf.Tensor];
+      return {
+        logits: () => tf.engine().runKernel(SOFTMAX_CE_GRAD, { dy: dy as tf.Tensor, logits, labels }, {}) as tf.Tensor,
+        // labels are integers: no gradient flows there (the engine never asks)
+        labels: () => tf.zerosLike(labels),
+      };
     },
   });
   lossRegistered = true;
-  return [SOFTMAX_CE];
+  return [SOFTMAX_CE, SOFTMAX_CE_GRAD];
 }
 
 /** The fused loss where the backend has it; undefined elsewhere (the caller composes it from ops). */
 export function fusedSoftmaxCrossEntropy(logits: tf.Tensor2D, labels: tf.Tensor1D): tf.Scalar | undefined {
   if (!fusedHere(SOFTMAX_CE) || labels.dtype !== 'int32') return undefined;
-  return (tf.engine().runKernel(SOFTMAX_CE, { logits, labels }, {}) as tf.Tensor[])[0] as tf.Scalar;
+  return tf.engine().runKernel(SOFTMAX_CE, { logits, labels }, {}) as tf.Scalar;
 }
