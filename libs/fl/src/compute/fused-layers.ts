@@ -10,8 +10,8 @@ import type { NativeKernels } from './native/addon.js';
  * microseconds of engine work, which at batch 10 or on the MLP is more than the arithmetic.
  *
  * The kernels run on the wasm backend (with and without the native addon) and delegate the heavy
- * work to the matmul/conv/sum kernels registered there (native or wasm), so results are the same
- * bits as the unfused ops' except that a masked-out gradient is +0 instead of −0. Elsewhere the
+ * work to the matmul/conv/sum kernels registered there (native or wasm): the same arithmetic as
+ * the unfused ops (a masked-out gradient is +0 where their multiply gave −0). Elsewhere the
  * layers fall back to `tf.fused.*`.
  */
 export const DENSE = 'FedsimDense';
