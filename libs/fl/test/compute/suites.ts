@@ -255,6 +255,33 @@ export function sgdStepSuite(label: string): void {
     });
   }
 
+  test(`${label}: sgdStepAll gives sgdStep's bytes for every tensor`, async () => {
+    const { sgdStep, sgdStepAll } = await import('../../src/compute/sgd-step.js');
+    const shapes = [[784, 200], [200], [10], [300, 10]];
+    for (const backend of ['wasm', 'cpu'] as const) {
+      await tf.setBackend(backend);
+      for (const o of [{ momentum: 0.9, weightDecay: 1e-4 }, { momentum: 0, weightDecay: 0 }]) {
+        const items = shapes.map((shape, i) => ({
+          param: tf.tensor(randn(80 + i, shape).data, shape),
+          grad: tf.tensor(randn(90 + i, shape).data, shape),
+          // a first step (no buffer yet) next to later ones
+          buf: o.momentum !== 0 && i % 2 === 0 ? tf.tensor(randn(100 + i, shape).data, shape) : undefined,
+          lr: 0.01 * (i + 1),
+        }));
+        const all = sgdStepAll(items, o);
+        items.forEach((it, i) => {
+          const one = sgdStep(it.param, it.grad, it.buf, { lr: it.lr, ...o });
+          const got = [all[i]!.param, ...(all[i]!.buf ? [all[i]!.buf!] : [])];
+          const want = [one.param, ...(one.buf ? [one.buf] : [])];
+          assert.equal(got.length, want.length, `${backend} tensor ${i}: outputs`);
+          got.forEach((g, k) => assert.ok(Buffer.from((g.dataSync() as Float32Array).slice().buffer).equals(Buffer.from((want[k]!.dataSync() as Float32Array).slice().buffer)), `${backend} ${JSON.stringify(o)} tensor ${i} output ${k} differs`));
+          tf.dispose([...got, ...want, it.param, it.grad, ...(it.buf ? [it.buf] : [])]);
+        });
+      }
+    }
+    await tf.setBackend('wasm');
+  });
+
   test(`${label}: sgdStep rejects mismatched shapes naming the tensor`, async () => {
     const { sgdStep } = await import('../../src/compute/sgd-step.js');
     const p = tf.zeros([3, 2]);
