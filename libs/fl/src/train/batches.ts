@@ -47,7 +47,8 @@ export function epochOrder(n: number, seed: number, epoch: number): Uint32Array 
  */
 export type DropLast = boolean | undefined;
 
-const keepsChunk = (size: number, batchSize: number, dropLast: DropLast): boolean =>
+/** Whether a chunk of `size` becomes a batch (each epoch stops at the first that does not). */
+export const keepsChunk = (size: number, batchSize: number, dropLast: DropLast): boolean =>
   dropLast === undefined ? size > 1 : dropLast ? size === batchSize : size > 0;
 
 /** Consecutive chunks of an epoch's order; the last one is kept or skipped as `dropLast` says. */
