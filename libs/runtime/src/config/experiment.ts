@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { algorithmByName, algorithmNames } from '@fedsim/fl/algorithms/index';
 import { modelNameSchema } from '@fedsim/fl/models/index';
 import { isPlainAggregation, robustAggregationSchema, WEIGHTED_MEAN_ALGORITHMS } from '@fedsim/fl/aggregation/robust/index';
+import { systemConfigSchema } from '@fedsim/fl/system/index';
 import { datasetConfigSchema, partitionConfigSchema } from '../data/index.js';
 
 const positiveInt = z.number().int().positive();
@@ -37,6 +38,8 @@ export const experimentSchema = z
     algorithm: z.object({ name: z.enum(algorithmNames as [string, ...string[]]) }).loose(),
     /** robust aggregation, update clipping and central DP noise (weighted-mean algorithms only) */
     aggregation: robustAggregationSchema.optional(),
+    /** device speeds, bandwidths and availability in virtual time; unset: every sampled client trains */
+    system: systemConfigSchema.optional(),
     rounds: positiveInt,
     joinRatio: z.number().gt(0).max(1).default(0.1),
     train: trainSettingsSchema.default(trainSettingsSchema.parse({})),
@@ -108,6 +111,10 @@ export function parseExperiment(raw: unknown, where = 'experiment config'): Expe
   if (!isPlainAggregation(cfg.aggregation) && !WEIGHTED_MEAN_ALGORITHMS.has(name)) {
     throw new ConfigError(`invalid ${where}:\n  - aggregation: robust aggregation, clipping and DP noise replace a weighted mean `
       + `of client models; algorithm '${name}' aggregates differently (allowed with: ${[...WEIGHTED_MEAN_ALGORITHMS].join(', ')})`);
+  }
+  if (cfg.system?.mode.kind === 'fedbuff') {
+    throw new ConfigError(`invalid ${where}:\n  - system.mode: 'fedbuff' is planned in virtual time (libs/fl/src/system/fedbuff.ts) `
+      + `but the engine does not run it yet; use kind 'sync' (with deadlineSeconds and overcommit)`);
   }
   return { ...cfg, algorithm: { name, ...(opts.data as Record<string, unknown>) } };
 }

@@ -92,3 +92,34 @@ test('bad sweeps fail before anything runs, naming the run and the field', () =>
   );
   assert.throws(() => expandSweep(spec({ axes: [{ seed: [1] }, { seed: [2] }] })), /axis path 'seed' appears twice/);
 });
+
+test('system.* settings are ordinary axes', () => {
+  const plan = expandSweep(
+    sweepSpecSchema.parse({
+      name: 'sys',
+      base: {
+        ...base,
+        system: {
+          devices: {
+            kind: 'sampled',
+            computeSamplesPerSecond: { kind: 'fixed', value: 100 },
+            downBytesPerSecond: { kind: 'fixed', value: 1e6 },
+            upBytesPerSecond: { kind: 'fixed', value: 1e6 },
+          },
+          mode: { kind: 'sync' },
+        },
+      },
+      axes: [{ 'system.mode.deadlineSeconds': [5, 10] }, { 'system.mode.overcommit': [1, 1.5] }],
+    }),
+  );
+  assert.equal(plan.runs.length, 4);
+  assert.deepEqual(plan.axisPaths, ['system.mode.deadlineSeconds', 'system.mode.overcommit']);
+  const modes = plan.runs.map((r) => r.config.system?.mode);
+  assert.deepEqual(modes, [
+    { kind: 'sync', deadlineSeconds: 5, overcommit: 1 },
+    { kind: 'sync', deadlineSeconds: 5, overcommit: 1.5 },
+    { kind: 'sync', deadlineSeconds: 10, overcommit: 1 },
+    { kind: 'sync', deadlineSeconds: 10, overcommit: 1.5 },
+  ]);
+  assert.equal(new Set(plan.runs.map((r) => r.runId)).size, 4);
+});

@@ -1,0 +1,51 @@
+import { availabilityFor, clientSeconds, localSamples, planSyncRounds, sampledProfile, traceProfile } from '@fedsim/fl/system/index';
+import type { DeviceProfile, SyncRoundPlan, SystemConfig } from '@fedsim/fl/system/index';
+import type { Partition } from '@fedsim/fl/data/index';
+import type { ExperimentConfig } from '../config/experiment.js';
+import { ConfigError } from '../config/experiment.js';
+import { readDeviceTrace } from './device-trace.js';
+
+export interface TransferSizes {
+  /** bytes a client downloads per round (the encoded global model) */
+  readonly downloadBytes: number;
+  /** bytes of its encoded update (the shared tensors) */
+  readonly uploadBytes: number;
+}
+
+/**
+ * The synchronous rounds of a run with a `system` block, planned in virtual time before any
+ * client trains: who is sampled, who trains, who is dropped and why, and when each round closes.
+ */
+export async function planSystemRounds(
+  config: ExperimentConfig & { readonly system: SystemConfig },
+  partition: Partition,
+  perRound: number,
+  sizes: TransferSizes,
+): Promise<SyncRoundPlan[]> {
+  const { system } = config;
+  if (system.mode.kind !== 'sync') throw new ConfigError(`system.mode: '${system.mode.kind}' rounds are not run by this engine`);
+  const trace = system.devices.kind === 'trace' ? await readDeviceTrace(system.devices.file) : null;
+  const devices = system.devices;
+  const profileOf = (c: number): DeviceProfile =>
+    devices.kind === 'trace' ? traceProfile(trace!, c) : sampledProfile(devices, config.seed, c);
+  const profiles = Array.from({ length: partition.numClients }, (_, c) => profileOf(c));
+  const samples = partition.clients.map((c) => localSamples(c.train.length, config.train));
+  const plans = planSyncRounds({
+    seed: config.seed,
+    rounds: config.rounds,
+    numClients: partition.numClients,
+    perRound,
+    mode: system.mode,
+    availability: availabilityFor(system.availability, config.seed, trace),
+    secondsOf: (c) => clientSeconds(profiles[c]!, { ...sizes, samples: samples[c]! }),
+  });
+  const empty = plans.find((p) => p.kept.length === 0);
+  if (empty) {
+    const why = empty.sampled.length === 0 ? 'no client was online at its start' : 'none of its sampled clients finished in time';
+    throw new ConfigError(
+      `system: round ${empty.round} would train no client (${why}, virtual time ${empty.startSeconds.toFixed(1)} s); ` +
+        'raise system.mode.deadlineSeconds, system.mode.overcommit or the availability',
+    );
+  }
+  return plans;
+}
