@@ -7,9 +7,9 @@ import { parse as parseYaml } from 'yaml';
 import { keys, parseExperiment, runExperiment } from '@fedsim/runtime';
 import type { BlobStore, RoundRow, RunSummary } from '@fedsim/runtime';
 import { decodeInstruction, decodeModel } from '@fedsim/runtime/engine/blobs';
-import { loadState } from '@fedsim/runtime/engine/prepare';
-import type { StateIndex } from '@fedsim/runtime/engine/prepare';
-import { decodeJson } from '@fedsim/runtime/engine/run-record';
+import { loadState } from '@fedsim/runtime/engine/state-index';
+import type { StateIndex } from '@fedsim/runtime/engine/state-index';
+import { decodeJson } from '@fedsim/runtime/engine/json-blobs';
 import { embeddedRuntime } from '@fedsim/runtime/wiring/index';
 import { createModel } from '@fedsim/fl/models/index';
 import {

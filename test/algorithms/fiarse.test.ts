@@ -8,7 +8,7 @@ import { sampleClients } from '@fedsim/fl/algorithms/index';
 import { MagnitudeIndex } from '@fedsim/fl/algorithms/fiarse/threshold';
 import { fiarseOptionsSchema } from '@fedsim/fl/algorithms/fiarse/fiarse';
 import { createModel } from '@fedsim/fl/models/index';
-import type { ExperimentConfig, FlowSpec, FlowTransport, RoundRow, RunSummary } from '@fedsim/runtime';
+import type { ExperimentConfig, FlowTransport, RoundRow, RunSummary } from '@fedsim/runtime';
 import { keys, parseExperiment, runExperiment } from '@fedsim/runtime';
 import { decodeModel } from '@fedsim/runtime/engine/blobs';
 import { embeddedRuntime } from '@fedsim/runtime/wiring/index';
@@ -51,7 +51,7 @@ async function run(runId: string): Promise<Run> {
   const trainPools = new Map<string, string | undefined>();
   // Records where the coordinator routes each train job (the embedded queue serves every pool).
   const transport: FlowTransport = {
-    runFlow(flow: FlowSpec) {
+    runFlow(flow) {
       for (const c of flow.children) if (c.kind === 'train') trainPools.set(`${flow.flowId}/${c.id}`, c.pool);
       return rt.transport.runFlow(flow);
     },

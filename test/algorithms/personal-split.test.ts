@@ -11,8 +11,8 @@ import type { RoundRow } from '@fedsim/runtime';
 import { EmbeddedTransport, LocalDirBlobStore } from '@fedsim/runtime/adapters/index';
 import { loadDataset } from '@fedsim/runtime/data/index';
 import { decodeModel, decodeState } from '@fedsim/runtime/engine/blobs';
-import type { StateIndex } from '@fedsim/runtime/engine/prepare';
-import { decodeJson } from '@fedsim/runtime/engine/run-record';
+import type { StateIndex } from '@fedsim/runtime/engine/state-index';
+import { decodeJson } from '@fedsim/runtime/engine/json-blobs';
 import { createHandlers } from '@fedsim/runtime/wiring/worker-thread';
 
 // FedPer (personal head) and LG-FedAvg (personal body) differ only in their declaration.

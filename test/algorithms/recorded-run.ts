@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import type { ExperimentConfig, RoundRow, RunSummary, TrainPayload, TrainReply } from '@fedsim/runtime';
 import { keys, parseExperiment, RunContextCache, runExperiment } from '@fedsim/runtime';
-import { loadState } from '@fedsim/runtime/engine/prepare';
-import type { ChildContext, ChildKind, JobHandlers } from '@fedsim/runtime';
+import { loadState } from '@fedsim/runtime/engine/state-index';
+import type { JobHandlers } from '@fedsim/runtime';
 import { EmbeddedTransport, LocalDirBlobStore } from '@fedsim/runtime/adapters/index';
 import { decodeModel, decodeState } from '@fedsim/runtime/engine/blobs';
 import { createHandlers } from '@fedsim/runtime/wiring/worker-thread';
@@ -61,7 +61,7 @@ export async function recordedRun(config: ExperimentConfig, root: string, runId 
   const inner = await createHandlers({ store: { kind: 'dir', root }, backend: 'wasm' });
   const trains: TrainRecord[] = [];
   const handlers: JobHandlers = {
-    async runChild(kind: ChildKind, payload: unknown, ctx: ChildContext) {
+    async runChild(kind, payload, ctx) {
       const reply = await inner.runChild(kind, payload, ctx);
       if (kind === 'train') {
         const p = payload as TrainPayload;

@@ -6,7 +6,7 @@ import { after, before, test } from 'node:test';
 import { keys, RunFailedError, runExperiment } from '@fedsim/runtime';
 import type { RoundRow } from '@fedsim/runtime';
 import { EmbeddedTransport } from '@fedsim/runtime/adapters/index';
-import type { ChildKind, ChildContext, JobHandlers } from '@fedsim/runtime';
+import type { JobHandlers } from '@fedsim/runtime';
 import { embeddedRuntime } from '@fedsim/runtime/wiring/index';
 import { createHandlers } from '@fedsim/runtime/wiring/worker-thread';
 import { syntheticExperiment } from './fixtures.js';
@@ -66,8 +66,8 @@ test('an embedded run trains, evaluates, commits every round and resumes as a no
 async function failingHandlers(failClients: Set<number>, root: string): Promise<JobHandlers> {
   const inner = await createHandlers({ store: { kind: 'dir', root }, backend: 'wasm' });
   return {
-    runChild(kind: ChildKind, payload: unknown, ctx: ChildContext) {
-      const clientId = (payload as { clientId: number }).clientId;
+    runChild(kind, payload, ctx) {
+      const clientId = payload.clientId;
       if (kind === 'train' && failClients.has(clientId)) return Promise.reject(new Error(`injected failure of client ${clientId}`));
       return inner.runChild(kind, payload, ctx);
     },
@@ -88,7 +88,7 @@ test('a failing client is recorded and the round aggregates the rest', async () 
     assert.equal(r.succeeded, 5);
     assert.equal(r.failed, 1);
     assert.equal(r.failures[0]!.clientId, 2);
-    assert.match(r.failures[0]!.reason, /injected failure of client 2/);
+    assert.match(r.failures[0]!.detail, /injected failure of client 2/);
   }
 });
 

@@ -15,7 +15,7 @@ const collect = (v: string, acc: string[]) => [...acc, v];
 
 const program = new Command()
   .name('fedsim')
-  .description('Personalised federated-learning simulations: embedded on one machine, or on Redis + S3 workers');
+  .description('Personalized federated-learning simulations: embedded on one machine, or on Redis + S3 workers');
 
 program
   .command('run')
@@ -40,7 +40,7 @@ program
     else {
       const best = summary.bestPersonalized;
       console.log(`run ${summary.runId} (${summary.algorithm}, ${summary.rounds} rounds) done`);
-      if (best) console.log(`best pooled personalised accuracy: ${(100 * best.accuracy).toFixed(2)}% after round ${best.round}`);
+      if (best) console.log(`best pooled personalized accuracy: ${(100 * best.accuracy).toFixed(2)}% after round ${best.round}`);
       for (const [name, s] of Object.entries(summary.final?.results ?? {})) {
         console.log(
           `final ${name}: pooled ${(100 * s.pooledAccuracy).toFixed(2)}%, per client ${(100 * s.mean).toFixed(2)} ± ${(100 * s.std).toFixed(2)}% ` +

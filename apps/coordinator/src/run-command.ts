@@ -74,7 +74,7 @@ export async function runConfig(config: ExperimentConfig, opts: Omit<RunCommandO
       observer: combineObservers(
         {
           async onStart(info) {
-            await results.start(config, info.resumedFrom !== null);
+            await results.start(config, info.resumedFrom);
           },
         },
         progress,

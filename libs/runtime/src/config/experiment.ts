@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ConfigError } from '../errors/run.js';
 import { algorithmByName, algorithmNames } from '@fedsim/fl/algorithms/index';
 import { modelNameSchema } from '@fedsim/fl/models/index';
 import { datasetConfigSchema, partitionConfigSchema } from '../data/index.js';
@@ -60,12 +61,7 @@ export const experimentSchema = z
 export type ExperimentConfig = z.infer<typeof experimentSchema>;
 export type TrainSettings = z.infer<typeof trainSettingsSchema>;
 
-export class ConfigError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ConfigError';
-  }
-}
+export { ConfigError } from '../errors/run.js';
 
 function describeIssues(where: string, error: z.ZodError): string {
   const lines = error.issues.map((i) => {

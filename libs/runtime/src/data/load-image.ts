@@ -5,6 +5,7 @@ import { gunzip } from 'node:zlib';
 import type { Dataset } from '@fedsim/fl/data/types';
 import type { ImageNormalization, IdxPair } from '@fedsim/fl/data/index';
 import { FASHION_MNIST_NORMALIZATION, MNIST_NORMALIZATION, imageDatasetFromIdx } from '@fedsim/fl/data/index';
+import { DatasetNotFoundError } from '../errors/run.js';
 
 export type ImageDatasetName = 'fashion-mnist' | 'mnist' | 'idx';
 
@@ -30,16 +31,7 @@ export interface ImageDatasetOptions {
   readonly env?: Readonly<Record<string, string | undefined>>;
 }
 
-/** A data file that is not where the config says; the message says how to get it there. */
-export class DatasetNotFoundError extends Error {
-  constructor(
-    readonly path: string,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'DatasetNotFoundError';
-  }
-}
+export { DatasetNotFoundError };
 
 export const SYSTEM_DATASETS_DIR = '/usr/share/datasets';
 

@@ -1,4 +1,13 @@
-import type { RunObserver } from './coordinator.js';
+import type { RoundRow } from './results.js';
+
+/** What the coordinator reports as it goes; the CLI draws progress and writes results from it. */
+export interface RunObserver {
+  onStart?(info: { runId: string; resumedFrom: number | null; numClients: number; perRound: number; rounds: number }): void | Promise<void>;
+  onRoundStart?(round: number, clients: readonly number[]): void;
+  onRound?(row: RoundRow): void | Promise<void>;
+  onEvalStart?(round: number, clients: number): void;
+  log?(message: string): void;
+}
 
 /** Runs several observers as one (progress output, metrics, results files). */
 export function combineObservers(...observers: RunObserver[]): RunObserver {

@@ -1,14 +1,15 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { BackendName } from '@fedsim/fl/compute/types';
-import type { ChildKind, ParentKind } from '../ports/transport.js';
+import type { JobKind as CatalogJobKind } from '../jobs/catalog.js';
+import type { JobFailureCode, RejectionCode } from '../jobs/failures.js';
 import { METRIC_CATALOG, type MetricKey, type MetricSpec } from './catalog.js';
 
 export type FedsimRole = 'coordinator' | 'worker';
-export type JobKind = ChildKind | ParentKind;
-/** Why a client job produced no update: it failed for good, or the round deadline passed first. */
-export type ClientFailureReason = 'error' | 'deadline' | 'stalled';
-/** Why aggregation refused an update that did arrive. */
-export type UpdateRejectReason = 'non_finite' | 'shape_mismatch' | 'stale_round' | 'duplicate' | 'malformed' | 'too_large';
+export type JobKind = CatalogJobKind;
+/** Why a client job produced no update (jobs/failures.ts: the codes of results.csv and summary.json). */
+export type ClientFailureReason = JobFailureCode;
+/** Why aggregation refused an update that did arrive (jobs/failures.ts). */
+export type UpdateRejectReason = RejectionCode;
 export type EvalView = 'pooled' | 'client_mean' | 'global';
 export type JobOutcome = 'completed' | 'failed';
 export type BlobDirection = 'upload' | 'download';

@@ -1,3 +1,4 @@
+import type { UntypedJobs } from '../../src/jobs/catalog.js';
 import type { ChildContext, ChildKind, ChildOutcome, JobHandlers, ParentKind } from '../../src/ports/transport.js';
 
 /** What a scripted child does, keyed into its payload. */
@@ -31,7 +32,7 @@ export interface ParentSummary {
  * JobHandlers driven by the payload, recording every call so tests can count runs. Hanging
  * children wait for their abort signal or for release(), whichever comes first.
  */
-export class ScriptedHandlers implements JobHandlers {
+export class ScriptedHandlers implements JobHandlers<UntypedJobs> {
   readonly childRuns = new Map<string, number[]>();
   readonly childDone = new Set<string>();
   readonly parentRuns = new Map<string, number>();

@@ -1,7 +1,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { FlowFailedError } from '../../src/ports/transport.js';
-import type { FlowChild, FlowSpec, FlowTransport } from '../../src/ports/transport.js';
+import type { UntypedJobs } from '../../src/jobs/catalog.js';
+import type { FlowChild as TypedFlowChild, FlowSpec as TypedFlowSpec, FlowTransport as TypedFlowTransport } from '../../src/ports/transport.js';
+
+// Scripted payloads: the suite checks delivery, not the job catalog.
+type FlowChild = TypedFlowChild<UntypedJobs>;
+type FlowSpec = TypedFlowSpec<UntypedJobs>;
+type FlowTransport = TypedFlowTransport<UntypedJobs>;
 import { ScriptedHandlers } from './scripted-handlers.js';
 import type { ChildScript, ParentSummary } from './scripted-handlers.js';
 

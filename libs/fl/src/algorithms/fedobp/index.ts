@@ -7,6 +7,7 @@ import type { PatchPlan } from './patch.js';
 import { applyPatch, patchFromInstruction, patchInstruction, patchPayloadBytes, planPatch } from './patch.js';
 import type { Candidates } from './score.js';
 import { candidatesOf, emaStep, importance, normalise } from './score.js';
+import { MissingInstructionError } from '../errors.js';
 
 export * from './patch.js';
 export * from './quantile.js';
@@ -141,7 +142,7 @@ export const fedobp: Algorithm<FedObpOptions> = {
 
       startModel({ clientId, round, global, instruction }) {
         if (!instruction) {
-          throw new Error(
+          throw new MissingInstructionError(
             `fedobp: train job of client ${clientId} in round ${round} has no personalisation patch; ` +
               'the previous round (or round 0 preparation) should have stored one',
           );

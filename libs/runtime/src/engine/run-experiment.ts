@@ -7,34 +7,24 @@ import { specFingerprint } from '@fedsim/fl';
 import type { ExperimentConfig } from '../config/experiment.js';
 import { loadDataset, partitionFor } from '../data/index.js';
 import type { BlobStore } from '../ports/blob-store.js';
-import type { FlowTransport } from '../ports/transport.js';
-import type {
-  AggregatePayload,
-  CommitRecord,
-  EvalPayload,
-  EvalSummary,
-  EvalSummaryPayload,
-  TrainPayload,
-} from '../jobs/catalog.js';
-import { aggregateReplySchema, commitRecordSchema, evalSummarySchema, parseJob } from '../jobs/catalog.js';
+import type { FlowChild, FlowTransport } from '../ports/transport.js';
+import { RunFailedError } from '../errors/run.js';
+import type { AggregatePayload, ClientFailure, CommitRecord, EvalSummary, EvalSummaryPayload } from '../jobs/catalog.js';
+import { commitRecordSchema, evalSummarySchema, jobCatalog, parseJob, parseReply } from '../jobs/catalog.js';
+import { countByCode } from '../jobs/failures.js';
 import { decodeModel, encodeModel } from './blobs.js';
+import { decodeJson, encodeJson } from './json-blobs.js';
 import { keys } from './keys.js';
-import type { StateIndex } from './prepare.js';
-import { instructionKeyFor, prepareRound, trainStateRefs } from './prepare.js';
+import { instructionKeyFor, prepareRound, trainStateRefs } from './prepare-round.js';
 import type { RunContext } from './run-context.js';
 import { algorithmFor, modelFor } from './run-context.js';
 import type { RunRecord } from './run-record.js';
-import { configHash, decodeJson, encodeJson, parseRunRecord } from './run-record.js';
+import { configHash, parseRunRecord } from './run-record.js';
+import type { RunObserver } from './observers.js';
 import type { RoundRow, RunSummary } from './results.js';
+import { readStateIndex } from './state-index.js';
 
-/** What the coordinator reports as it goes; the CLI draws progress and writes results from it. */
-export interface RunObserver {
-  onStart?(info: { runId: string; resumedFrom: number | null; numClients: number; perRound: number; rounds: number }): void | Promise<void>;
-  onRoundStart?(round: number, clients: readonly number[]): void;
-  onRound?(row: RoundRow): void | Promise<void>;
-  onEvalStart?(round: number, clients: number): void;
-  log?(message: string): void;
-}
+export type { RunObserver } from './observers.js';
 
 export interface RunOptions {
   readonly runId: string;
@@ -45,12 +35,7 @@ export interface RunOptions {
   readonly existing?: 'resume' | 'fresh';
 }
 
-export class RunFailedError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'RunFailedError';
-  }
-}
+export { RunFailedError };
 
 /**
  * Drives a run round by round: writes the run record, partition and θ_g^0 once, then for each
@@ -66,6 +51,8 @@ export async function runExperiment(config: ExperimentConfig, opts: RunOptions):
   const numClients = config.partition.numClients;
   const { hooks, env, uploadSpec } = algorithmFor(config, model, numClients);
   const perRound = clientsPerRound(numClients, config.joinRatio);
+  // The run's only sampling: each round's clients, also handed to the aggregation that prepares them.
+  const schedule = Array.from({ length: config.rounds }, (_, r) => sampleClients(config.seed, r, numClients, perRound));
 
   const existingRecord = (await store.exists(keys.run(runId)))
     ? parseRunRecord(await store.get(keys.run(runId)), keys.run(runId))
@@ -113,9 +100,8 @@ export async function runExperiment(config: ExperimentConfig, opts: RunOptions):
   if (round === 0) {
     // Round 0's instructions come from the coordinator; later rounds' from the previous
     // aggregation. Deterministic, so redoing it after a crash rewrites identical bytes.
-    const clients0 = sampleClients(config.seed, 0, numClients, perRound);
     const global0 = decodeModel(await store.get(keys.global(runId, 0)), model.spec);
-    const prepared = await prepareRound(store, rc, 0, clients0, global0, {});
+    const prepared = await prepareRound(store, rc, 0, schedule[0] ?? [], global0, {});
     preparedReports = prepared.reports;
     if (Object.keys(prepared.index).length > 0) {
       stateIndexKey = keys.initialStateIndex(runId);
@@ -126,16 +112,16 @@ export async function runExperiment(config: ExperimentConfig, opts: RunOptions):
   if (!existingRecord) await store.put(keys.run(runId), encodeJson(record));
 
   await obs.onStart?.({ runId, resumedFrom: existingRecord ? round : null, numClients, perRound, rounds: config.rounds });
-  const deadlineMs = config.failures.roundDeadlineSeconds * 1000;
   const labels = metricLabels(config);
 
   for (; round < config.rounds; round++) {
     const started = performance.now();
-    const clients = sampleClients(config.seed, round, numClients, perRound);
+    const clients = schedule[round] ?? [];
     obs.onRoundStart?.(round, clients);
-    const index: StateIndex = stateIndexKey ? (decodeJson(await store.get(stateIndexKey)) as StateIndex) : {};
-    const children = clients.map((clientId) => {
-      const payload: TrainPayload = {
+    const index = await readStateIndex(store, stateIndexKey);
+    const children = clients.map((clientId): FlowChild => {
+      const pool = hooks.poolOf?.(clientId);
+      const payload = {
         runId,
         labels,
         round,
@@ -143,24 +129,30 @@ export async function runExperiment(config: ExperimentConfig, opts: RunOptions):
         state: trainStateRefs(rc, index[String(clientId)]),
         instructionKey: instructionKeyFor(rc, round, clientId),
       };
-      const pool = hooks.poolOf?.(clientId);
-      return { id: String(clientId), kind: 'train' as const, payload, ...(pool ? { pool } : {}) };
+      return { id: String(clientId), kind: 'train', payload, ...(pool ? { pool } : {}) };
     });
-    const aggregate: AggregatePayload = { runId, labels, round, clients, previousStateIndexKey: stateIndexKey };
-    const reply = parseJob(
-      aggregateReplySchema,
+    const aggregate: AggregatePayload = {
+      runId,
+      labels,
+      round,
+      clients,
+      nextClients: schedule[round + 1] ?? [],
+      previousStateIndexKey: stateIndexKey,
+    };
+    const reply = parseReply(
+      'aggregate',
       await transport.runFlow({
         flowId: `${runId}.train.${round}`,
         parent: { kind: 'aggregate', payload: aggregate },
         children,
-        deadlineMs,
-        attempts: config.failures.attempts,
-        parentAttempts: config.failures.aggregateAttempts,
+        deadlineMs: jobCatalog.train.timeoutMs(config.failures),
+        attempts: jobCatalog.train.attempts(config.failures),
+        parentAttempts: jobCatalog.aggregate.attempts(config.failures),
       }),
       `aggregation result of round ${round}`,
     );
     if (reply.status === 'failed') {
-      const detail = reply.failures.map((f) => `client ${f.clientId}: ${f.reason}`).join('\n  ');
+      const detail = reply.failures.map((f) => `client ${f.clientId}: ${f.code}: ${f.detail}`).join('\n  ');
       throw new RunFailedError(`round ${round} failed: ${reply.reason}\n  ${detail}`);
     }
     stateIndexKey = reply.stateIndexKey;
@@ -170,11 +162,12 @@ export async function runExperiment(config: ExperimentConfig, opts: RunOptions):
     let evaluation: EvalSummary | undefined;
     const isEvalRound = (round + 1) % config.eval.every === 0 || round + 1 === config.rounds;
     if (isEvalRound) {
-      evaluation = await evaluateAll(config, opts, hooks, round + 1, stateIndexKey, numClients, deadlineMs);
+      evaluation = await evaluateAll(config, opts, hooks, round + 1, stateIndexKey, numClients);
     }
     const row: RoundRow = {
       round,
       clients: clients.length,
+      sampled: clients,
       succeeded: reply.succeeded.length,
       failed: reply.failures.length,
       failures: reply.failures,
@@ -200,7 +193,12 @@ export async function runExperiment(config: ExperimentConfig, opts: RunOptions):
     if (summary.round <= config.rounds) evals.push({ round: summary.round, summary });
   }
   evals.sort((a, b) => a.round - b.round);
-  return summarize(runId, config, finalKey, finalBytes, evals);
+  // Failures of every round, including those committed before a resume, from the commit records.
+  const failures: ClientFailure[] = [];
+  for (let r = 0; r < config.rounds; r++) {
+    failures.push(...parseJob(commitRecordSchema, decodeJson(await store.get(keys.commit(runId, r))), `commit of round ${r}`).failures);
+  }
+  return summarize(runId, config, finalKey, finalBytes, evals, failures);
 }
 
 export const metricLabels = (config: ExperimentConfig) => ({ experiment: config.name, algorithm: config.algorithm.name });
@@ -212,27 +210,26 @@ async function evaluateAll(
   modelRound: number,
   stateIndexKey: string | null,
   numClients: number,
-  deadlineMs: number,
 ): Promise<EvalSummary> {
   const { store, transport, runId } = opts;
-  const index: StateIndex = stateIndexKey ? (decodeJson(await store.get(stateIndexKey)) as StateIndex) : {};
+  const index = await readStateIndex(store, stateIndexKey);
   const clients = Array.from({ length: numClients }, (_, i) => i);
   opts.observer?.onEvalStart?.(modelRound, clients.length);
-  const children = clients.map((clientId) => {
-    const payload: EvalPayload = { runId, labels: metricLabels(config), round: modelRound, clientId, state: index[String(clientId)] ?? {} };
+  const children = clients.map((clientId): FlowChild => {
+    const payload = { runId, labels: metricLabels(config), round: modelRound, clientId, state: index[String(clientId)] ?? {} };
     const pool = hooks.poolOf?.(clientId);
-    return { id: String(clientId), kind: 'eval' as const, payload, ...(pool ? { pool } : {}) };
+    return { id: String(clientId), kind: 'eval', payload, ...(pool ? { pool } : {}) };
   });
   const parent: EvalSummaryPayload = { runId, labels: metricLabels(config), round: modelRound, clients };
-  return parseJob(
-    evalSummarySchema,
+  return parseReply(
+    'evalSummary',
     await transport.runFlow({
       flowId: `${runId}.eval.${modelRound}`,
       parent: { kind: 'evalSummary', payload: parent },
       children,
-      deadlineMs,
-      attempts: config.failures.attempts,
-      parentAttempts: config.failures.aggregateAttempts,
+      deadlineMs: jobCatalog.eval.timeoutMs(config.failures),
+      attempts: jobCatalog.eval.attempts(config.failures),
+      parentAttempts: jobCatalog.evalSummary.attempts(config.failures),
     }),
     `evaluation summary after round ${modelRound}`,
   );
@@ -244,6 +241,7 @@ function summarize(
   finalModelKey: string,
   finalBytes: Uint8Array,
   evals: readonly { round: number; summary: EvalSummary }[],
+  failures: readonly ClientFailure[],
 ): RunSummary {
   const best = evals.reduce<{ round: number; accuracy: number } | null>((b, e) => {
     const acc = e.summary.results['personalized']?.pooledAccuracy;
@@ -259,5 +257,6 @@ function summarize(
     finalModelSha256: createHash('sha256').update(finalBytes).digest('hex'),
     bestPersonalized: best,
     final: final ? { round: final.round, results: final.summary.results } : null,
+    failures: countByCode(failures),
   };
 }
