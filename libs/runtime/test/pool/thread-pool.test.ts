@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { threadId as mainThreadId } from 'node:worker_threads';
+import { isNonRetryable } from '../../src/errors/index.js';
 import { ThreadPoolClosedError, ThreadPoolHandlers } from '../../src/pool/index.js';
 import type { UntypedJobs } from '../../src/jobs/catalog.js';
 import type { EchoReply, PoolTestOp } from './fixtures/pool-entry.js';
@@ -44,6 +45,22 @@ test('ThreadPoolHandlers: at most `size` jobs run at once and the event loop sta
     clearInterval(ticker);
     assert.ok(ticks > 0, 'the main event loop did not run while threads computed');
     assert.equal(new Set(replies.map((r) => r.threadId)).size, 2);
+  } finally {
+    await pool.close();
+  }
+});
+
+test('ThreadPoolHandlers: a non-retryable error stays non-retryable across the thread boundary; others do not become so', async () => {
+  const pool = new ThreadPoolHandlers<UntypedJobs>({ entry, size: 1 });
+  try {
+    for (const op of ['throwNonRetryable', 'throwDataError'] as const) {
+      await assert.rejects(run(pool, { op, message: `bad payload (${op})` }), (err: unknown) => {
+        assert.ok(isNonRetryable(err), `${op}: ${String(err)}`);
+        assert.equal((err as Error).message, `bad payload (${op})`);
+        return true;
+      });
+    }
+    await assert.rejects(run(pool, { op: 'throw', message: 'flaky disk' }), (err: unknown) => !isNonRetryable(err));
   } finally {
     await pool.close();
   }
