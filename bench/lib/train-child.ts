@@ -1,4 +1,5 @@
 import { computeBackendName, initCompute } from '@fedsim/fl/compute/index';
+import { computeOptionsFromEnv } from './compute-env.js';
 import { createModel, type ModelName } from '@fedsim/fl/models/index';
 import { trainLocal } from '@fedsim/fl/train/index';
 import type { ClientData } from '@fedsim/fl/data/types';
@@ -36,7 +37,7 @@ export async function measureTraining(
   runs: number,
   beforeMeasure?: () => Promise<void>,
 ): Promise<ChildResult> {
-  await initCompute({ log: (m) => console.error(`# ${m}`) });
+  await initCompute({ ...computeOptionsFromEnv(process.env), log: (m) => console.error(`# ${m}`) });
   const def = createModel(model);
   const data = randomClient(def.inputShape, def.numClasses, 32 * batch);
   let params = def.init(1);

@@ -23,12 +23,14 @@ export interface CoordinatorObservability {
  */
 export function coordinatorObservability(opts: {
   config: ExperimentConfig;
+  /** the process environment (FEDSIM_METRICS_HOST/_PORT, FEDSIM_PUSHGATEWAY_URL) */
+  env: Readonly<Record<string, string | undefined>>;
   distributed: boolean;
   metricsPort?: string;
   log: (m: string) => void;
 }): CoordinatorObservability {
   const metrics = createFedsimMetrics({ role: 'coordinator' });
-  const env = { ...process.env, ...(opts.metricsPort !== undefined ? { FEDSIM_METRICS_PORT: opts.metricsPort } : {}) };
+  const env = { ...opts.env, ...(opts.metricsPort !== undefined ? { FEDSIM_METRICS_PORT: opts.metricsPort } : {}) };
   const enabled = opts.distributed || env['FEDSIM_METRICS_PORT'] !== undefined;
   // Fail on a bad port or Pushgateway before any work starts.
   const settings = enabled ? readObservabilityEnv(env, 'coordinator') : null;

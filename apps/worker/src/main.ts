@@ -29,7 +29,8 @@ async function main(): Promise<void> {
   const workerData: WorkerThreadData = {
     store: { kind: 's3', env: s3EnvOf(process.env) },
     backend: env.FEDSIM_BACKEND,
-    ...(env.FEDSIM_DATA_DIR ? { dataDir: env.FEDSIM_DATA_DIR } : {}),
+    wasmKernels: env.FEDSIM_WASM_KERNELS,
+    ...(env.FEDSIM_DATA_DIR ? { dataRoot: env.FEDSIM_DATA_DIR } : {}),
     logBackend: true,
   };
   const handlers = new ThreadPoolHandlers({ entry: workerThreadEntry(), size: env.FEDSIM_WORKER_CONCURRENCY, workerData });

@@ -3,12 +3,16 @@ import { dirname } from 'node:path';
 import { createRequire } from 'node:module';
 import type { BackendName } from './types.js';
 import { registerWasmTrainingKernels } from './wasm/register.js';
+import type { WasmKernelMode } from './wasm/register.js';
 import { loadNativeKernels } from './native/addon.js';
 import { registerNativeTrainingKernels } from './native/register.js';
 import { registerSgdStepKernels } from './sgd-step-kernels.js';
 
 /** Loads one backend and makes it tfjs's active backend; throws with the reason when it cannot. */
-export type BackendLoader = (log: (msg: string) => void) => Promise<void>;
+export interface LoadOptions {
+  readonly wasmKernels: WasmKernelMode;
+}
+export type BackendLoader = (log: (msg: string) => void, opts: LoadOptions) => Promise<void>;
 
 const require = createRequire(import.meta.url);
 
@@ -49,14 +53,14 @@ async function loadTensorflow(pkg: string): Promise<void> {
   await activate('tensorflow');
 }
 
-async function loadWasm(log: (msg: string) => void): Promise<void> {
+async function loadWasm(log: (msg: string) => void, opts: LoadOptions): Promise<void> {
   const wasm = await import('@tensorflow/tfjs-backend-wasm');
   // Under Node the backend reads the .wasm binaries from disk; point it at the package's own
   // dist directory so it works regardless of the current working directory or bundling.
   const distDir = dirname(require.resolve('@tensorflow/tfjs-backend-wasm'));
   wasm.setWasmPaths(`${distDir}/`);
   await activate('wasm');
-  const registered = registerWasmTrainingKernels();
+  const registered = registerWasmTrainingKernels(opts.wasmKernels);
   registerSgdStepKernels(undefined);
   log(`wasm: training kernels registered: ${registered.join(', ')}`);
 }
@@ -65,9 +69,9 @@ async function loadWasm(log: (msg: string) => void): Promise<void> {
  * wasm plus the OpenBLAS addon. The addon is checked before the wasm backend is touched, so a
  * missing addon leaves the process free to fall back to plain wasm.
  */
-async function loadWasmBlas(log: (msg: string) => void): Promise<void> {
+async function loadWasmBlas(log: (msg: string) => void, opts: LoadOptions): Promise<void> {
   const native = loadNativeKernels();
-  await loadWasm(log);
+  await loadWasm(log, opts);
   const names = registerNativeTrainingKernels(native);
   registerSgdStepKernels(native);
   const info = native.info();

@@ -11,6 +11,7 @@
  * truncated rather than as a checksum failure.
  */
 import { crc32 } from 'node:zlib';
+import { formatIssues } from '../util/zod-issues.js';
 import { z } from 'zod';
 import type { ParamSpec } from './spec.js';
 import { specFingerprint } from './spec.js';
@@ -202,9 +203,7 @@ export function decodeBlob(bytes: Uint8Array, expectKind?: string): DecodedBlob 
     const text = new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(HEADER_BYTES, HEADER_BYTES + manifestLength));
     const parsed = manifestSchema.safeParse(JSON.parse(text));
     if (!parsed.success) {
-      throw new CodecError(
-        parsed.error.issues.map((i) => `${i.path.join('.') || '<root>'}: ${i.message}`).join('; '),
-      );
+      throw new CodecError(formatIssues(parsed.error));
     }
     manifest = parsed.data;
   } catch (err) {

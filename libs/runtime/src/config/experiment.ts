@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { formatIssues } from '@fedsim/fl/util/zod-issues';
 import { ConfigError } from '../errors/run.js';
 import { algorithmByName, algorithmNames } from '@fedsim/fl/algorithms/index';
 import { modelNameSchema } from '@fedsim/fl/models/index';
@@ -63,12 +64,8 @@ export type TrainSettings = z.infer<typeof trainSettingsSchema>;
 
 export { ConfigError } from '../errors/run.js';
 
-function describeIssues(where: string, error: z.ZodError): string {
-  const lines = error.issues.map((i) => {
-    const path = i.path.length ? i.path.join('.') : '(root)';
-    return `  - ${path}: ${i.message}`;
-  });
-  return `invalid ${where}:\n${lines.join('\n')}`;
+function describeIssues(where: string, error: z.ZodError, prefix: readonly string[] = []): string {
+  return `invalid ${where}:\n${formatIssues(error, { prefix, style: 'list' })}`;
 }
 
 /**
@@ -83,8 +80,7 @@ export function parseExperiment(raw: unknown, where = 'experiment config'): Expe
   const algo = algorithmByName(name);
   const opts = algo.options.safeParse(options);
   if (!opts.success) {
-    const err = new z.ZodError(opts.error.issues.map((i) => ({ ...i, path: ['algorithm', ...i.path] })));
-    throw new ConfigError(describeIssues(`${where} (options of algorithm '${name}')`, err));
+    throw new ConfigError(describeIssues(`${where} (options of algorithm '${name}')`, opts.error, ['algorithm']));
   }
   if (cfg.partition.numClients < 1) throw new ConfigError(`invalid ${where}: partition.numClients must be ≥ 1`);
   return { ...cfg, algorithm: { name, ...(opts.data as Record<string, unknown>) } };

@@ -18,7 +18,7 @@ export interface IdxFiles {
 
 export interface ImageDatasetOptions {
   readonly name: ImageDatasetName;
-  /** folder of the IDX files; for fashion-mnist/mnist default $FEDSIM_DATA_DIR/<name>, else /usr/share/datasets/<name> */
+  /** folder of the IDX files; for fashion-mnist/mnist default <dataRoot>/<name> */
   readonly dir?: string;
   /** explicit paths (relative ones resolve against `dir`); default: the standard MNIST file names */
   readonly files?: IdxFiles;
@@ -27,8 +27,8 @@ export interface ImageDatasetOptions {
   readonly numClasses?: number;
   /** data set name in logs and errors (idx only; default 'idx') */
   readonly label?: string;
-  /** where FEDSIM_DATA_DIR is read from (tests pass their own) */
-  readonly env?: Readonly<Record<string, string | undefined>>;
+  /** the folder holding one folder per data set (apps pass FEDSIM_DATA_DIR); default /usr/share/datasets */
+  readonly dataRoot?: string;
 }
 
 export { DatasetNotFoundError };
@@ -54,8 +54,7 @@ const exists = (p: string): Promise<boolean> =>
     () => false,
   );
 
-function defaultDir(name: 'fashion-mnist' | 'mnist', env: Readonly<Record<string, string | undefined>>): string {
-  const root = env.FEDSIM_DATA_DIR;
+function defaultDir(name: 'fashion-mnist' | 'mnist', root: string | undefined): string {
   return join(root && root.length > 0 ? root : SYSTEM_DATASETS_DIR, name);
 }
 
@@ -81,8 +80,7 @@ interface ResolvedFiles {
 }
 
 async function resolveFiles(opts: ImageDatasetOptions, label: string): Promise<ResolvedFiles> {
-  const env = opts.env ?? process.env;
-  const dir = opts.dir ?? (opts.name === 'idx' ? undefined : defaultDir(opts.name, env));
+  const dir = opts.dir ?? (opts.name === 'idx' ? undefined : defaultDir(opts.name, opts.dataRoot));
 
   if (opts.files) {
     const at = (p: string): string => (isAbsolute(p) || dir === undefined ? resolve(p) : resolve(dir, p));

@@ -9,6 +9,7 @@ import { subSpec } from '@fedsim/fl';
 import type { ExperimentConfig } from '../config/experiment.js';
 import { algorithmOptions } from '../config/experiment.js';
 import { loadDataset } from '../data/index.js';
+import type { LoadDatasetOptions } from '../data/index.js';
 import type { BlobStore } from '../ports/blob-store.js';
 import { keys } from './keys.js';
 import type { RunRecord } from './run-record.js';
@@ -66,7 +67,7 @@ export class RunContextCache {
 
   constructor(
     private readonly store: BlobStore,
-    private readonly opts: { dataDir?: string } = {},
+    private readonly data: LoadDatasetOptions = {},
   ) {}
 
   get(runId: string): Promise<RunContext> {
@@ -83,7 +84,7 @@ export class RunContextCache {
   private async load(runId: string): Promise<RunContext> {
     const record = parseRunRecord(await this.store.get(keys.run(runId)), keys.run(runId));
     const config = record.config;
-    const dataset = await loadDataset(config.data, this.opts.dataDir ? { dataDir: this.opts.dataDir } : {});
+    const dataset = await loadDataset(config.data, this.data);
     const partition = decodePartition(await this.store.get(keys.partition(runId))).partition;
     const model = modelFor(config, dataset);
     const { env, hooks, uploadSpec } = algorithmFor(config, model, partition.numClients);

@@ -6,6 +6,7 @@ import type { Partition } from '@fedsim/fl/data/types';
 import { specFingerprint } from '@fedsim/fl';
 import type { ExperimentConfig } from '../config/experiment.js';
 import { loadDataset, partitionFor } from '../data/index.js';
+import type { LoadDatasetOptions } from '../data/index.js';
 import type { BlobStore } from '../ports/blob-store.js';
 import type { FlowChild, FlowTransport } from '../ports/transport.js';
 import { RunFailedError } from '../errors/run.js';
@@ -33,6 +34,8 @@ export interface RunOptions {
   readonly observer?: RunObserver;
   /** `resume` continues a run with the same id and config; `fresh` refuses an existing run id */
   readonly existing?: 'resume' | 'fresh';
+  /** where data sets live (the app's FEDSIM_DATA_DIR) */
+  readonly data?: LoadDatasetOptions;
 }
 
 export { RunFailedError };
@@ -46,7 +49,7 @@ export { RunFailedError };
 export async function runExperiment(config: ExperimentConfig, opts: RunOptions): Promise<RunSummary> {
   const { store, transport, runId } = opts;
   const obs = opts.observer ?? {};
-  const dataset = await loadDataset(config.data);
+  const dataset = await loadDataset(config.data, opts.data);
   const model = modelFor(config, dataset);
   const numClients = config.partition.numClients;
   const { hooks, env, uploadSpec } = algorithmFor(config, model, numClients);

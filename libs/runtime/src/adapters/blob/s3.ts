@@ -67,7 +67,7 @@ export class S3BlobStore implements BlobStore {
    * S3_PREFIX, S3_FORCE_PATH_STYLE (default true) and AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY
    * / AWS_SESSION_TOKEN (both keys or neither; neither = the SDK's default credential chain).
    */
-  static fromEnv(env: Readonly<Record<string, string | undefined>> = process.env): S3BlobStore {
+  static fromEnv(env: Readonly<Record<string, string | undefined>>): S3BlobStore {
     return new S3BlobStore(parseS3Env(env));
   }
 

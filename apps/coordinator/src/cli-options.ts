@@ -1,0 +1,35 @@
+import { InvalidArgumentError, Option } from 'commander';
+import { z } from 'zod';
+import { formatIssues } from '@fedsim/fl/util/zod-issues';
+import { ConfigError } from '@fedsim/runtime';
+import { backendChoiceSchema } from '@fedsim/runtime/wiring/index';
+import type { CoordinatorEnv } from './env.js';
+
+export const positiveInt = (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer');
+  return n;
+};
+export const collect = (v: string, acc: string[]) => [...acc, v];
+
+/** --backend, defaulting to FEDSIM_BACKEND: the option wins over the environment. */
+export const backendOption = (env: CoordinatorEnv) =>
+  new Option('--backend <name>', 'compute backend (default: FEDSIM_BACKEND or auto)').choices(backendChoiceSchema.options).default(env.FEDSIM_BACKEND);
+
+/** Options shared by the commands that run experiments, as commander hands them over. */
+export const runnerOptionsSchema = z.object({
+  distributed: z.boolean(),
+  out: z.string().min(1),
+  workers: z.number().int().positive().optional(),
+  backend: backendChoiceSchema,
+  set: z.array(z.string()),
+  quiet: z.boolean(),
+  metricsPort: z.string().optional(),
+});
+
+/** Commander's option bag, validated and typed; a mismatch is a bug in the command's declaration. */
+export function parseOptions<T extends z.ZodType>(schema: T, options: unknown, command: string): z.output<T> {
+  const r = schema.safeParse(options);
+  if (!r.success) throw new ConfigError(`fedsim ${command}: ${formatIssues(r.error)}`);
+  return r.data;
+}
