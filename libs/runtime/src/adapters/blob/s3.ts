@@ -14,31 +14,8 @@ import { assertValidKey, assertValidPrefix } from './keys.js';
 import { explainS3CheckError, isNotFound } from './s3-errors.js';
 import { parseS3Env } from './s3-env.js';
 
-export interface S3Credentials {
-  readonly accessKeyId: string;
-  readonly secretAccessKey: string;
-  readonly sessionToken?: string;
-}
-
-export interface S3BlobStoreOptions {
-  /** S3-compatible endpoint (MinIO, s3rver, ...); absent = AWS S3 for `region` */
-  readonly endpoint?: string;
-  readonly region: string;
-  readonly bucket: string;
-  /** key prefix inside the bucket, e.g. 'fedsim/'; a missing trailing '/' is added */
-  readonly prefix?: string;
-  readonly forcePathStyle: boolean;
-  /** absent = the SDK's default chain (env, shared config, web identity, instance metadata) */
-  readonly credentials?: S3Credentials;
-  /** SDK tries per request (default 3) */
-  readonly maxAttempts?: number;
-  /** per-request socket timeout for data operations (default 60 s) */
-  readonly requestTimeoutMs?: number;
-  /** how many keys one ListObjectsV2 page asks for (default 1000, S3's maximum) */
-  readonly listPageSize?: number;
-  /** budget for check() (default 10 s) */
-  readonly checkTimeoutMs?: number;
-}
+export type { S3BlobStoreOptions, S3Credentials } from './s3-options.js';
+import type { S3BlobStoreOptions } from './s3-options.js';
 
 const CONNECT_TIMEOUT_MS = 3_000;
 
