@@ -40,7 +40,7 @@ export function epochOrder(n: number, seed: number, epoch: number): Uint32Array 
   return Rng.derive(seed, 'epoch', epoch).shuffle(order);
 }
 
-/** Consecutive chunks of an epoch's order; a last chunk of ≤ 1 sample is skipped (protocol.md). */
+/** Consecutive chunks of an epoch's order; a last chunk of ≤ 1 sample is skipped (docs/specs/protocol.md). */
 export function* epochBatches(order: Uint32Array, batchSize: number): Generator<Uint32Array> {
   for (let at = 0; at < order.length; at += batchSize) {
     const chunk = order.subarray(at, Math.min(at + batchSize, order.length));

@@ -159,7 +159,7 @@ const cache = new Map<string, Promise<Dataset>>();
 
 /**
  * Loads an MNIST-format data set (train pair, then the t10k pair if any, pooled in that order as
- * protocol.md says). Each distinct set of files and settings is read once per process.
+ * docs/specs/protocol.md says). Each distinct set of files and settings is read once per process.
  */
 export async function loadImageDataset(opts: ImageDatasetOptions): Promise<Dataset> {
   const label = opts.name === 'idx' ? (opts.label ?? 'idx') : opts.name;

@@ -21,7 +21,7 @@ const errorOf = (raw: unknown): string => {
   assert.fail('config was accepted');
 };
 
-test('defaults follow protocol.md', () => {
+test('defaults follow docs/specs/protocol.md', () => {
   const cfg = parseExperiment(valid);
   assert.equal(cfg.seed, 42);
   assert.equal(cfg.joinRatio, 0.1);

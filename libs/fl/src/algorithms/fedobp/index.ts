@@ -22,7 +22,7 @@ export const fedobpOptions = z
   .object({
     /**
      * Quantile of the normalised scores above which an element is personalised: about a
-     * (1 − q) fraction of the candidates. Default: the authors' FMNIST Dir(0.1) value (fedobp.md
+     * (1 − q) fraction of the candidates. Default: the authors' FMNIST Dir(0.1) value (docs/specs/fedobp.md
      * table; MNIST 0.9995, CIFAR-10 0.9999 at Dir 0.1). 1 = FedAvg, 0 = Local-only.
      */
     q: z.number().min(0).max(1).default(0.99992),
@@ -91,7 +91,7 @@ export function personalisation(
 }
 
 /**
- * Chen et al. (fedobp.md): everything is trained and FedAvg-aggregated; personalisation is a
+ * Chen et al. (docs/specs/fedobp.md): everything is trained and FedAvg-aggregated; personalisation is a
  * small per-client patch of θ_i_last's most important elements, computed on the server when the
  * previous round aggregates and applied by the worker to the shared θ_g.
  */

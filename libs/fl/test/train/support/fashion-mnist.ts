@@ -27,7 +27,7 @@ function readIdx(file: string): { dims: number[]; data: Uint8Array } {
   return { dims, data: new Uint8Array(raw.buffer, raw.byteOffset + start, size) };
 }
 
-/** Samples [from, from + count) of a split, normalised as protocol.md says, 28×28×1 each. */
+/** Samples [from, from + count) of a split, normalised as docs/specs/protocol.md says, 28×28×1 each. */
 export function fashionMnist(split: 'train' | 't10k', from: number, count: number): ClientData {
   const images = readIdx(`${split}-images-idx3-ubyte.gz`);
   const labels = readIdx(`${split}-labels-idx1-ubyte.gz`);
