@@ -3,7 +3,7 @@
  * FEDSIM_BACKEND picks the backend, FEDSIM_WASM_KERNELS=stock|fast the wasm kernel set.
  * Usage: node --conditions=fedsim-source --import tsx bench/kernels.ts [--ms 400] [--json]
  */
-import { computeBackendName, initCompute } from '@fedsim/fl/compute/index';
+import { computeBackendName, initCompute } from '@fedsim/fl/compute';
 import { computeOptionsFromEnv } from './lib/compute-env.js';
 import { KERNEL_CASES, timeKernel } from './lib/kernel-cases.js';
 import { argValue } from './lib/args.js';

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { BACKEND_PREFERENCE, WASM_KERNEL_MODES } from '@fedsim/fl/compute/index';
-import type { InitComputeOptions } from '@fedsim/fl/compute/index';
+import { BACKEND_PREFERENCE, WASM_KERNEL_MODES } from '@fedsim/fl/compute';
+import type { InitComputeOptions } from '@fedsim/fl/compute';
 
 const computeEnvSchema = z.object({
   FEDSIM_BACKEND: z.enum(['auto', ...BACKEND_PREFERENCE]).default('auto'),

@@ -1,9 +1,9 @@
-import { computeBackendName, initCompute } from '@fedsim/fl/compute/index';
+import { computeBackendName, initCompute } from '@fedsim/fl/compute';
 import { computeOptionsFromEnv } from './compute-env.js';
-import { createModel, type ModelName } from '@fedsim/fl/models/index';
-import { trainLocal } from '@fedsim/fl/train/index';
-import type { ClientData } from '@fedsim/fl/data/types';
-import { Rng } from '@fedsim/fl/util/rng';
+import { createModel, type ModelName } from '@fedsim/fl/models';
+import { trainLocal } from '@fedsim/fl/train';
+import type { ClientData } from '@fedsim/fl/data';
+import { Rng } from '@fedsim/fl/util';
 
 export interface ChildResult {
   readonly backend: string;

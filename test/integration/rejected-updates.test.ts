@@ -3,12 +3,12 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { decodeParams, encodeParams } from '@fedsim/fl/params/codec';
-import { createModel } from '@fedsim/fl/models/index';
+import { decodeParams, encodeParams } from '@fedsim/fl/params';
+import { createModel } from '@fedsim/fl/models';
 import type { ChildOutcome, CommitRecord, FlowSpec, FlowTransport, JobHandlers, Jobs, ParentKind, TrainReply } from '@fedsim/runtime';
 import { keys, runExperiment } from '@fedsim/runtime';
-import { LocalDirBlobStore } from '@fedsim/runtime/adapters/index';
-import { createHandlers } from '@fedsim/runtime/wiring/worker-thread';
+import { LocalDirBlobStore } from '@fedsim/runtime/adapters';
+import { createHandlers } from '@fedsim/runtime/wiring';
 import { syntheticExperiment } from './fixtures.js';
 
 const dirs: string[] = [];

@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { DEFAULT_METRICS_PORTS } from '@fedsim/runtime/observability/index';
+import { DEFAULT_METRICS_PORTS } from '@fedsim/runtime/observability';
 import { exposedSeries, selectorsOf } from './promql.js';
 import { commandPath } from './tools.js';
 

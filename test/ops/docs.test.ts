@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { METRIC_CATALOG } from '@fedsim/runtime/observability/index';
+import { METRIC_CATALOG } from '@fedsim/runtime/observability';
 import { ENV_CONTRACT } from './contract.js';
 
 const root = join(import.meta.dirname, '..', '..');

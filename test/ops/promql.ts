@@ -4,7 +4,7 @@
  */
 import { parser } from '@prometheus-io/lezer-promql';
 import { Registry } from 'prom-client';
-import { createFedsimMetrics } from '@fedsim/runtime/observability/index';
+import { createFedsimMetrics } from '@fedsim/runtime/observability';
 
 export interface Selector {
   readonly metric: string;

@@ -1,8 +1,8 @@
 import { InvalidArgumentError, Option } from 'commander';
 import { z } from 'zod';
-import { formatIssues } from '@fedsim/fl/util/zod-issues';
+import { formatIssues } from '@fedsim/fl/util';
 import { ConfigError } from '@fedsim/runtime';
-import { backendChoiceSchema } from '@fedsim/runtime/wiring/index';
+import { backendChoiceSchema } from '@fedsim/runtime/wiring';
 import type { CoordinatorEnv } from './env.js';
 
 export const positiveInt = (v: string) => {

@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import { formatIssues } from '@fedsim/fl/util/zod-issues';
-import { WASM_KERNEL_MODES } from '@fedsim/fl/compute/index';
+import { formatIssues } from '@fedsim/fl/util';
+import { WASM_KERNEL_MODES } from '@fedsim/fl/compute';
 import { ConfigError } from '@fedsim/runtime';
-import { backendChoiceSchema } from '@fedsim/runtime/wiring/index';
+import { backendChoiceSchema } from '@fedsim/runtime/wiring';
 
 /**
  * The coordinator's own environment variables. Distributed runs also read REDIS_URL,

@@ -1,12 +1,12 @@
 import type { ExperimentConfig, FlowTransport, JobHandlers, RunObserver } from '@fedsim/runtime';
-import type { FedsimMetrics, ObservabilityServer } from '@fedsim/runtime/observability/index';
+import type { FedsimMetrics, ObservabilityServer } from '@fedsim/runtime/observability';
 import {
   createFedsimMetrics,
   instrumentHandlers,
   metricsObserver,
   readObservabilityEnv,
   startObservabilityServer,
-} from '@fedsim/runtime/observability/index';
+} from '@fedsim/runtime/observability';
 
 export interface CoordinatorObservability {
   readonly metrics: FedsimMetrics;

@@ -3,13 +3,13 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { decodeParams, encodeParams } from '@fedsim/fl/params/codec';
-import { createModel } from '@fedsim/fl/models/index';
+import { decodeParams, encodeParams } from '@fedsim/fl/params';
+import { createModel } from '@fedsim/fl/models';
 import type { JobHandlers, RunSummary, TrainPayload, TrainReply } from '@fedsim/runtime';
 import { combineObservers, CSV_HEADER, runExperiment } from '@fedsim/runtime';
-import { EmbeddedTransport, LocalDirBlobStore } from '@fedsim/runtime/adapters/index';
-import { createFedsimMetrics, metricsObserver } from '@fedsim/runtime/observability/index';
-import { createHandlers } from '@fedsim/runtime/wiring/worker-thread';
+import { EmbeddedTransport, LocalDirBlobStore } from '@fedsim/runtime/adapters';
+import { createFedsimMetrics, metricsObserver } from '@fedsim/runtime/observability';
+import { createHandlers } from '@fedsim/runtime/wiring';
 import { syntheticExperiment } from '../../../test/integration/fixtures.js';
 import { ResultsFiles } from '../src/results-files.js';
 

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import type { RoundRow } from '@fedsim/runtime';
-import { LocalDirBlobStore } from '@fedsim/runtime/adapters/index';
+import { LocalDirBlobStore } from '@fedsim/runtime/adapters';
 import { ResultsFiles } from '../src/results-files.js';
 
 const dir = await mkdtemp(join(tmpdir(), 'fedsim-results-files-'));

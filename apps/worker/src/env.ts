@@ -1,9 +1,9 @@
 import { cpus } from 'node:os';
 import { z } from 'zod';
-import { formatIssues } from '@fedsim/fl/util/zod-issues';
-import { WASM_KERNEL_MODES } from '@fedsim/fl/compute/index';
-import { namePartSchema } from '@fedsim/runtime/adapters/index';
-import { backendChoiceSchema } from '@fedsim/runtime/wiring/index';
+import { formatIssues } from '@fedsim/fl/util';
+import { WASM_KERNEL_MODES } from '@fedsim/fl/compute';
+import { namePartSchema } from '@fedsim/runtime/adapters';
+import { backendChoiceSchema } from '@fedsim/runtime/wiring';
 
 /**
  * The worker's whole configuration comes from the environment (12-factor; same names in compose

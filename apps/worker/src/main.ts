@@ -1,14 +1,14 @@
 #!/usr/bin/env node
-import { S3BlobStore, startBullmqWorkers } from '@fedsim/runtime/adapters/index';
-import { ThreadPoolHandlers } from '@fedsim/runtime/pool/index';
-import type { WorkerThreadData } from '@fedsim/runtime/wiring/index';
-import { s3EnvOf, workerThreadEntry } from '@fedsim/runtime/wiring/index';
+import { S3BlobStore, startBullmqWorkers } from '@fedsim/runtime/adapters';
+import { ThreadPoolHandlers } from '@fedsim/runtime/pool';
+import type { WorkerThreadData } from '@fedsim/runtime/wiring';
+import { s3EnvOf, workerThreadEntry } from '@fedsim/runtime/wiring';
 import {
   createFedsimMetrics,
   instrumentHandlers,
   readObservabilityEnv,
   startObservabilityServer,
-} from '@fedsim/runtime/observability/index';
+} from '@fedsim/runtime/observability';
 import { parseWorkerEnv } from './env.js';
 
 const log = (msg: string) => console.error(`[worker ${process.pid}] ${msg}`);

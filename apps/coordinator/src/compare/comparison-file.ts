@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { formatIssues } from '@fedsim/fl/util/zod-issues';
+import { formatIssues } from '@fedsim/fl/util';
 import { dirname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';

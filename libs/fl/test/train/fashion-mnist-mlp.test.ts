@@ -1,8 +1,8 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
-import { createModel } from '@fedsim/fl/models/index';
-import { evaluate, trainLocal } from '@fedsim/fl/train/index';
+import { createModel } from '../../src/models/index.js';
+import { evaluate, trainLocal } from '../../src/train/index.js';
 import { fashionMnist } from './support/fashion-mnist.js';
 import { useCpuBackend } from '../support/tf-cpu.js';
 

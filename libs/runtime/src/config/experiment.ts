@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import { formatIssues } from '@fedsim/fl/util/zod-issues';
+import { formatIssues } from '@fedsim/fl/util';
 import { ConfigError } from '../errors/run.js';
-import { algorithmByName, algorithmNames } from '@fedsim/fl/algorithms/index';
-import { modelNameSchema } from '@fedsim/fl/models/index';
+import { algorithmByName, algorithmNames } from '@fedsim/fl/algorithms';
+import { modelNameSchema } from '@fedsim/fl/models';
 import { datasetConfigSchema, partitionConfigSchema } from '../data/index.js';
 
 const positiveInt = z.number().int().positive();

@@ -2,9 +2,9 @@ import { access, readFile } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
-import type { Dataset } from '@fedsim/fl/data/types';
-import type { ImageNormalization, IdxPair } from '@fedsim/fl/data/index';
-import { FASHION_MNIST_NORMALIZATION, MNIST_NORMALIZATION, imageDatasetFromIdx } from '@fedsim/fl/data/index';
+import type { Dataset } from '@fedsim/fl/data';
+import type { ImageNormalization, IdxPair } from '@fedsim/fl/data';
+import { FASHION_MNIST_NORMALIZATION, MNIST_NORMALIZATION, imageDatasetFromIdx } from '@fedsim/fl/data';
 import { DatasetNotFoundError } from '../errors/run.js';
 
 export type ImageDatasetName = 'fashion-mnist' | 'mnist' | 'idx';

@@ -1,7 +1,7 @@
-import type { Dataset, Partition } from '@fedsim/fl/data/types';
-import { makePartition, syntheticDataset } from '@fedsim/fl/data/index';
+import type { Dataset, Partition } from '@fedsim/fl/data';
+import { makePartition, syntheticDataset } from '@fedsim/fl/data';
 import type { z } from 'zod';
-import { formatIssues } from '@fedsim/fl/util/zod-issues';
+import { formatIssues } from '@fedsim/fl/util';
 import type { DatasetConfigInput, PartitionConfigInput } from './config.js';
 import { datasetConfigSchema, partitionConfigSchema } from './config.js';
 import { loadImageDataset } from './load-image.js';

@@ -1,5 +1,5 @@
-import { CodecError } from '@fedsim/fl/params/codec';
-import { formatIssues } from '@fedsim/fl/util/zod-issues';
+import { CodecError } from '@fedsim/fl/params';
+import { formatIssues } from '@fedsim/fl/util';
 import type { ChildOutcome } from '../ports/transport.js';
 import type { AggregatePayload, AggregateReply, ClientFailure, CommitRecord } from '../jobs/catalog.js';
 import { trainReplySchema } from '../jobs/catalog.js';

@@ -1,7 +1,7 @@
 import type { ChildOutcome } from '../ports/transport.js';
 import type { ClientFailure, EvalStats, EvalSummary, EvalSummaryPayload } from '../jobs/catalog.js';
 import { evalReplySchema } from '../jobs/catalog.js';
-import { formatIssues } from '@fedsim/fl/util/zod-issues';
+import { formatIssues } from '@fedsim/fl/util';
 import type { JobHandlerDeps } from './job-handler-deps.js';
 import { encodeJson } from './json-blobs.js';
 import { keys } from './keys.js';

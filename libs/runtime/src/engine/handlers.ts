@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
-import { derivedSeed, withPersonal, personalStateOf } from '@fedsim/fl/algorithms/index';
-import type { ClientState } from '@fedsim/fl/algorithms/index';
-import { clientData } from '@fedsim/fl/data/index';
+import { derivedSeed, withPersonal, personalStateOf } from '@fedsim/fl/algorithms';
+import type { ClientState } from '@fedsim/fl/algorithms';
+import { clientData } from '@fedsim/fl/data';
 import { gatherTensors } from '@fedsim/fl';
 import { NonRetryableError } from '../errors/non-retryable.js';
 import type { ChildContext, ChildKind, ChildOutcome, JobHandlers, ParentKind } from '../ports/transport.js';

@@ -1,5 +1,5 @@
-import type { JsonValue } from '@fedsim/fl/algorithms/index';
-import { PERSONAL_STATE } from '@fedsim/fl/algorithms/index';
+import type { JsonValue } from '@fedsim/fl/algorithms';
+import { PERSONAL_STATE } from '@fedsim/fl/algorithms';
 import type { StateIndex, StateRefs } from '../jobs/catalog.js';
 import type { BlobStore } from '../ports/blob-store.js';
 import { encodeInstruction, encodeState } from './blobs.js';

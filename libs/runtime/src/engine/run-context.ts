@@ -1,9 +1,9 @@
-import type { AlgorithmEnv, AlgorithmHooks } from '@fedsim/fl/algorithms/index';
-import { algorithmByName } from '@fedsim/fl/algorithms/index';
-import { createModel } from '@fedsim/fl/models/index';
-import type { ModelDef } from '@fedsim/fl/models/types';
-import type { Dataset, Partition } from '@fedsim/fl/data/types';
-import { decodePartition } from '@fedsim/fl/data/index';
+import type { AlgorithmEnv, AlgorithmHooks } from '@fedsim/fl/algorithms';
+import { algorithmByName } from '@fedsim/fl/algorithms';
+import { createModel } from '@fedsim/fl/models';
+import type { ModelDef } from '@fedsim/fl/models';
+import type { Dataset, Partition } from '@fedsim/fl/data';
+import { decodePartition } from '@fedsim/fl/data';
 import type { ParamSpec } from '@fedsim/fl';
 import { subSpec } from '@fedsim/fl';
 import type { ExperimentConfig } from '../config/experiment.js';

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
-import { clientsPerRound, sampleClients } from '@fedsim/fl/algorithms/index';
-import type { AlgorithmHooks } from '@fedsim/fl/algorithms/index';
-import { decodePartition, encodePartition, labelHistograms } from '@fedsim/fl/data/index';
-import type { Partition } from '@fedsim/fl/data/types';
+import { clientsPerRound, sampleClients } from '@fedsim/fl/algorithms';
+import type { AlgorithmHooks } from '@fedsim/fl/algorithms';
+import { decodePartition, encodePartition, labelHistograms } from '@fedsim/fl/data';
+import type { Partition } from '@fedsim/fl/data';
 import { specFingerprint } from '@fedsim/fl';
 import type { ExperimentConfig } from '../config/experiment.js';
 import { loadDataset, partitionFor } from '../data/index.js';

@@ -1,4 +1,4 @@
-import type { ClientState } from '@fedsim/fl/algorithms/index';
+import type { ClientState } from '@fedsim/fl/algorithms';
 import type { StateIndex, StateRefs } from '../jobs/catalog.js';
 import { parseJob, stateIndexSchema } from '../jobs/catalog.js';
 import type { BlobStore } from '../ports/blob-store.js';

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { InvalidJobError } from '../errors/non-retryable.js';
-import { formatIssues } from '@fedsim/fl/util/zod-issues';
+import { formatIssues } from '@fedsim/fl/util';
 import { failureCodeSchema } from './failures.js';
 
 /**

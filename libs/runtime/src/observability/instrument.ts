@@ -1,4 +1,4 @@
-import { BACKEND_PREFERENCE, type BackendName } from '@fedsim/fl/compute/types';
+import { BACKEND_PREFERENCE, type BackendName } from '@fedsim/fl/compute';
 import type { ExperimentConfig } from '../config/experiment.js';
 import type { RunObserver } from '../engine/observers.js';
 import type { RoundRow } from '../engine/results.js';

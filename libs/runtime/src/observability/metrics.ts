@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { BackendName } from '@fedsim/fl/compute/types';
+import type { BackendName } from '@fedsim/fl/compute';
 import type { JobKind as CatalogJobKind } from '../jobs/catalog.js';
 import type { JobFailureCode, RejectionCode } from '../jobs/failures.js';
 import { METRIC_CATALOG, type MetricKey, type MetricSpec } from './catalog.js';

@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { z } from 'zod';
-import { formatIssues } from '@fedsim/fl/util/zod-issues';
-import type { WasmKernelMode } from '@fedsim/fl/compute/index';
+import { formatIssues } from '@fedsim/fl/util';
+import type { WasmKernelMode } from '@fedsim/fl/compute';
 import { BullmqTransport, EmbeddedTransport, LocalDirBlobStore, namePartSchema, S3BlobStore } from '../adapters/index.js';
 import { ConfigError } from '../errors/run.js';
 import { ThreadPoolHandlers } from '../pool/index.js';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { initCompute, WASM_KERNEL_MODES } from '@fedsim/fl/compute/index';
+import { initCompute, WASM_KERNEL_MODES } from '@fedsim/fl/compute';
 import { RunContextCache } from '../engine/run-context.js';
 import { createJobHandlers } from '../engine/handlers.js';
 import type { JobHandlers } from '../ports/transport.js';

@@ -4,7 +4,7 @@ import { mkdtempSync, mkdirSync, rmSync, writeFileSync, existsSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { encodeIdx, validatePartition, summarizePartition, labelHistograms } from '@fedsim/fl/data/index';
+import { encodeIdx, validatePartition, summarizePartition, labelHistograms } from '@fedsim/fl/data';
 import {
   DatasetNotFoundError,
   clearDatasetCache,
@@ -13,7 +13,7 @@ import {
   loadImageDataset,
   partitionConfigSchema,
   partitionFor,
-} from '@fedsim/runtime/data/index';
+} from '../../src/data/index.js';
 
 const root = mkdtempSync(join(tmpdir(), 'fedsim-data-'));
 test.after(() => rmSync(root, { recursive: true, force: true }));

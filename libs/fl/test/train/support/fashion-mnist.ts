@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import type { ClientData } from '@fedsim/fl/data/types';
+import type { ClientData } from '../../../src/data/types.js';
 
 /** Where the Debian package `dataset-fashion-mnist` installs the files; FEDSIM_FMNIST_DIR overrides. */
 const DIR = process.env.FEDSIM_FMNIST_DIR ?? '/usr/share/datasets/fashion-mnist';
