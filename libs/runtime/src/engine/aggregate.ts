@@ -1,5 +1,6 @@
 import { CodecError } from '@fedsim/fl/params';
 import { formatIssues } from '@fedsim/fl/util';
+import { BlobNotFoundError } from '../errors/store.js';
 import type { ChildOutcome } from '../ports/transport.js';
 import type { AggregatePayload, AggregateReply, ClientFailure, CommitRecord } from '../jobs/catalog.js';
 import { trainReplySchema } from '../jobs/catalog.js';
@@ -65,8 +66,10 @@ export async function aggregateRound(
     try {
       values = decodeModel(await deps.store.get(r.updateKey), rc.uploadSpec);
     } catch (err) {
-      if (!(err instanceof CodecError)) throw err;
-      fail(clientId, err.code === 'shape_mismatch' ? 'shape_mismatch' : 'corrupt', err.message);
+      if (err instanceof CodecError) fail(clientId, err.code === 'shape_mismatch' ? 'shape_mismatch' : 'corrupt', err.message);
+      else if (err instanceof BlobNotFoundError) fail(clientId, 'malformed', `the reply names update ${r.updateKey}, which is not in the store`);
+      // anything else is the store failing, not the update: let the aggregation be retried
+      else throw err;
       continue;
     }
     const bad = firstNonFinite(values);

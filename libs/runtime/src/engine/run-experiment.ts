@@ -11,7 +11,7 @@ import type { BlobStore } from '../ports/blob-store.js';
 import type { FlowChild, FlowTransport } from '../ports/transport.js';
 import { RunFailedError } from '../errors/run.js';
 import type { AggregatePayload, ClientFailure, CommitRecord, EvalSummary, EvalSummaryPayload } from '../jobs/catalog.js';
-import { commitRecordSchema, evalSummarySchema, jobCatalog, parseJob, parseReply } from '../jobs/catalog.js';
+import { commitRecordSchema, evalSummarySchema, flowPolicy, parseJob, parseReply } from '../jobs/catalog.js';
 import { countByCode } from '../jobs/failures.js';
 import { decodeModel, encodeModel } from './blobs.js';
 import { decodeJson, encodeJson } from './json-blobs.js';
@@ -148,9 +148,7 @@ export async function runExperiment(config: ExperimentConfig, opts: RunOptions):
         flowId: `${runId}.train.${round}`,
         parent: { kind: 'aggregate', payload: aggregate },
         children,
-        deadlineMs: jobCatalog.train.timeoutMs(config.failures),
-        attempts: jobCatalog.train.attempts(config.failures),
-        parentAttempts: jobCatalog.aggregate.attempts(config.failures),
+        ...flowPolicy('train', 'aggregate', config.failures),
       }),
       `aggregation result of round ${round}`,
     );
@@ -230,9 +228,7 @@ async function evaluateAll(
       flowId: `${runId}.eval.${modelRound}`,
       parent: { kind: 'evalSummary', payload: parent },
       children,
-      deadlineMs: jobCatalog.eval.timeoutMs(config.failures),
-      attempts: jobCatalog.eval.attempts(config.failures),
-      parentAttempts: jobCatalog.evalSummary.attempts(config.failures),
+      ...flowPolicy('eval', 'evalSummary', config.failures),
     }),
     `evaluation summary after round ${modelRound}`,
   );

@@ -164,36 +164,27 @@ interface FailureSettings {
  * the children are done), its payload and reply schemas, how often it is tried and how long its
  * flow may take. Transports, handlers and the thread pool are typed from this table.
  */
+const roundDeadlineMs = (f: FailureSettings) => f.roundDeadlineSeconds * 1000;
+/** a client's job: retried up to `failures.attempts` times within the round's deadline */
+const clientJob = { attempts: (f: FailureSettings) => f.attempts, timeoutMs: roundDeadlineMs };
+/** a round's parent job: `failures.aggregateAttempts` tries */
+const roundJob = { attempts: (f: FailureSettings) => f.aggregateAttempts, timeoutMs: roundDeadlineMs };
+
 export const jobCatalog = {
-  train: {
-    stage: 'child',
-    payload: trainPayloadSchema,
-    reply: trainReplySchema,
-    attempts: (f: FailureSettings) => f.attempts,
-    timeoutMs: (f: FailureSettings) => f.roundDeadlineSeconds * 1000,
-  },
-  eval: {
-    stage: 'child',
-    payload: evalPayloadSchema,
-    reply: evalReplySchema,
-    attempts: (f: FailureSettings) => f.attempts,
-    timeoutMs: (f: FailureSettings) => f.roundDeadlineSeconds * 1000,
-  },
-  aggregate: {
-    stage: 'parent',
-    payload: aggregatePayloadSchema,
-    reply: aggregateReplySchema,
-    attempts: (f: FailureSettings) => f.aggregateAttempts,
-    timeoutMs: (f: FailureSettings) => f.roundDeadlineSeconds * 1000,
-  },
-  evalSummary: {
-    stage: 'parent',
-    payload: evalSummaryPayloadSchema,
-    reply: evalSummarySchema,
-    attempts: (f: FailureSettings) => f.aggregateAttempts,
-    timeoutMs: (f: FailureSettings) => f.roundDeadlineSeconds * 1000,
-  },
+  train: { stage: 'child', payload: trainPayloadSchema, reply: trainReplySchema, ...clientJob },
+  eval: { stage: 'child', payload: evalPayloadSchema, reply: evalReplySchema, ...clientJob },
+  aggregate: { stage: 'parent', payload: aggregatePayloadSchema, reply: aggregateReplySchema, ...roundJob },
+  evalSummary: { stage: 'parent', payload: evalSummaryPayloadSchema, reply: evalSummarySchema, ...roundJob },
 } as const;
+
+/** A flow's deadline and tries, from the catalog entries of its child and parent kinds. */
+export function flowPolicy(child: ChildKind, parent: ParentKind, failures: FailureSettings) {
+  return {
+    deadlineMs: jobCatalog[child].timeoutMs(failures),
+    attempts: jobCatalog[child].attempts(failures),
+    parentAttempts: jobCatalog[parent].attempts(failures),
+  };
+}
 
 type Catalog = typeof jobCatalog;
 export type JobKind = keyof Catalog;
@@ -208,7 +199,7 @@ export type Jobs = { readonly [K in JobKind]: { readonly payload: z.infer<Catalo
 /** What any table of jobs looks like; transports carry payloads without looking inside. */
 export type JobShapes = { readonly [K in JobKind]: { readonly payload: unknown; readonly reply: unknown } };
 /** Jobs whose payloads and replies are opaque: transport plumbing and its tests. */
-export type UntypedJobs = { readonly [K in JobKind]: { readonly payload: unknown; readonly reply: unknown } };
+export type UntypedJobs = JobShapes;
 
 /** Validates a job's payload against its catalog schema (a bad payload is not retried). */
 export function parsePayload<K extends JobKind>(kind: K, value: unknown): Jobs[K]['payload'] {
