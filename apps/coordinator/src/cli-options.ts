@@ -27,9 +27,11 @@ export const runnerOptionsSchema = z.object({
   metricsPort: z.string().optional(),
 });
 
-/** Commander's option bag, validated and typed; a mismatch is a bug in the command's declaration. */
+/** Commander's option bag, validated and typed; an error names the flag (`--run-id`, not `runId`). */
 export function parseOptions<T extends z.ZodType>(schema: T, options: unknown, command: string): z.output<T> {
   const r = schema.safeParse(options);
-  if (!r.success) throw new ConfigError(`fedsim ${command}: ${formatIssues(r.error)}`);
-  return r.data;
+  if (r.success) return r.data;
+  const asFlag = (key: PropertyKey) => `--${String(key).replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+  const flags = new z.ZodError(r.error.issues.map((i) => ({ ...i, path: i.path.length ? [asFlag(i.path[0]!), ...i.path.slice(1)] : [] })));
+  throw new ConfigError(`${command}: ${formatIssues(flags)}`);
 }

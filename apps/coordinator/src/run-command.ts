@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { z } from 'zod';
 import type { ExperimentConfig, RunSummary } from '@fedsim/runtime';
 import type { BackendChoice, Runtime } from '@fedsim/runtime/wiring';
-import { combineObservers, runExperiment } from '@fedsim/runtime';
+import { combineObservers, runExperiment, runIdSchema } from '@fedsim/runtime';
 import { distributedRuntime, embeddedRuntime } from '@fedsim/runtime/wiring';
 import { backendOption, collect, parseOptions, positiveInt, runnerOptionsSchema } from './cli-options.js';
 import { loadExperimentFile } from './config-file.js';
@@ -31,7 +31,7 @@ export interface RunCommandOptions {
 }
 
 const runOptionsSchema = runnerOptionsSchema.extend({
-  runId: z.string().min(1).optional(),
+  runId: runIdSchema.optional(),
   fresh: z.boolean(),
   stayUp: z.boolean(),
   json: z.boolean(),

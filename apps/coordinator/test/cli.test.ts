@@ -49,6 +49,8 @@ test('bad input exits with 2: an unknown option, a missing config file, an inval
     [['run', join(dir, 'missing.yaml')], {}, /cannot read config file/],
     [['validate', 'configs/smoke-synthetic.yaml', '--set', 'rounds=0'], {}, /rounds: /],
     [['validate', 'configs/smoke-synthetic.yaml'], { FEDSIM_BACKEND: 'tpu' }, /FEDSIM_BACKEND/],
+    // refused before any client trains (the job schema would refuse it only at the aggregation)
+    [smoke('r'.repeat(121)), {}, /--run-id: Too big/],
   ] as const) {
     const r = await fedsim(args, env);
     assert.equal(r.code, 2, `${args.join(' ')}:\n${r.output}`);

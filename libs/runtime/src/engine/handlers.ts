@@ -32,11 +32,12 @@ const parentRunners: ParentRunners = { aggregate: aggregateRound, evalSummary: s
  */
 export function createJobHandlers(deps: JobHandlerDeps): JobHandlers {
   return {
-    runChild<K extends ChildKind>(kind: K, payload: Jobs[K]['payload'], ctx: ChildContext) {
+    // async: an invalid payload rejects the job instead of throwing in the caller's stack
+    async runChild<K extends ChildKind>(kind: K, payload: Jobs[K]['payload'], ctx: ChildContext) {
       const run = childRunners[kind] as ChildRunners[K];
       return run(deps, parsePayload(kind, payload), ctx);
     },
-    runParent<K extends ParentKind>(kind: K, payload: Jobs[K]['payload'], outcomes: readonly ChildOutcome[]) {
+    async runParent<K extends ParentKind>(kind: K, payload: Jobs[K]['payload'], outcomes: readonly ChildOutcome[]) {
       const run = parentRunners[kind] as ParentRunners[K];
       return run(deps, parsePayload(kind, payload), outcomes);
     },

@@ -9,9 +9,10 @@ import { loadDataset, partitionFor } from '../data/index.js';
 import type { LoadDatasetOptions } from '../data/index.js';
 import type { BlobStore } from '../ports/blob-store.js';
 import type { FlowChild, FlowTransport } from '../ports/transport.js';
-import { RunFailedError } from '../errors/run.js';
+import { formatIssues } from '@fedsim/fl/util';
+import { ConfigError, RunFailedError } from '../errors/run.js';
 import type { AggregatePayload, ClientFailure, CommitRecord, EvalSummary, EvalSummaryPayload } from '../jobs/catalog.js';
-import { commitRecordSchema, evalSummarySchema, flowPolicy, parseJob, parseReply } from '../jobs/catalog.js';
+import { commitRecordSchema, evalSummarySchema, flowPolicy, parseJob, parseReply, runIdSchema } from '../jobs/catalog.js';
 import { countByCode } from '../jobs/failures.js';
 import { decodeModel, encodeModel } from './blobs.js';
 import { decodeJson, encodeJson } from './json-blobs.js';
@@ -49,6 +50,9 @@ export { RunFailedError };
 export async function runExperiment(config: ExperimentConfig, opts: RunOptions): Promise<RunSummary> {
   const { store, transport, runId } = opts;
   const obs = opts.observer ?? {};
+  // Checked before any work: every job would refuse the id after the clients trained.
+  const validRunId = runIdSchema.safeParse(runId);
+  if (!validRunId.success) throw new ConfigError(`run id '${runId.length > 40 ? `${runId.slice(0, 40)}…` : runId}': ${formatIssues(validRunId.error)}`);
   const dataset = await loadDataset(config.data, opts.data);
   const model = modelFor(config, dataset);
   const numClients = config.partition.numClients;

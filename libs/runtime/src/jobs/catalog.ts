@@ -7,7 +7,9 @@ import { failureCodeSchema } from './failures.js';
  * Every job's payload and reply, shared by the producer (coordinator, embedded engine) and the
  * consumer (worker). Payloads carry keys and ids only; tensors travel through the blob store.
  */
-const runId = z.string().min(1).max(120);
+/** A run id as every job carries it (also the CLI's --run-id and the store's key prefix). */
+export const runIdSchema = z.string().min(1).max(120);
+const runId = runIdSchema;
 const round = z.number().int().min(0);
 const clientId = z.number().int().min(0);
 const key = z.string().min(1);

@@ -24,7 +24,8 @@ async function loadHandlers(init: ThreadInit): Promise<JobHandlers<UntypedJobs>>
   return handlers;
 }
 
-function run(handlers: JobHandlers<UntypedJobs>, job: ThreadJob, signal: AbortSignal): Promise<unknown> {
+/** Runs a job; a handler that throws instead of rejecting fails only that job, never the thread. */
+async function run(handlers: JobHandlers<UntypedJobs>, job: ThreadJob, signal: AbortSignal): Promise<unknown> {
   return job.op === 'child'
     ? handlers.runChild(job.kind, job.payload, { attempt: job.attempt, jobId: job.jobId, signal })
     : handlers.runParent(job.kind, job.payload, job.outcomes);

@@ -66,6 +66,21 @@ test('ThreadPoolHandlers: a non-retryable error stays non-retryable across the t
   }
 });
 
+test('ThreadPoolHandlers: a handler that throws synchronously fails its job, not its thread', async () => {
+  const pool = new ThreadPoolHandlers<UntypedJobs>({ entry, size: 1 });
+  try {
+    const before = ((await run(pool, { op: 'echo' })) as EchoReply).threadId;
+    await assert.rejects(pool.runParent('aggregate', { throwSync: 'invalid aggregate job payload' }, []), (err: unknown) => {
+      assert.ok(isNonRetryable(err), String(err));
+      assert.match((err as Error).message, /invalid aggregate job payload/);
+      return true;
+    });
+    assert.equal(((await run(pool, { op: 'echo' })) as EchoReply).threadId, before, 'the same thread serves the next job');
+  } finally {
+    await pool.close();
+  }
+});
+
 test('ThreadPoolHandlers: a job error rejects that job with the original name and message; the pool keeps working', async () => {
   const pool = new ThreadPoolHandlers<UntypedJobs>({ entry, size: 1 });
   try {
