@@ -19,13 +19,18 @@ export class ResultsFiles {
   /**
    * `resumedFrom` is the first round this process runs, or null for a new run. A resumed run
    * keeps the rows of the rounds before it, so the files (and the store's copy, which the
-   * process rewrites whole) hold every round, not only this process's.
+   * process rewrites whole) hold every round, not only this process's. `committed` are the
+   * engine's rows of the rounds already committed.
    */
-  async start(config: unknown, resumedFrom: number | null): Promise<void> {
+  async start(config: unknown, resumedFrom: number | null, committed: readonly RoundRow[] = []): Promise<void> {
     await mkdir(this.dir, { recursive: true });
     await writeFile(join(this.dir, 'config.resolved.json'), `${JSON.stringify(config, null, 2)}\n`);
     const earlier = resumedFrom === null ? [] : await this.earlierRows();
-    this.rows = earlier.filter((r) => resumedFrom !== null && r.round < resumedFrom);
+    // Rows written by earlier processes win (they carry wall times); rounds committed while no
+    // coordinator ran, or whose row was lost with a killed process, get the row rebuilt from the store.
+    const byRound = new Map(committed.map((r) => [r.round, r]));
+    for (const r of earlier) byRound.set(r.round, r);
+    this.rows = [...byRound.values()].filter((r) => resumedFrom !== null && r.round < resumedFrom).sort((a, b) => a.round - b.round);
     await writeFile(join(this.dir, 'results.jsonl'), this.rows.map((r) => `${JSON.stringify(r)}\n`).join(''));
     await writeFile(join(this.dir, 'results.csv'), [CSV_HEADER.join(','), ...this.rows.map(csvLine)].map((l) => `${l}\n`).join(''));
   }

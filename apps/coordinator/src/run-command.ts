@@ -132,7 +132,7 @@ export async function runConfig(config: ExperimentConfig, opts: Omit<RunCommandO
       observer: combineObservers(
         {
           async onStart(info) {
-            await results.start(config, info.resumedFrom);
+            await results.start(config, info.resumedFrom, info.committed);
           },
         },
         progress,

@@ -47,7 +47,7 @@ test('a rejected update carries the same code into results.csv, summary.json and
       store,
       transport,
       observer: combineObservers(
-        { onStart: (info) => results.start(config, info.resumedFrom), onRound: (row) => results.append(row) },
+        { onStart: (info) => results.start(config, info.resumedFrom, info.committed), onRound: (row) => results.append(row) },
         metricsObserver(metrics, config),
       ),
     });

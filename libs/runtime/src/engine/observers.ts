@@ -2,7 +2,18 @@ import type { RoundRow } from './results.js';
 
 /** What the coordinator reports as it goes; the CLI draws progress and writes results from it. */
 export interface RunObserver {
-  onStart?(info: { runId: string; resumedFrom: number | null; numClients: number; perRound: number; rounds: number }): void | Promise<void>;
+  /**
+   * `committed` holds a row for every round already committed when this process starts (rebuilt
+   * from the store, wall time 0), including rounds committed while no coordinator ran.
+   */
+  onStart?(info: {
+    runId: string;
+    resumedFrom: number | null;
+    committed: readonly RoundRow[];
+    numClients: number;
+    perRound: number;
+    rounds: number;
+  }): void | Promise<void>;
   onRoundStart?(round: number, clients: readonly number[]): void;
   onRound?(row: RoundRow): void | Promise<void>;
   onEvalStart?(round: number, clients: number): void;

@@ -24,6 +24,7 @@ import type { RunRecord } from './run-record.js';
 import { configHash, parseRunRecord } from './run-record.js';
 import type { RunObserver } from './observers.js';
 import type { RoundRow, RunSummary } from './results.js';
+import { isEvalRound, roundRow } from './round-row.js';
 import { readStateIndex } from './state-index.js';
 
 export type { RunObserver } from './observers.js';
@@ -96,11 +97,12 @@ export async function runExperiment(config: ExperimentConfig, opts: RunOptions):
 
   // Resume point: the first round without a commit record.
   let round = 0;
-  let last: CommitRecord | null = null;
+  const commits: CommitRecord[] = [];
   while (round < config.rounds && (await store.exists(keys.commit(runId, round)))) {
-    last = parseJob(commitRecordSchema, decodeJson(await store.get(keys.commit(runId, round))), `commit of round ${round}`);
+    commits.push(parseJob(commitRecordSchema, decodeJson(await store.get(keys.commit(runId, round))), `commit of round ${round}`));
     round++;
   }
+  const last = commits.at(-1) ?? null;
   let stateIndexKey: string | null = last?.stateIndexKey ?? null;
   // What the server prepared for the round about to run (FedOBP patches, ...), for its row.
   let preparedReports: Record<string, unknown> = last?.prepareReports ?? {};
@@ -118,7 +120,24 @@ export async function runExperiment(config: ExperimentConfig, opts: RunOptions):
   // Written last: a run record means the run's inputs are all in place.
   if (!existingRecord) await store.put(keys.run(runId), encodeJson(record));
 
-  await obs.onStart?.({ runId, resumedFrom: existingRecord ? round : null, numClients, perRound, rounds: config.rounds });
+  // A coordinator stopped after a commit but before that round's evaluation finished: evaluate now,
+  // so the round's row and the run's final results are those of the model it committed.
+  const lostEval = last && isEvalRound(last.round, config) ? keys.evalSummary(runId, last.round + 1) : null;
+  if (last && lostEval && !(await store.exists(lostEval))) {
+    const summary = await evaluateAll(config, { ...opts, observer: {} }, hooks, last.round + 1, last.stateIndexKey, numClients);
+    // A transport may answer a re-submitted flow from its record of the first run without
+    // re-running the job that writes the summary; the same bytes either way.
+    if (!(await store.exists(lostEval))) await store.put(lostEval, encodeJson(summary));
+  }
+  const committed: RoundRow[] = [];
+  for (const c of commits) {
+    const evalKey = keys.evalSummary(runId, c.round + 1);
+    const evaluation = (await store.exists(evalKey)) ? parseJob(evalSummarySchema, decodeJson(await store.get(evalKey)), evalKey) : undefined;
+    // wall time is not recorded in the store: 0 for rounds this process did not run
+    committed.push(roundRow(c, schedule[c.round] ?? [], commits[c.round - 1]?.prepareReports ?? {}, evaluation, 0));
+  }
+
+  await obs.onStart?.({ runId, resumedFrom: existingRecord ? round : null, committed, numClients, perRound, rounds: config.rounds });
   const labels = metricLabels(config);
 
   for (; round < config.rounds; round++) {
@@ -164,29 +183,10 @@ export async function runExperiment(config: ExperimentConfig, opts: RunOptions):
     const reportsOfThisRound = preparedReports;
     preparedReports = reply.prepareReports;
 
-    let evaluation: EvalSummary | undefined;
-    const isEvalRound = (round + 1) % config.eval.every === 0 || round + 1 === config.rounds;
-    if (isEvalRound) {
-      evaluation = await evaluateAll(config, opts, hooks, round + 1, stateIndexKey, numClients);
-    }
-    const row: RoundRow = {
-      round,
-      clients: clients.length,
-      sampled: clients,
-      succeeded: reply.succeeded.length,
-      failed: reply.failures.length,
-      failures: reply.failures,
-      trainLoss: reply.trainLoss,
-      wallSeconds: (performance.now() - started) / 1000,
-      trainSeconds: reply.trainSeconds,
-      aggregateSeconds: reply.aggregateSeconds,
-      uploadBytes: reply.uploadBytes,
-      downloadBytes: reply.downloadBytes,
-      backends: reply.backends,
-      prepareReports: reportsOfThisRound,
-      ...(evaluation ? { evaluation: evaluation.results, evaluationFailures: evaluation.failures.length } : {}),
-    };
-    await obs.onRound?.(row);
+    const evaluation = isEvalRound(round, config)
+      ? await evaluateAll(config, opts, hooks, round + 1, stateIndexKey, numClients)
+      : undefined;
+    await obs.onRound?.(roundRow(reply, clients, reportsOfThisRound, evaluation, (performance.now() - started) / 1000));
   }
 
   const finalKey = keys.global(runId, config.rounds);
