@@ -161,17 +161,17 @@ interface FailureSettings {
   readonly roundDeadlineSeconds: number;
 }
 
-/**
- * Every job kind: where it runs in a flow (a `child` per client, or the `parent` that runs once
- * the children are done), its payload and reply schemas, how often it is tried and how long its
- * flow may take. Transports, handlers and the thread pool are typed from this table.
- */
 const roundDeadlineMs = (f: FailureSettings) => f.roundDeadlineSeconds * 1000;
 /** a client's job: retried up to `failures.attempts` times within the round's deadline */
 const clientJob = { attempts: (f: FailureSettings) => f.attempts, timeoutMs: roundDeadlineMs };
 /** a round's parent job: `failures.aggregateAttempts` tries */
 const roundJob = { attempts: (f: FailureSettings) => f.aggregateAttempts, timeoutMs: roundDeadlineMs };
 
+/**
+ * Every job kind: where it runs in a flow (a `child` per client, or the `parent` that runs once
+ * the children are done), its payload and reply schemas, how often it is tried and how long its
+ * flow may take. Transports, handlers and the thread pool are typed from this table.
+ */
 export const jobCatalog = {
   train: { stage: 'child', payload: trainPayloadSchema, reply: trainReplySchema, ...clientJob },
   eval: { stage: 'child', payload: evalPayloadSchema, reply: evalReplySchema, ...clientJob },
