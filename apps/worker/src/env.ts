@@ -2,6 +2,7 @@ import { cpus } from 'node:os';
 import { z } from 'zod';
 import { formatIssues } from '@fedsim/fl/util';
 import { WASM_KERNEL_MODES } from '@fedsim/fl/compute';
+import { ConfigError } from '@fedsim/runtime';
 import { namePartSchema } from '@fedsim/runtime/adapters';
 import { backendChoiceSchema } from '@fedsim/runtime/wiring';
 
@@ -11,7 +12,7 @@ import { backendChoiceSchema } from '@fedsim/runtime/wiring';
  * so a name the worker accepts is a queue the coordinator can route to.
  */
 export const workerEnvSchema = z.object({
-  REDIS_URL: z.string({ error: 'REDIS_URL is required (e.g. redis://127.0.0.1:6379)' }).min(1),
+  REDIS_URL: z.string({ error: 'is required (e.g. redis://127.0.0.1:6379)' }).min(1),
   FEDSIM_QUEUE_PREFIX: namePartSchema.default('fedsim'),
   FEDSIM_WORKER_POOLS: z
     .string()
@@ -31,6 +32,6 @@ export type WorkerEnv = z.infer<typeof workerEnvSchema>;
 /** Empty values count as unset (`FEDSIM_DATA_DIR=` in a compose file means none). */
 export function parseWorkerEnv(env: Readonly<Record<string, string | undefined>>): WorkerEnv {
   const r = workerEnvSchema.safeParse(Object.fromEntries(Object.entries(env).filter(([, v]) => v !== '')));
-  if (!r.success) throw new Error(`worker configuration: ${formatIssues(r.error)}`);
+  if (!r.success) throw new ConfigError(`worker configuration: ${formatIssues(r.error)}`);
   return r.data;
 }

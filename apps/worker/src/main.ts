@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { ConfigError, ObservabilityConfigError } from '@fedsim/runtime';
 import { S3BlobStore, startBullmqWorkers } from '@fedsim/runtime/adapters';
 import { ThreadPoolHandlers } from '@fedsim/runtime/pool';
 import type { WorkerThreadData } from '@fedsim/runtime/wiring';
@@ -78,5 +79,6 @@ async function main(): Promise<void> {
 
 main().catch((err: unknown) => {
   console.error(`fedsim-worker: ${err instanceof Error ? err.message : String(err)}`);
-  process.exit(1);
+  // like fedsim: 2 for bad configuration, 1 for anything else
+  process.exit(err instanceof ConfigError || err instanceof ObservabilityConfigError ? 2 : 1);
 });
