@@ -1,10 +1,10 @@
 /**
  * The fedsim Grafana dashboards, built as data so tests can check every query against the
  * metric catalog. `node --import tsx infra/grafana/dashboards.ts` rewrites the JSON files that
- * Grafana provisions (infra/grafana/dashboards/) and the copies the Helm chart ships
- * (helm/fedsim/dashboards/); a test fails when they are stale.
+ * Grafana provisions (infra/grafana/dashboards/), the copies the Helm chart ships
+ * (helm/fedsim/dashboards/) and the per-row guide in docs/metrics.md; tests fail when they are stale.
  */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -31,6 +31,9 @@ interface PanelSpec {
 
 interface RowSpec {
   readonly title: string;
+  /** what the row shows for a round that goes well, and for one that does not (docs/metrics.md) */
+  readonly healthy: string;
+  readonly unhealthy: string;
   readonly panels: readonly PanelSpec[];
 }
 
@@ -49,11 +52,23 @@ const EXP = 'experiment=~"$experiment"';
 const POOL = 'pool=~"$pool"';
 const RATE = '$__rate_interval';
 
-const quantiles = (metric: string, by: string, filter: string): Query[] =>
+/**
+ * p50/p90/p99 from a recorded per-bucket rate (infra/prometheus/recording-rules.yml), so the
+ * three quantiles don't each re-read the raw buckets of every instance.
+ */
+const quantiles = (recorded: string, by: string, filter: string): Query[] =>
   [0.5, 0.9, 0.99].map((q) => ({
-    expr: `histogram_quantile(${q}, sum by (le, ${by}) (rate(${metric}_bucket{${filter}}[${RATE}])))`,
+    expr: `histogram_quantile(${q}, sum by (le, ${by}) (${recorded}{${filter}}))`,
     legend: `p${Math.round(q * 100)} {{${by.split(', ').join('}} {{')}}}`,
   }));
+
+/** Recorded series (infra/prometheus/recording-rules.yml) the dashboards read. */
+export const RECORDED = {
+  roundDurationBuckets: 'experiment:fedsim_round_duration_seconds_bucket:rate5m',
+  jobDurationBuckets: 'experiment_job:fedsim_job_duration_seconds_bucket:rate5m',
+  clientUpdates: 'experiment:fedsim_client_updates:rate5m',
+  failureRatio: 'experiment:fedsim_client_failure_ratio:rate5m',
+} as const;
 
 const overview: DashboardSpec = {
   uid: 'fedsim-overview',
@@ -63,6 +78,10 @@ const overview: DashboardSpec = {
   rows: [
     {
       title: 'Progress',
+      healthy:
+        'Current round steps up once per round and reaches rounds planned minus one; clients per round matches the config; pooled accuracy rises (or holds) at each evaluation and the eval and train loss curves fall.',
+      unhealthy:
+        'The round line stays flat while a round is in progress (a stuck round: see the FedsimRoundOverdue alert and the queues dashboard); accuracy drops or loss turns to a gap after a round (diverging training: look for rejected non-finite updates); clients per round below the config means the sampler had fewer clients than asked.',
       panels: [
         { title: 'Current round', kind: 'stat', width: 6, height: 5, queries: [{ expr: `max by (experiment) (fedsim_current_round{${EXP}})`, legend: '{{experiment}}' }] },
         { title: 'Rounds planned', kind: 'stat', width: 6, height: 5, queries: [{ expr: `max by (experiment) (fedsim_rounds_planned{${EXP}})`, legend: '{{experiment}}' }] },
@@ -91,17 +110,21 @@ const overview: DashboardSpec = {
     },
     {
       title: 'Durations',
+      healthy:
+        'Round duration percentiles sit close together and stay level from round to round; rounds committed per minute is steady; train jobs dominate job durations and the train p90 is similar across pools of the same backend.',
+      unhealthy:
+        'p99 far above p50 (one slow client or worker holds every round up to its deadline); round durations growing round after round (a shrinking worker fleet or a growing backlog); one backend or pool with a much higher train p90 (a slow node or a fallback to a slower backend).',
       panels: [
-        { title: 'Round duration percentiles', kind: 'timeseries', width: 12, unit: 's', queries: quantiles('fedsim_round_duration_seconds', 'experiment', EXP) },
+        { title: 'Round duration percentiles', kind: 'timeseries', width: 12, unit: 's', queries: quantiles(RECORDED.roundDurationBuckets, 'experiment', EXP) },
         {
           title: 'Rounds committed per minute', kind: 'timeseries', width: 12, unit: 'short',
           queries: [{ expr: `sum by (experiment, algorithm) (rate(fedsim_rounds_committed_total{${EXP}}[${RATE}])) * 60`, legend: '{{experiment}} {{algorithm}}' }],
         },
-        { title: 'Job duration p50/p90/p99 by kind', kind: 'timeseries', width: 12, unit: 's', queries: quantiles('fedsim_job_duration_seconds', 'job_kind', EXP) },
+        { title: 'Job duration p50/p90/p99 by kind', kind: 'timeseries', width: 12, unit: 's', queries: quantiles(RECORDED.jobDurationBuckets, 'job_kind', EXP) },
         {
           title: 'Train job p90 by backend and pool', kind: 'timeseries', width: 12, unit: 's',
           queries: [{
-            expr: `histogram_quantile(0.9, sum by (le, backend, pool) (rate(fedsim_job_duration_seconds_bucket{${EXP}, job_kind="train"}[${RATE}])))`,
+            expr: `histogram_quantile(0.9, sum by (le, backend, pool) (${RECORDED.jobDurationBuckets}{${EXP}, job_kind="train"}))`,
             legend: '{{backend}} {{pool}}',
           }],
         },
@@ -109,10 +132,14 @@ const overview: DashboardSpec = {
     },
     {
       title: 'Throughput',
+      healthy:
+        'Client updates per second is steady while rounds run; jobs finished per second shows train (and eval) jobs completing, with the failed band at or near zero.',
+      unhealthy:
+        'Updates per second drops to zero while a round is in progress (workers idle or gone); a visible failed band in jobs finished per second (jobs throwing: check the workers\' logs).',
       panels: [
         {
           title: 'Client updates per second', kind: 'timeseries', width: 12, unit: 'ops',
-          queries: [{ expr: `sum by (experiment, algorithm) (rate(fedsim_client_updates_total{${EXP}}[${RATE}]))`, legend: '{{experiment}} {{algorithm}}' }],
+          queries: [{ expr: `sum by (experiment, algorithm) (${RECORDED.clientUpdates}{${EXP}})`, legend: '{{experiment}} {{algorithm}}' }],
         },
         {
           title: 'Jobs finished per second', kind: 'timeseries', width: 12, unit: 'ops', stack: true,
@@ -122,6 +149,10 @@ const overview: DashboardSpec = {
     },
     {
       title: 'Failures, retries and rejections',
+      healthy:
+        'All four panels at zero, or a short blip: an occasional retry that then succeeds, or a single failed client that the round absorbs; the failure ratio stays well under 20 %.',
+      unhealthy:
+        'A failure ratio near or above 20 % (FedsimClientFailureRateHigh); failures with reason deadline (clients slower than the round deadline); a steady retry rate (stalled or crashing workers); any rejected updates (non-finite or malformed updates from a client: FedsimUpdatesRejected).',
       panels: [
         {
           title: 'Client failures per second', kind: 'timeseries', unit: 'ops',
@@ -138,12 +169,7 @@ const overview: DashboardSpec = {
         {
           title: 'Failure ratio', kind: 'timeseries', width: 24, unit: 'percentunit', min: 0,
           description: 'Failed client jobs over all finished client jobs (the FedsimClientFailureRateHigh alert fires above 20%).',
-          queries: [{
-            expr:
-              `sum by (experiment) (rate(fedsim_client_failures_total{${EXP}}[${RATE}])) / ` +
-              `(sum by (experiment) (rate(fedsim_client_updates_total{${EXP}}[${RATE}])) + sum by (experiment) (rate(fedsim_client_failures_total{${EXP}}[${RATE}])))`,
-            legend: '{{experiment}}',
-          }],
+          queries: [{ expr: `max by (experiment) (${RECORDED.failureRatio}{${EXP}})`, legend: '{{experiment}}' }],
         },
       ],
     },
@@ -158,6 +184,10 @@ const infrastructure: DashboardSpec = {
   rows: [
     {
       title: 'Queues',
+      healthy:
+        'Waiting jobs jump when a round is queued and drain to zero before the next one; the aggregate queue holds at most one job per running experiment; no failed jobs pile up.',
+      unhealthy:
+        'Waiting jobs that never drain or keep growing (FedsimQueueBacklogGrowing: too few workers for the pool); jobs waiting with no worker slots (FedsimNoWorkers); a failed count that keeps rising.',
       panels: [
         {
           title: 'Waiting jobs per queue', kind: 'timeseries', width: 12, stack: true,
@@ -171,6 +201,10 @@ const infrastructure: DashboardSpec = {
     },
     {
       title: 'Workers',
+      healthy:
+        'Utilisation near 100 % while a round\'s train jobs run and near 0 between rounds; offered slots and worker processes constant (or following the autoscaler).',
+      unhealthy:
+        'Low utilisation while jobs wait (workers serve other pools, or the queue prefix differs); offered slots dropping during a run (workers crashing or being evicted); a pool missing entirely.',
       panels: [
         {
           title: 'Utilisation per pool', kind: 'timeseries', unit: 'percentunit', min: 0, max: 1,
@@ -192,6 +226,10 @@ const infrastructure: DashboardSpec = {
     },
     {
       title: 'Storage',
+      healthy:
+        'Download and upload bytes rise with each round in a steady pattern (models down, updates up); total bytes grow roughly linearly with rounds.',
+      unhealthy:
+        'Throughput at zero while rounds run (workers stuck on the blob store: check S3 credentials and the endpoint); bytes per round growing over time (updates larger than expected).',
       panels: [
         {
           title: 'Blob store throughput', kind: 'timeseries', width: 12, unit: 'Bps',
@@ -205,6 +243,10 @@ const infrastructure: DashboardSpec = {
     },
     {
       title: 'Processes',
+      healthy:
+        'CPU busy on workers during rounds and low on the coordinator; resident memory flat after the first rounds; event-loop lag p99 in milliseconds; no queue-depth read errors.',
+      unhealthy:
+        'Memory rising round after round (a leak); event-loop lag in seconds (a blocked main thread: lock renewals and scrapes suffer); queue-depth read errors (Redis slow or unreachable from the coordinator).',
       panels: [
         { title: 'CPU (cores)', kind: 'timeseries', queries: [{ expr: `sum by (job, instance) (rate(process_cpu_seconds_total{job=~".*fedsim.*"}[${RATE}]))`, legend: '{{job}} {{instance}}' }] },
         { title: 'Resident memory', kind: 'timeseries', unit: 'bytes', queries: [{ expr: 'max by (job, instance) (process_resident_memory_bytes{job=~".*fedsim.*"})', legend: '{{job}} {{instance}}' }] },
@@ -324,12 +366,45 @@ export function serialiseDashboard(dashboard: DashboardJson): string {
   return `${JSON.stringify(dashboard, null, 2)}\n`;
 }
 
+const GUIDE_START = '<!-- dashboard guide: generated by infra/grafana/dashboards.ts, do not edit by hand -->';
+const GUIDE_END = '<!-- end of dashboard guide -->';
+
+/** Markdown: per dashboard row, its panels and what a healthy and an unhealthy round look like. */
+export function dashboardGuide(): string {
+  const lines: string[] = [];
+  for (const spec of DASHBOARD_SPECS) {
+    lines.push(`#### ${spec.title} (\`${spec.uid}\`)`, '', spec.description, '');
+    for (const row of spec.rows) {
+      lines.push(
+        `##### ${row.title}`,
+        '',
+        `Panels: ${row.panels.map((p) => p.title).join('; ')}.`,
+        '',
+        `- **Healthy:** ${row.healthy}`,
+        `- **Unhealthy:** ${row.unhealthy}`,
+        '',
+      );
+    }
+  }
+  return lines.join('\n');
+}
+
+/** `doc` with the text between the guide markers replaced by the current guide. */
+export function withDashboardGuide(doc: string): string {
+  const start = doc.indexOf(GUIDE_START);
+  const end = doc.indexOf(GUIDE_END);
+  if (start < 0 || end < start) throw new Error(`docs/metrics.md lacks the markers '${GUIDE_START}' … '${GUIDE_END}'`);
+  return `${doc.slice(0, start + GUIDE_START.length)}\n\n${dashboardGuide()}${doc.slice(end)}`;
+}
+
 const here = dirname(fileURLToPath(import.meta.url));
+export const METRICS_DOC = join(here, '..', '..', 'docs', 'metrics.md');
 export const DASHBOARD_DIRS: readonly string[] = [join(here, 'dashboards'), join(here, '..', '..', 'helm', 'fedsim', 'dashboards')];
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   for (const [file, dashboard] of Object.entries(buildDashboards())) {
     for (const dir of DASHBOARD_DIRS) writeFileSync(join(dir, file), serialiseDashboard(dashboard));
   }
-  console.log(`wrote ${DASHBOARD_SPECS.length} dashboards to ${DASHBOARD_DIRS.join(' and ')}`);
+  writeFileSync(METRICS_DOC, withDashboardGuide(readFileSync(METRICS_DOC, 'utf8')));
+  console.log(`wrote ${DASHBOARD_SPECS.length} dashboards to ${DASHBOARD_DIRS.join(' and ')}, and the guide in ${METRICS_DOC}`);
 }

@@ -11,6 +11,8 @@ export interface DistributedEnv {
 export async function startDistributedEnv(
   workerCount: number,
   overrides: Record<string, string> = {},
+  /** the worker program, relative to the repository root (default: the real worker) */
+  workerEntry?: string,
 ): Promise<DistributedEnv> {
   const [redis, s3]: [RedisHandle, S3Handle] = await Promise.all([startRedis(), startS3()]);
   const env: Record<string, string> = {
@@ -28,7 +30,7 @@ export async function startDistributedEnv(
     FEDSIM_METRICS_PORT: '0',
     ...overrides,
   };
-  const workers = Array.from({ length: workerCount }, () => spawnWorker(env));
+  const workers = Array.from({ length: workerCount }, () => spawnWorker(env, workerEntry));
   try {
     await waitUntilServing(workers);
   } catch (err) {

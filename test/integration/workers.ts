@@ -12,9 +12,9 @@ export interface WorkerProcess {
   stop(): Promise<number | null>;
 }
 
-/** A real `fedsim-worker` process (from sources) with the given environment. */
-export function spawnWorker(env: Record<string, string>): WorkerProcess {
-  const child = spawn(process.execPath, [...sourceNodeArgs, 'apps/worker/src/main.ts'], {
+/** A real `fedsim-worker` process (from sources) with the given environment; `entry` may name a test variant. */
+export function spawnWorker(env: Record<string, string>, entry = 'apps/worker/src/main.ts'): WorkerProcess {
+  const child = spawn(process.execPath, [...sourceNodeArgs, entry], {
     cwd: repoRoot,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -5,7 +5,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { DEFAULT_METRICS_PORTS } from '@fedsim/runtime/observability';
-import { exposedSeries, selectorsOf } from './promql.js';
+import { buildDashboards } from '../../infra/grafana/dashboards.js';
+import { RECORDING_RULES_FILE, exposedSeries, recordedSeries, recordingRules, selectorsOf } from './promql.js';
 import { commandPath } from './tools.js';
 
 const root = join(import.meta.dirname, '..', '..');
@@ -37,13 +38,30 @@ test('alert rules: structure, severities, annotations', () => {
   }
 });
 
-test('alert expressions parse and read only registered metrics and labels', async () => {
-  const series = await exposedSeries();
-  for (const rule of allRules) {
+test('recording rules: one group, level:metric:operations names, each read by a dashboard, an alert or another rule', async () => {
+  const groups = recordingRules();
+  assert.deepEqual(groups.map((g) => g.name), ['fedsim.recording']);
+  const dashboards = JSON.stringify(buildDashboards());
+  const records = groups.flatMap((g) => g.rules);
+  for (const rule of records) {
+    assert.match(rule.record, /^[a-z_]+:fedsim_[a-z_]+:rate5m$/, rule.record);
+    const readers = [dashboards, ...allRules.map((a) => a.expr), ...records.map((r) => r.expr)];
+    assert.ok(readers.some((text) => text.includes(rule.record)), `${rule.record} is recorded but nothing reads it`);
+  }
+});
+
+test('alert and recording expressions parse and read only registered metrics (or recorded series) and labels', async () => {
+  const registered = await exposedSeries();
+  const series = new Map([...registered, ...recordedSeries(registered)]);
+  const rules = [
+    ...recordingRules().flatMap((g) => g.rules).map((r) => ({ name: r.record, expr: r.expr })),
+    ...allRules.map((r) => ({ name: r.alert ?? '', expr: r.expr })),
+  ];
+  for (const rule of rules) {
     for (const { metric, labels } of selectorsOf(rule.expr)) {
       const info = series.get(metric);
-      assert.ok(info, `${rule.alert}: '${metric}' is not a registered metric`);
-      for (const label of labels) assert.ok(info.labels.has(label), `${rule.alert}: ${metric} has no label '${label}'`);
+      assert.ok(info, `${rule.name}: '${metric}' is neither registered nor recorded`);
+      for (const label of labels) assert.ok(info.labels.has(label), `${rule.name}: ${metric} has no label '${label}'`);
     }
   }
 });
@@ -52,8 +70,9 @@ test('a broken expression is caught by the structural check', () => {
   assert.throws(() => selectorsOf('sum by (queue (fedsim_queue_jobs'), /PromQL syntax error/);
 });
 
-test('the Helm chart ships the same rule file', () => {
+test('the Helm chart ships the same rule files', () => {
   assert.equal(readFileSync(join(root, 'helm/fedsim/files/alerts.yml'), 'utf8'), readFileSync(alertsFile, 'utf8'));
+  assert.equal(readFileSync(join(root, 'helm/fedsim/files/recording-rules.yml'), 'utf8'), readFileSync(RECORDING_RULES_FILE, 'utf8'));
 });
 
 test('Prometheus scrapes the compose coordinator and workers on their default metrics ports', () => {
@@ -61,7 +80,7 @@ test('Prometheus scrapes the compose coordinator and workers on their default me
     rule_files: string[];
     scrape_configs: { job_name: string; static_configs?: { targets: string[] }[]; dns_sd_configs?: { names: string[]; port: number }[] }[];
   };
-  assert.deepEqual(config.rule_files, ['alerts.yml']);
+  assert.deepEqual(config.rule_files, ['recording-rules.yml', 'alerts.yml']);
   const job = (name: string) => config.scrape_configs.find((s) => s.job_name === name);
   assert.deepEqual(job('fedsim-coordinator')?.static_configs?.[0]?.targets, [`coordinator:${DEFAULT_METRICS_PORTS.coordinator}`]);
   const workers = job('fedsim-worker')?.dns_sd_configs?.[0];
@@ -77,6 +96,7 @@ test('promtool: rule file, config and rule unit tests', { skip: promtool ? false
     assert.equal(r.status, 0, `promtool ${args.join(' ')}:\n${r.stdout}\n${r.stderr}`);
     return r.stdout;
   };
+  assert.match(run('check', 'rules', 'recording-rules.yml'), /SUCCESS: \d+ rules found/);
   assert.match(run('check', 'rules', 'alerts.yml'), /SUCCESS: \d+ rules found/);
   run('check', 'config', 'prometheus.yml');
   run('test', 'rules', 'alerts.test.yml');

@@ -4,6 +4,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { METRIC_CATALOG } from '@fedsim/runtime/observability';
+import { METRICS_DOC, withDashboardGuide } from '../../infra/grafana/dashboards.js';
 import { ENV_CONTRACT } from './contract.js';
 
 const root = join(import.meta.dirname, '..', '..');
@@ -24,6 +25,11 @@ test('docs/metrics.md documents every metric with its type and labels', () => {
 test('docs/metrics.md lists every alert', () => {
   const rules = parseYaml(readFileSync(join(root, 'infra/prometheus/alerts.yml'), 'utf8')) as { groups: { rules: { alert: string }[] }[] };
   for (const rule of rules.groups.flatMap((g) => g.rules)) assert.ok(metricsDoc.includes(`| \`${rule.alert}\` |`), rule.alert);
+});
+
+test('docs/metrics.md carries the current per-row dashboard guide (run infra/grafana/dashboards.ts)', () => {
+  assert.equal(metricsDoc, withDashboardGuide(readFileSync(METRICS_DOC, 'utf8')));
+  assert.match(metricsDoc, /##### Failures, retries and rejections\n\nPanels: [^\n]+\n\n- \*\*Healthy:\*\* .+\n- \*\*Unhealthy:\*\* .+/);
 });
 
 test('docs/deploy-kubernetes.md covers the environment contract', () => {

@@ -182,6 +182,7 @@ test(`chart renders with defaults (no KEDA, no operator): HPA fallback, bundled 
   assert.equal(coordinator.spec.strategy.type, 'Recreate');
   assert.equal(envValue(coordinator, 'REDIS_URL').value, 'redis://:$(REDIS_PASSWORD)@fedsim-redis:6379/0');
   assert.equal(envValue(coordinator, 'S3_ENDPOINT').value, 'http://fedsim-minio:9000');
+  assert.equal(envValue(coordinator, 'FEDSIM_QUEUE_BOARD').value, 'off', 'the queue board is off unless asked for');
   const experiment = parseYaml(find(objects, 'ConfigMap', 'fedsim-experiment')!.data!['experiment.yaml']!) as { name: string };
   assert.equal(experiment.name, 'smoke-synthetic');
 
@@ -229,8 +230,12 @@ test('chart with KEDA and the Prometheus Operator: ScaledObjects on the BullMQ w
 
   assert.deepEqual(objects.filter((o) => o.kind === 'ServiceMonitor').map((o) => o.metadata.name).sort(), ['fedsim-coordinator', 'fedsim-worker']);
   const rule = find(objects, 'PrometheusRule', 'fedsim')!;
-  const alerts = parseYaml(readFileSync(join(CHART_DIR, 'files/alerts.yml'), 'utf8')) as { groups: unknown };
-  assert.deepEqual(rule.spec.groups, alerts.groups, 'the PrometheusRule carries files/alerts.yml unchanged');
+  const groupsOf = (file: string) => (parseYaml(readFileSync(join(CHART_DIR, 'files', file), 'utf8')) as { groups: unknown[] }).groups;
+  assert.deepEqual(
+    rule.spec.groups,
+    [...groupsOf('recording-rules.yml'), ...groupsOf('alerts.yml')],
+    'the PrometheusRule carries files/recording-rules.yml and files/alerts.yml unchanged',
+  );
 });
 
 test('chart with external Redis and S3 from existing Secrets: nothing bundled, no chart Secret', { skip }, () => {

@@ -2,7 +2,10 @@
  * Helpers for the ops tests: parse PromQL with the Prometheus project's own grammar
  * (@prometheus-io/lezer-promql) and list the series a registry exposes.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parser } from '@prometheus-io/lezer-promql';
+import { parse as parseYaml } from 'yaml';
 import { Registry } from 'prom-client';
 import { createFedsimMetrics } from '@fedsim/runtime/observability';
 
@@ -76,4 +79,31 @@ export async function exposedSeries(): Promise<Map<string, SeriesInfo>> {
   // Prometheus's own per-target series
   series.set('up', { labels: new Set(scrapeLabels), type: 'gauge' });
   return series;
+}
+
+export interface RecordingRule {
+  readonly record: string;
+  readonly expr: string;
+}
+
+export const RECORDING_RULES_FILE = join(import.meta.dirname, '..', '..', 'infra', 'prometheus', 'recording-rules.yml');
+
+export function recordingRules(file = RECORDING_RULES_FILE): { name: string; rules: RecordingRule[] }[] {
+  return (parseYaml(readFileSync(file, 'utf8')) as { groups: { name: string; rules: RecordingRule[] }[] }).groups;
+}
+
+/**
+ * The series the recording rules write, with their labels: those of the `by (...)` clause, or,
+ * for a rule combining recorded series without one, the labels of the series it reads.
+ */
+export function recordedSeries(known: ReadonlyMap<string, SeriesInfo>, file = RECORDING_RULES_FILE): Map<string, SeriesInfo> {
+  const recorded = new Map<string, SeriesInfo>();
+  for (const rule of recordingRules(file).flatMap((g) => g.rules)) {
+    const by = /\bby\s*\(([^)]*)\)/.exec(rule.expr)?.[1];
+    const labels = by !== undefined
+      ? new Set(by.split(',').map((l) => l.trim()).filter(Boolean))
+      : new Set(selectorsOf(rule.expr).flatMap((s) => [...(recorded.get(s.metric) ?? known.get(s.metric))?.labels ?? []]));
+    recorded.set(rule.record, { labels, type: 'recorded' });
+  }
+  return recorded;
 }

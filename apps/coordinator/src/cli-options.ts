@@ -5,7 +5,8 @@ import { ConfigError } from '@fedsim/runtime';
 import { backendChoiceSchema } from '@fedsim/runtime/wiring';
 import type { CoordinatorEnv } from './env.js';
 
-export const positiveInt = (v: string) => {
+/** Shared by every command. */
+export const positiveInt = (v: string): number => {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer');
   return n;

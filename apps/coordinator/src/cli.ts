@@ -6,6 +6,9 @@ import { parseCoordinatorEnv } from './env.js';
 import { exitWithError } from './exit-codes.js';
 import { registerRunCommand } from './run-command.js';
 import { registerValidateCommand } from './validate-command.js';
+import { registerPartitionCommands } from './partition-command.js';
+import { registerSweepCommands } from './sweep/commands.js';
+import { registerServeCommands } from './serve/commands.js';
 
 const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
 
@@ -21,6 +24,9 @@ async function main(): Promise<void> {
   registerRunCommand(program, env);
   registerCompareCommand(program, env);
   registerValidateCommand(program);
+  registerPartitionCommands(program);
+  registerSweepCommands(program, env);
+  registerServeCommands(program, env);
 
   await program.parseAsync(process.argv);
 }

@@ -26,6 +26,8 @@ export interface RunCommandOptions {
   readonly json: boolean;
   /** serve /metrics on this port (distributed runs default to FEDSIM_METRICS_PORT or 9464) */
   readonly metricsPort?: string;
+  /** Bull Board on the metrics port: 'read-only' or 'read-write' (default: FEDSIM_QUEUE_BOARD, else off) */
+  readonly queueBoard?: string;
   /** keep serving /metrics after the run ends, until SIGTERM (for a Kubernetes Deployment) */
   readonly stayUp: boolean;
 }
@@ -93,6 +95,7 @@ export async function runConfig(config: ExperimentConfig, opts: Omit<RunCommandO
     env: env.raw,
     distributed: opts.distributed,
     ...(opts.metricsPort !== undefined ? { metricsPort: opts.metricsPort } : {}),
+    ...(opts.queueBoard !== undefined ? { queueBoard: opts.queueBoard } : {}),
     log,
   });
   const data = env.FEDSIM_DATA_DIR ? { dataRoot: env.FEDSIM_DATA_DIR } : {};

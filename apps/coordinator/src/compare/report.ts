@@ -1,8 +1,7 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import * as vega from 'vega';
-import { compile, type TopLevelSpec } from 'vega-lite';
 import type { EvalStats, RoundRow, RunSummary } from '@fedsim/runtime';
+import { renderSvg, styleScales } from '../report/plots.js';
 
 export interface MethodResult {
   readonly label: string;
@@ -110,11 +109,9 @@ export function accuracyPoints(methods: readonly MethodResult[]) {
   );
 }
 
-async function renderSvg(spec: TopLevelSpec): Promise<string> {
-  const view = new vega.View(vega.parse(compile(spec).spec), { renderer: 'none' });
-  const svg = await view.toSVG();
-  view.finalize();
-  return svg;
+function methodStyle(labels: readonly string[]) {
+  const { color, shape } = styleScales(labels);
+  return { color: { field: 'method', type: 'nominal', scale: color }, shape: { field: 'method', type: 'nominal', scale: shape } } as const;
 }
 
 const axes = {
@@ -153,7 +150,8 @@ export async function writeComparisonReport(
       height: 360,
       data: { values: points.filter((p) => p.view === 'personalized') },
       mark: { type: 'line', point: true },
-      encoding: { ...axes, color: { field: 'method', type: 'nominal' } },
+      // the sweep report's palette: distinct colour + marker per method, also beyond 10 methods
+      encoding: { ...axes, ...methodStyle(methods.map((m) => m.label)) },
     }),
   );
   for (const m of methods) {

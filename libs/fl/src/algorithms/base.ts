@@ -105,6 +105,7 @@ export async function finetuneEvaluate(
   const tuned = await trainLocal(env.model, start, input.train, {
     sgd: env.finetune.sgd,
     batchSize: env.train.batchSize,
+    dropLast: env.train.dropLast,
     epochs: env.finetune.epochs,
     seed: input.seed,
   });

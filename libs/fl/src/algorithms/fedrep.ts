@@ -29,6 +29,7 @@ export async function fedRepFit(env: AlgorithmEnv, options: FedRepOptions, input
   const phase = (epochs: number, name: string): LocalTrainOptions => ({
     sgd: env.train.sgd,
     batchSize: env.train.batchSize,
+    dropLast: env.train.dropLast,
     epochs,
     // Distinct shuffles per phase; the body phase would otherwise replay the head's first epoch.
     seed: derivedSeed(input.seed, 'fedrep', name),

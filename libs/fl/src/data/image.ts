@@ -21,6 +21,8 @@ export interface ImageDatasetInit {
   readonly featureShape: readonly number[];
   readonly numClasses: number;
   readonly normalization: ImageNormalization;
+  /** how many of the first samples come from the train files (see Dataset.trainSamples) */
+  readonly trainSamples?: number;
 }
 
 export function imageDataset(init: ImageDatasetInit): Dataset {
@@ -42,12 +44,16 @@ export function imageDataset(init: ImageDatasetInit): Dataset {
   const lut = new Float32Array(256);
   for (let p = 0; p < 256; p++) lut[p] = (p / 255 - normalization.mean) / normalization.std;
 
+  if (init.trainSamples !== undefined && !(Number.isInteger(init.trainSamples) && init.trainSamples >= 0 && init.trainSamples <= numSamples)) {
+    throw new DataError(`${name}: trainSamples must be an integer in 0..${numSamples}, got ${init.trainSamples}`);
+  }
   return {
     name,
     numSamples,
     featureShape,
     numClasses,
     labels,
+    ...(init.trainSamples !== undefined ? { trainSamples: init.trainSamples } : {}),
     gather(indices: ArrayLike<number>): Float32Array {
       const out = new Float32Array(indices.length * featureSize);
       for (let k = 0; k < indices.length; k++) {
@@ -157,5 +163,7 @@ export function imageDatasetFromIdx(opts: IdxDatasetOptions): Dataset {
     featureShape: [first.images.rows, first.images.cols, 1],
     numClasses,
     normalization,
+    // The first pair is the train files; with a test pair pooled after it, say where it starts.
+    ...(parsed.length > 1 ? { trainSamples: first.labels.length } : {}),
   });
 }

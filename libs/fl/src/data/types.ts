@@ -7,6 +7,11 @@ export interface Dataset {
   readonly numClasses: number;
   /** label of every sample, 0..numClasses-1 */
   readonly labels: Uint8Array;
+  /**
+   * Samples 0..trainSamples−1 come from the data set's own train files, the rest from its test
+   * files (pooled in that order). Absent when the data set has no separate test files.
+   */
+  readonly trainSamples?: number;
   /** Normalised features of the given samples, concatenated: indices.length × prod(featureShape). */
   gather(indices: ArrayLike<number>): Float32Array;
 }

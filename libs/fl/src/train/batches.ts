@@ -40,11 +40,21 @@ export function epochOrder(n: number, seed: number, epoch: number): Uint32Array 
   return Rng.derive(seed, 'epoch', epoch).shuffle(order);
 }
 
-/** Consecutive chunks of an epoch's order; a last chunk of ≤ 1 sample is skipped (docs/specs/protocol.md). */
-export function* epochBatches(order: Uint32Array, batchSize: number): Generator<Uint32Array> {
+/**
+ * What happens to an epoch's last, short chunk. `undefined` is fedsim's own rule (docs/specs/protocol.md):
+ * skip it only when it holds ≤ 1 sample. `true` is PyTorch's drop_last=True (skip any short
+ * chunk); `false` is drop_last=False (keep it, even a single sample).
+ */
+export type DropLast = boolean | undefined;
+
+const keepsChunk = (size: number, batchSize: number, dropLast: DropLast): boolean =>
+  dropLast === undefined ? size > 1 : dropLast ? size === batchSize : size > 0;
+
+/** Consecutive chunks of an epoch's order; the last one is kept or skipped as `dropLast` says. */
+export function* epochBatches(order: Uint32Array, batchSize: number, dropLast?: DropLast): Generator<Uint32Array> {
   for (let at = 0; at < order.length; at += batchSize) {
     const chunk = order.subarray(at, Math.min(at + batchSize, order.length));
-    if (chunk.length <= 1) return;
+    if (!keepsChunk(chunk.length, batchSize, dropLast)) return;
     yield chunk;
   }
 }
@@ -57,6 +67,7 @@ export interface BatchPlan {
   readonly epochs: number;
   /** a fixed number of batches, reshuffling at every pass over the data */
   readonly iterations?: number | undefined;
+  readonly dropLast?: DropLast;
 }
 
 /**
@@ -64,16 +75,16 @@ export interface BatchPlan {
  * is the same permutation epoch mode would use, so the two modes agree on their common prefix.
  */
 export function* trainingBatches(plan: BatchPlan): Generator<Uint32Array> {
-  const { n, batchSize, seed } = plan;
+  const { n, batchSize, seed, dropLast } = plan;
   if (plan.iterations === undefined) {
-    for (let e = 0; e < plan.epochs; e++) yield* epochBatches(epochOrder(n, seed, e), batchSize);
+    for (let e = 0; e < plan.epochs; e++) yield* epochBatches(epochOrder(n, seed, e), batchSize, dropLast);
     return;
   }
-  // With fewer than two samples no batch survives the size rule, and cycling would never end.
-  if (n < 2) return;
+  // When not even the first chunk survives the last-batch rule, cycling would never end.
+  if (!keepsChunk(Math.min(n, batchSize), batchSize, dropLast)) return;
   let done = 0;
   for (let e = 0; done < plan.iterations; e++) {
-    for (const batch of epochBatches(epochOrder(n, seed, e), batchSize)) {
+    for (const batch of epochBatches(epochOrder(n, seed, e), batchSize, dropLast)) {
       if (done === plan.iterations) return;
       yield batch;
       done++;

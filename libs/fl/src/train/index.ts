@@ -12,5 +12,6 @@ export {
   sliceBatch,
   type Batch,
   type BatchPlan,
+  type DropLast,
 } from './batches.js';
 export { sgdOptionsSchema, localTrainOptionsSchema, checkTrainOptions } from './options.js';

@@ -14,6 +14,7 @@ export const localTrainOptionsSchema = z.object({
   epochs: z.number().int().nonnegative(),
   iterations: z.number().int().nonnegative().optional(),
   seed: z.number().int(),
+  dropLast: z.boolean().optional(),
 });
 
 /** Throws an error naming the offending field; called at the top of trainLocal. */

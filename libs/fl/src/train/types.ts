@@ -16,6 +16,8 @@ export interface LocalTrainOptions {
   readonly iterations?: number;
   /** seeds the per-epoch shuffles */
   readonly seed: number;
+  /** the last short batch of an epoch: see `DropLast` (undefined: skip it only at ≤ 1 sample) */
+  readonly dropLast?: boolean;
 }
 
 /**

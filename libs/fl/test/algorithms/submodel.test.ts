@@ -140,4 +140,6 @@ test('train overrides replace only the fields that are set', () => {
     iterations: 100,
     seed: 9,
   });
+  const dropping = { ...env, train: { ...env.train, dropLast: true } };
+  assert.equal(overriddenTrainOptions(dropping, { batchSize: 20 }, 9).dropLast, true, 'the last-batch rule is kept');
 });

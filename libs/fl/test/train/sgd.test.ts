@@ -94,6 +94,35 @@ test('batches: iteration mode cycles over reshuffled epochs, agreeing with epoch
   assert.equal([...trainingBatches({ n: 1, batchSize: 2, epochs: 1, iterations: 10, seed: 3 })].length, 0);
 });
 
+test('batches: dropLast true skips any short last batch, false keeps even a single sample', () => {
+  const sizes = (n: number, dropLast: boolean | undefined) =>
+    [...trainingBatches({ n, batchSize: 3, epochs: 1, seed: 5, dropLast })].map((b) => b.length);
+  assert.deepEqual(sizes(8, undefined), [3, 3, 2]);
+  assert.deepEqual(sizes(8, true), [3, 3], "PyTorch's drop_last=True");
+  assert.deepEqual(sizes(8, false), [3, 3, 2]);
+  assert.deepEqual(sizes(7, undefined), [3, 3]);
+  assert.deepEqual(sizes(7, false), [3, 3, 1], "PyTorch's drop_last=False");
+  assert.deepEqual(sizes(2, true), [], 'fewer samples than one batch: nothing to train on');
+  // the kept batches are the same samples in the same order whatever the rule
+  const kept = [...trainingBatches({ n: 8, batchSize: 3, epochs: 1, seed: 5, dropLast: true })].flatMap((b) => [...b]);
+  assert.deepEqual(kept, [...epochOrder(8, 5, 0)].slice(0, 6));
+  // iteration mode must end when no batch survives, and cycle over full batches otherwise
+  assert.equal([...trainingBatches({ n: 2, batchSize: 3, epochs: 1, iterations: 10, seed: 3, dropLast: true })].length, 0);
+  assert.equal([...trainingBatches({ n: 1, batchSize: 3, epochs: 1, iterations: 4, seed: 3, dropLast: false })].length, 4);
+  const it = [...trainingBatches({ n: 7, batchSize: 3, epochs: 1, iterations: 5, seed: 3, dropLast: true })];
+  assert.deepEqual(it.map((b) => b.length), [3, 3, 3, 3, 3]);
+});
+
+test('trainLocal sees only the batches dropLast leaves', async () => {
+  const data = syntheticData(8, 4, 3, 2);
+  const sgd = { lr: 0.1, momentum: 0, weightDecay: 0 };
+  const run = (dropLast?: boolean) => trainLocal(logreg, logreg.init(1), data, { sgd, batchSize: 3, epochs: 2, seed: 4, ...(dropLast !== undefined ? { dropLast } : {}) });
+  const [asToday, dropped] = [await run(), await run(true)];
+  assert.deepEqual([asToday.steps, asToday.samplesSeen], [6, 16]);
+  assert.deepEqual([dropped.steps, dropped.samplesSeen], [4, 12]);
+  assert.notDeepEqual(dropped.params, asToday.params);
+});
+
 test('SGD with momentum and weight decay matches torch.optim.SGD maths step by step', async () => {
   const data = syntheticData(9, 4, 3, 1);
   const sgd = { lr: 0.1, momentum: 0.9, weightDecay: 0.01 };

@@ -17,6 +17,10 @@ export function assertValidFlow<J extends JobShapes>(flow: FlowSpec<J>): void {
   if (!(Number.isFinite(flow.deadlineMs) && flow.deadlineMs > 0)) {
     throw new Error(`${where}: deadlineMs must be a positive number of milliseconds, got ${String(flow.deadlineMs)}`);
   }
+  // BullMQ's range; one check for every transport so a bad priority fails the same way everywhere.
+  if (flow.priority !== undefined && !(Number.isInteger(flow.priority) && flow.priority >= 1 && flow.priority <= 2_097_152)) {
+    throw new Error(`${where}: priority must be an integer from 1 (highest) to 2097152, got ${String(flow.priority)}`);
+  }
   const seen = new Set<string>();
   for (const [i, child] of flow.children.entries()) {
     if (typeof child.id !== 'string' || child.id.length === 0) throw new Error(`${where}: children[${i}].id must be a non-empty string`);

@@ -16,6 +16,11 @@ export const trainSettingsSchema = z
     lr: z.number().positive().default(0.01),
     momentum: z.number().min(0).lt(1).default(0.7),
     weightDecay: z.number().min(0).default(0),
+    /**
+     * An epoch's last short batch: true skips it (PyTorch's drop_last=True), false keeps it even
+     * at one sample; unset keeps fedsim's rule (skip it only when it holds a single sample).
+     */
+    dropLast: z.boolean().optional(),
   })
   .strict();
 

@@ -6,8 +6,6 @@ const dir = z
   .optional()
   .describe('folder holding the IDX files; default: $FEDSIM_DATA_DIR/<name>, else /usr/share/datasets/<name>');
 
-const fashionMnistSchema = z.object({ kind: z.literal('fashion-mnist'), dir }).strict();
-const mnistSchema = z.object({ kind: z.literal('mnist'), dir }).strict();
 
 const idxFilesSchema = z
   .object({
@@ -25,6 +23,13 @@ export const normalizationSchema = z.union([
   z.literal('auto'),
   z.object({ mean: z.number(), std: z.number().positive() }).strict(),
 ]);
+
+/** Another framework's convention (PFLlib's FMNIST: mean 0.5, std 0.5); unset keeps the published values. */
+const namedNormalization = normalizationSchema
+  .optional()
+  .describe('(p/255 − mean) / std; default: the published values (fashion-mnist 0.286/0.3205, mnist 0.1307/0.3081)');
+const fashionMnistSchema = z.object({ kind: z.literal('fashion-mnist'), dir, normalization: namedNormalization }).strict();
+const mnistSchema = z.object({ kind: z.literal('mnist'), dir, normalization: namedNormalization }).strict();
 
 const idxSchema = z
   .object({
@@ -63,11 +68,29 @@ export const datasetConfigSchema = z.discriminatedUnion('kind', [fashionMnistSch
 export type DatasetConfig = z.infer<typeof datasetConfigSchema>;
 export type DatasetConfigInput = z.input<typeof datasetConfigSchema>;
 
+/**
+ * Where a client's test samples come from: 'per-client' (default) holds out `testRatio` of each
+ * client's samples drawn from the pooled data set; 'dataset' keeps the data set's own train/test
+ * files apart: clients train on the train files and test on the test files.
+ */
+const testSplit = z.enum(['per-client', 'dataset']).optional();
+
 const common = {
   numClients: z.number().int().positive().default(100),
+  /** ignored with testSplit 'dataset' */
   testRatio: z.number().min(0).lt(1).default(0.25),
   /** default: the experiment seed */
   seed: z.number().int().optional(),
+  testSplit,
+};
+
+/** A split written by another framework (or exported from a fedsim run); see docs/reproduce.md. */
+const fileCommon = {
+  /** JSON file; a relative path resolves against the working directory */
+  file: z.string().min(1),
+  /** must equal the number of clients in the file */
+  numClients: z.number().int().positive(),
+  testSplit,
 };
 
 const dirichletSchema = z
@@ -92,11 +115,28 @@ const balancedDirichletSchema = z
   .object({ kind: z.literal('balanced-dirichlet'), ...common, alpha: z.number().positive().default(0.1) })
   .strict();
 
+/** Every client's train and test sample indices over the pooled data set, used as they are. */
+const indicesSchema = z.object({ kind: z.literal('indices'), ...fileCommon }).strict();
+
+/** Per client and class, how many samples; fedsim draws samples to match, seeded. */
+const labelCountsSchema = z
+  .object({
+    kind: z.literal('label-counts'),
+    ...fileCommon,
+    /** default: the experiment seed */
+    seed: z.number().int().optional(),
+    /** files that give each client's total (PFLlib's layout): the share it trains on; default 0.75 */
+    trainRatio: z.number().gt(0).max(1).optional(),
+  })
+  .strict();
+
 export const partitionConfigSchema = z.discriminatedUnion('kind', [
   dirichletSchema,
   shardsSchema,
   iidSchema,
   balancedDirichletSchema,
+  indicesSchema,
+  labelCountsSchema,
 ]);
 export type PartitionConfig = z.infer<typeof partitionConfigSchema>;
 export type PartitionConfigInput = z.input<typeof partitionConfigSchema>;

@@ -39,6 +39,7 @@ export function algorithmEnv(config: ExperimentConfig, model: ModelDef, numClien
       batchSize: config.train.batchSize,
       epochs: config.train.epochs,
       ...(config.train.iterations !== undefined ? { iterations: config.train.iterations } : {}),
+      ...(config.train.dropLast !== undefined ? { dropLast: config.train.dropLast } : {}),
     },
     finetune: { epochs: config.finetune.epochs, sgd: { ...sgd, lr: config.finetune.lr ?? config.train.lr } },
   };

@@ -38,6 +38,8 @@ export interface RunOptions {
   readonly existing?: 'resume' | 'fresh';
   /** where data sets live (the app's FEDSIM_DATA_DIR) */
   readonly data?: LoadDatasetOptions;
+  /** queue priority of this run's jobs (FlowSpec.priority); unset for single runs */
+  readonly priority?: number;
 }
 
 export { RunFailedError };
@@ -172,6 +174,7 @@ export async function runExperiment(config: ExperimentConfig, opts: RunOptions):
         parent: { kind: 'aggregate', payload: aggregate },
         children,
         ...flowPolicy('train', 'aggregate', config.failures),
+        ...(opts.priority !== undefined ? { priority: opts.priority } : {}),
       }),
       `aggregation result of round ${round}`,
     );
@@ -233,6 +236,7 @@ async function evaluateAll(
       parent: { kind: 'evalSummary', payload: parent },
       children,
       ...flowPolicy('eval', 'evalSummary', config.failures),
+      ...(opts.priority !== undefined ? { priority: opts.priority } : {}),
     }),
     `evaluation summary after round ${modelRound}`,
   );

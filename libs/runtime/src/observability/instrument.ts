@@ -62,6 +62,7 @@ export function metricsObserver(metrics: FedsimMetrics, config: ExperimentConfig
   let round: ReturnType<FedsimMetrics['startRound']> | null = null;
   return {
     onStart(info) {
+      metrics.startExperiment(labels);
       metrics.roundsPlanned.set(labels, info.rounds);
       metrics.clientsPerRound.set(labels, info.perRound);
     },

@@ -10,6 +10,9 @@ export type JobKind = CatalogJobKind;
 export type ClientFailureReason = JobFailureCode;
 /** Why aggregation refused an update that did arrive (jobs/failures.ts). */
 export type UpdateRejectReason = RejectionCode;
+// Records (not arrays) so the compiler checks every reason is listed; they seed the counters at 0.
+const CLIENT_FAILURE_REASONS: Record<ClientFailureReason, true> = { error: true, bad_input: true, deadline: true, stalled: true, missing: true };
+const UPDATE_REJECT_REASONS: Record<UpdateRejectReason, true> = { non_finite: true, shape_mismatch: true, corrupt: true, malformed: true };
 export type EvalView = 'pooled' | 'client_mean' | 'global';
 export type JobOutcome = 'completed' | 'failed';
 export type BlobDirection = 'upload' | 'download';
@@ -60,6 +63,12 @@ export interface FedsimMetrics extends FedsimMetricHandles {
   readonly names: readonly string[];
   /** Sanitised experiment/algorithm label values; use them for every experiment-scoped handle. */
   experimentLabels(experiment: string, algorithm: string): ExperimentLabels;
+  /**
+   * Creates the experiment's counter series at 0 (commits, updates, failures and rejections by
+   * reason). Prometheus' rate() and increase() only see a counter move between two scrapes, so
+   * a series born at 1 hides its first event: the first rejected update would never alert.
+   */
+  startExperiment(labels: ExperimentLabels): void;
   /** Round lifecycle: sets current round, clients, deadline and in-progress; commit observes the duration. */
   startRound(labels: ExperimentLabels, round: { round: number; clients: number; deadlineSeconds: number }): RoundTimer;
   /** Job lifecycle on a worker: busy slots, retries (attempt > 1), duration and outcome. */
@@ -144,6 +153,7 @@ export function createFedsimMetrics(options: FedsimMetricsOptions): FedsimMetric
   const h = built as FedsimMetricHandles;
 
   h.buildInfo.set({ role: options.role, version: safeLabelValue(options.version ?? 'unknown') }, 1);
+  for (const direction of ['upload', 'download'] as const) h.blobBytes.inc({ direction }, 0);
 
   const sources: QueueDepthReader[] = [];
   let depths: Promise<QueueDepthSample[] | undefined> | undefined;
@@ -189,6 +199,16 @@ export function createFedsimMetrics(options: FedsimMetricsOptions): FedsimMetric
     names: Object.values(METRIC_CATALOG).map((spec) => `${namespace}_${spec.name}`),
     experimentLabels,
 
+    startExperiment(labels) {
+      const l = clean(labels);
+      h.roundsCommitted.inc(l, 0);
+      h.clientUpdates.inc(l, 0);
+      for (const jobKind of ['train', 'eval'] as const) {
+        for (const reason of Object.keys(CLIENT_FAILURE_REASONS)) h.clientFailures.inc({ ...l, job_kind: jobKind, reason }, 0);
+      }
+      for (const reason of Object.keys(UPDATE_REJECT_REASONS)) h.updatesRejected.inc({ ...l, reason }, 0);
+    },
+
     startRound(labels, { round, clients, deadlineSeconds }) {
       const l = clean(labels);
       h.currentRound.set(l, round);
@@ -218,7 +238,9 @@ export function createFedsimMetrics(options: FedsimMetricsOptions): FedsimMetric
     startJob(labels, attempt) {
       const l = { ...clean(labels), job_kind: labels.job_kind, backend: labels.backend, pool: safeLabelValue(labels.pool) };
       const slot = { pool: l.pool, backend: l.backend };
-      if (attempt > 1) h.jobRetries.inc({ experiment: l.experiment, algorithm: l.algorithm, job_kind: l.job_kind, pool: l.pool });
+      // at 0 from a (kind, pool)'s first job on, so the first retry and failure show in rate()
+      h.jobRetries.inc({ experiment: l.experiment, algorithm: l.algorithm, job_kind: l.job_kind, pool: l.pool }, attempt > 1 ? 1 : 0);
+      for (const outcome of ['completed', 'failed'] as const) h.jobs.inc({ ...l, outcome }, 0);
       h.workerBusySlots.inc(slot);
       const started = process.hrtime.bigint();
       let seconds: number | undefined;

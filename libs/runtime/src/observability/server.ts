@@ -20,6 +20,12 @@ export interface PushgatewayOptions {
   readonly onError?: (error: Error) => void;
 }
 
+/** Another handler served from the same port under its own path (e.g. the queue board). */
+export interface HttpMount {
+  matches(url: string): boolean;
+  handle(req: IncomingMessage, res: ServerResponse): Promise<void>;
+}
+
 export interface ObservabilityServerOptions {
   /** default 0.0.0.0 */
   readonly host?: string;
@@ -30,6 +36,8 @@ export interface ObservabilityServerOptions {
   /** a readiness check slower than this answers 503; default 5000 */
   readonly readyTimeoutMs?: number;
   readonly pushgateway?: PushgatewayOptions;
+  /** checked before the built-in paths; a mount answers any method it likes */
+  readonly mounts?: readonly HttpMount[];
 }
 
 export interface ObservabilityServer {
@@ -117,6 +125,11 @@ export async function startObservabilityServer(options: ObservabilityServerOptio
   const ready = options.ready ?? (async () => true as const);
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const mount = options.mounts?.find((m) => m.matches(req.url ?? '/'));
+    if (mount) {
+      await mount.handle(req, res);
+      return;
+    }
     const path = (req.url ?? '/').split('?')[0];
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.setHeader('allow', 'GET, HEAD');

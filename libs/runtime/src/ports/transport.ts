@@ -38,6 +38,12 @@ export interface FlowSpec<J extends JobShapes = Jobs, P extends ParentKind = Par
   readonly attempts: number;
   /** tries for the parent job */
   readonly parentAttempts: number;
+  /**
+   * Queue priority of the flow's jobs where the transport has one (BullMQ: 1 is highest; jobs
+   * without a priority go before every prioritized job). Sweeps set it so their many runs queue
+   * behind single runs; the embedded transport ignores it (its FIFO already interleaves runs).
+   */
+  readonly priority?: number;
 }
 
 /** A child's result as its parent sees it; a failure says why with a code and a message. */

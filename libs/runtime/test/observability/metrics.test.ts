@@ -125,6 +125,32 @@ test('job lifecycle: busy slots, retries, duration by kind/backend/pool, outcome
   assert.equal(valueOf(out, 'fedsim_job_duration_seconds_bucket', { ...jobLabels, le: '+Inf' }), 2);
 });
 
+test('counter series exist at 0 before their first event, so rate() and increase() see it', async () => {
+  const metrics = createFedsimMetrics({ role: 'coordinator', defaultMetrics: false });
+  let out = await scrape(metrics.registry);
+  assert.equal(valueOf(out, 'fedsim_blob_transfer_bytes_total', { direction: 'upload' }), 0);
+  assert.equal(valueOf(out, 'fedsim_updates_rejected_total', exp), undefined, 'nothing experiment-scoped before it starts');
+  const labels = metrics.experimentLabels(exp.experiment, exp.algorithm);
+  metrics.startExperiment(labels);
+  out = await scrape(metrics.registry);
+  assert.equal(valueOf(out, 'fedsim_rounds_committed_total', exp), 0);
+  assert.equal(valueOf(out, 'fedsim_client_updates_total', exp), 0);
+  assert.equal(valueOf(out, 'fedsim_client_failures_total', { ...exp, job_kind: 'train', reason: 'error' }), 0);
+  assert.equal(valueOf(out, 'fedsim_client_failures_total', { ...exp, job_kind: 'eval', reason: 'deadline' }), 0);
+  assert.equal(valueOf(out, 'fedsim_updates_rejected_total', { ...exp, reason: 'non_finite' }), 0);
+  metrics.recordRejectedUpdate(labels, 'non_finite');
+  out = await scrape(metrics.registry);
+  assert.equal(valueOf(out, 'fedsim_updates_rejected_total', { ...exp, reason: 'non_finite' }), 1);
+
+  const worker = createFedsimMetrics({ role: 'worker', defaultMetrics: false });
+  const job = { ...labels, job_kind: 'train' as const, backend: 'wasm' as const, pool: 'default' };
+  worker.startJob(job, 1).done('completed');
+  out = await scrape(worker.registry);
+  assert.equal(valueOf(out, 'fedsim_job_retries_total', { ...exp, job_kind: 'train', pool: 'default' }), 0);
+  assert.equal(valueOf(out, 'fedsim_jobs_total', { ...exp, job_kind: 'train', outcome: 'failed' }), 0);
+  assert.equal(valueOf(out, 'fedsim_jobs_total', { ...exp, job_kind: 'train', outcome: 'completed' }), 1);
+});
+
 test('evaluation, failures, rejections and blob bytes', async () => {
   const metrics = createFedsimMetrics({ role: 'coordinator', defaultMetrics: false });
   const labels = metrics.experimentLabels(exp.experiment, exp.algorithm);

@@ -37,6 +37,7 @@ export function overriddenTrainOptions(env: AlgorithmEnv, o: TrainOverrides, see
     batchSize: o.batchSize ?? base.batchSize,
     epochs: base.epochs,
     ...(iterations !== undefined ? { iterations } : {}),
+    ...(base.dropLast !== undefined ? { dropLast: base.dropLast } : {}),
     seed,
   };
 }

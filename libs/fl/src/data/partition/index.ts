@@ -14,6 +14,9 @@ export * from './dirichlet.js';
 export * from './shards.js';
 export * from './iid.js';
 export * from './balanced-dirichlet.js';
+export * from './indices.js';
+export * from './label-counts.js';
+export * from './dataset-test-split.js';
 
 export type PartitionSpec =
   | ({ readonly kind: 'dirichlet' } & DirichletOptions)
@@ -21,7 +24,7 @@ export type PartitionSpec =
   | ({ readonly kind: 'iid' } & IidOptions)
   | ({ readonly kind: 'balanced-dirichlet' } & BalancedDirichletOptions);
 
-/** One entry point for every partitioner, keyed by `kind`. */
+/** One entry point for every partitioner that draws its own split, keyed by `kind`. */
 export function makePartition(labels: Uint8Array, numClasses: number, spec: PartitionSpec): Partition {
   switch (spec.kind) {
     case 'dirichlet':

@@ -3,3 +3,4 @@ export { startBullmqWorkers, type BullmqWorkersHandle, type BullmqWorkersOptions
 export { checkRedis, describeRedis, redactRedisUrl, type RedisConnectionInput } from './connection.js';
 export { DEFAULT_KEY_PREFIX, DEFAULT_POOL, namePartSchema, queueNames, type QueueNames } from './naming.js';
 export { DEFAULT_RETENTION, type Retention } from './job-options.js';
+export * from './schedules.js';

@@ -153,6 +153,7 @@ export class BullmqTransport<J extends JobShapes = Jobs> implements FlowTranspor
       opts: {
         jobId: jobIds.parent(flow.flowId),
         ...parentJobOptions(flow.parentAttempts, this.options.parentBackoffMs ?? 1000, this.retention),
+        ...(flow.priority !== undefined ? { priority: flow.priority } : {}),
       },
       children: [{ name: 'gate', queueName: this.names.gate, data: { flowId: flow.flowId }, opts: { jobId: jobIds.gate(flow.flowId) } }],
     });
@@ -171,7 +172,10 @@ export class BullmqTransport<J extends JobShapes = Jobs> implements FlowTranspor
     const todo = flow.children.filter((c) => !finished.has(jobIds.child(flow.flowId, c.id)));
     const chunkSize = Math.max(1, this.options.chunkSize ?? 500);
     const parent = { id: parentId, queue: `${this.keyPrefix}:${this.names.aggregate}` };
-    const opts = childJobOptions(flow.attempts, this.options.childBackoffMs ?? 1000, this.retention);
+    const opts = {
+      ...childJobOptions(flow.attempts, this.options.childBackoffMs ?? 1000, this.retention),
+      ...(flow.priority !== undefined ? { priority: flow.priority } : {}),
+    };
     for (let start = 0; start < todo.length; start += chunkSize) {
       if (this.closed) throw new TransportClosed();
       if (start > 0 && (await gate.getJobState(gateId)) === 'unknown') return; // another submitter finished
