@@ -57,7 +57,7 @@ export async function runSweep(plan: LoadedSweep, opts: SweepRunOptions): Promis
         root: outDir,
         workers: opts.workers ?? Math.max(1, Math.min(cpus().length, 2)),
         backend: opts.backend,
-        ...(process.env['FEDSIM_DATA_DIR'] ? { dataDir: process.env['FEDSIM_DATA_DIR'] } : {}),
+        ...dataOf(process.env),
       });
   const { store } = runtime;
   if (!opts.quiet) console.error(`sweep ${plan.name}: ${plan.runs.length} runs; ${runtime.description}`);
@@ -164,6 +164,7 @@ async function runOne(
       store,
       transport: runtime.transport,
       existing: 'resume',
+      data: dataOf(process.env),
       priority,
       observer: combineObservers({
         async onStart(info) {
@@ -205,4 +206,9 @@ async function runOne(
     board.runEnded(run.runId, `FAILED: ${message.split('\n')[0]}`);
     return { runId: run.runId, outcome: 'failed', error: message };
   }
+}
+
+/** Where data sets live (FEDSIM_DATA_DIR), for the compute threads and the runs' own partitioning. */
+function dataOf(env: Readonly<Record<string, string | undefined>>): { dataRoot?: string } {
+  return env['FEDSIM_DATA_DIR'] ? { dataRoot: env['FEDSIM_DATA_DIR'] } : {};
 }
