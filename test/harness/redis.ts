@@ -3,6 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
+import { maskSecrets } from '@fedsim/runtime/adapters';
 import { freePort, randomSuffix } from './net.js';
 
 export interface RedisHandle {
@@ -30,7 +31,7 @@ export async function startRedis(): Promise<RedisHandle> {
 
 async function useExternal(url: string, prefix: string): Promise<RedisHandle> {
   await pingOnce(url).catch((err: unknown) => {
-    throw new Error(`REDIS_URL is set but ${redact(url)} does not answer PING: ${(err as Error).message}. `
+    throw new Error(`REDIS_URL is set but ${maskSecrets(url)} does not answer PING: ${(err as Error).message}. `
       + 'Start that Redis or unset REDIS_URL to let the tests spawn redis-server.', { cause: err });
   });
   return {
@@ -128,12 +129,3 @@ async function pingOnce(url: string): Promise<void> {
   }
 }
 
-function redact(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return '<unparseable REDIS_URL>';
-  }
-}

@@ -1,6 +1,7 @@
 import { constants } from 'node:os';
 import { CommanderError } from 'commander';
 import { ConfigError, DatasetNotFoundError, RunFailedError } from '@fedsim/runtime';
+import { maskSecrets } from '@fedsim/runtime/adapters';
 
 /** What the exit status tells a script or a Kubernetes Job. */
 export const EXIT = {
@@ -40,7 +41,8 @@ export function exitWithError(err: unknown, debug: boolean): never {
   if (!(err instanceof CommanderError)) {
     const e = err instanceof Error ? err : undefined;
     const withStack = debug && !isOperational(err);
-    console.error(`fedsim: ${e ? (withStack ? (e.stack ?? e.message) : e.message) : String(err)}`);
+    // messages may quote a connection string: never print its password
+    console.error(maskSecrets(`fedsim: ${e ? (withStack ? (e.stack ?? e.message) : e.message) : String(err)}`));
     if (!debug && e && !isOperational(err)) console.error('(set FEDSIM_DEBUG=1 for the stack trace)');
   }
   process.exit(code);

@@ -1,5 +1,8 @@
 import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
+import { dpNoiseStd } from '@fedsim/fl/aggregation';
+import { clientsPerRound } from '@fedsim/fl/algorithms';
+import { maskSecrets } from '@fedsim/runtime/adapters';
 import type { Command } from 'commander';
 import { z } from 'zod';
 import type { ExperimentConfig, RunSummary } from '@fedsim/runtime';
@@ -88,7 +91,7 @@ export async function runConfig(config: ExperimentConfig, opts: Omit<RunCommandO
   const runId = opts.runId ?? config.name;
   const outDir = resolve(opts.out);
   const log = (m: string) => {
-    if (!opts.quiet) console.error(m);
+    if (!opts.quiet) console.error(maskSecrets(m));
   };
   const observability = coordinatorObservability({
     config,
@@ -110,6 +113,12 @@ export async function runConfig(config: ExperimentConfig, opts: Omit<RunCommandO
         instrument: observability.instrument,
       });
   log(runtime.description);
+  const dp = config.aggregation?.dp;
+  if (dp) {
+    const n = clientsPerRound(config.partition.numClients, config.joinRatio);
+    log(`central DP: Gaussian noise σ = ${dpNoiseStd(config.aggregation, n).toPrecision(3)} per coordinate of the mean update `
+      + `(noiseMultiplier ${dp.noiseMultiplier} × clipNorm ${dp.clipNorm} / ${n} clients per round; larger in a round with failed clients)`);
+  }
   const server = await observability.serve(runtime.transport, async () => true).catch(async (err: unknown) => {
     await runtime.close();
     throw err;

@@ -1,4 +1,6 @@
-import { S3BlobStore, startBullmqWorkers } from '@fedsim/runtime/adapters';
+import {
+  blobStoreProbe, checkDependencies, dependencyReadiness, maskSecrets, redisProbe, S3BlobStore, startBullmqWorkers,
+} from '@fedsim/runtime/adapters';
 import { ThreadPoolHandlers } from '@fedsim/runtime/pool';
 import type { JobHandlers } from '@fedsim/runtime';
 import type { WorkerThreadData } from '@fedsim/runtime/wiring';
@@ -11,7 +13,7 @@ import {
 } from '@fedsim/runtime/observability';
 import { parseWorkerEnv } from './env.js';
 
-const log = (msg: string) => console.error(`[worker ${process.pid}] ${msg}`);
+const log = (msg: string) => console.error(`[worker ${process.pid}] ${maskSecrets(msg)}`);
 
 export interface WorkerProcessOptions {
   /**
@@ -30,7 +32,9 @@ export async function runWorkerProcess(options: WorkerProcessOptions = {}): Prom
   // Bad metrics port / Pushgateway settings fail here, before anything connects.
   const observability = readObservabilityEnv(process.env, 'worker');
   const store = S3BlobStore.fromEnv(process.env);
-  await store.check();
+  // Unreachable, silent or refusing Redis/S3: exit now, saying which and why, instead of hanging.
+  const dependencies = [redisProbe(env.REDIS_URL, { log }), blobStoreProbe(store)];
+  await checkDependencies(dependencies);
   const metrics = createFedsimMetrics({ role: 'worker' });
   const pool = env.FEDSIM_WORKER_POOLS.join('+');
   const initialBackend = env.FEDSIM_BACKEND === 'auto' ? 'wasm' : env.FEDSIM_BACKEND;
@@ -48,16 +52,19 @@ export async function runWorkerProcess(options: WorkerProcessOptions = {}): Prom
     handlers: instrumentHandlers(options.decorateHandlers?.(handlers) ?? handlers, metrics, { pool, backend: initialBackend }),
     pools: env.FEDSIM_WORKER_POOLS,
     concurrency: env.FEDSIM_WORKER_CONCURRENCY,
+    // Hand unfinished jobs back before the grace period ends, so they rerun at once, not after stall detection.
+    closeTimeoutMs: Math.max(1_000, env.FEDSIM_SHUTDOWN_GRACE_SECONDS * 1000 - 2_000),
     log,
   });
   metrics.setWorkerConcurrency(pool, initialBackend, env.FEDSIM_WORKER_CONCURRENCY);
   metrics.trackQueueDepths(() => workers.queueDepths());
   let stopping = false;
+  const ready = dependencyReadiness(dependencies);
   const server = await startObservabilityServer({
     host: observability.host,
     port: observability.port,
     registry: metrics.registry,
-    ready: async () => (stopping ? 'shutting down' : true),
+    ready: async () => (stopping ? 'shutting down' : ready()),
     ...(observability.pushgatewayUrl
       ? { pushgateway: { url: observability.pushgatewayUrl, jobName: 'fedsim-worker', groupings: { pool } } }
       : {}),

@@ -84,6 +84,8 @@ export interface Aggregator {
   add(update: UpdateForAggregation): void;
   /** the next global model, full layout */
   finish(): Float32Array;
+  /** facts about the finished aggregation for the round's metrics (e.g. clipped updates, DP noise σ) */
+  report?(): Readonly<Record<string, JsonValue>>;
 }
 
 export interface InstructInput {

@@ -4,7 +4,9 @@ import type { ModelName } from './types.js';
 export const modelNames = ['fedavgcnn', 'mlp', 'logreg'] as const satisfies readonly ModelName[];
 
 export const modelNameSchema = z.enum(modelNames, {
-  error: (issue) => `unknown model '${String(issue.input)}'; expected one of ${modelNames.join(', ')}`,
+  error: (issue) => (issue.input === undefined
+    ? `is required; set model to one of ${modelNames.join(', ')}`
+    : `unknown model '${String(issue.input)}'; expected one of ${modelNames.join(', ')}`),
 });
 
 export interface ModelOptions {

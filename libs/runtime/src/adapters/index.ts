@@ -7,3 +7,7 @@ export * from './bullmq/index.js';
 export { type QueueDepth, type QueueDepthSource, type QueueState, QUEUE_STATES } from './queue-depth.js';
 export { consoleLogger, silentLogger, toLogger, type AdapterLogger, type LogSink } from './logger.js';
 export { deadlineError } from './child-failure.js';
+export { maskSecrets } from './redact.js';
+export {
+  blobStoreProbe, checkDependencies, dependencyReadiness, DependenciesUnavailableError, redisProbe, type DependencyProbe,
+} from './dependencies.js';

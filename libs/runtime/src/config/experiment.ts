@@ -3,9 +3,12 @@ import { formatIssues } from '@fedsim/fl/util';
 import { ConfigError } from '../errors/run.js';
 import { algorithmByName, algorithmNames } from '@fedsim/fl/algorithms';
 import { modelNameSchema } from '@fedsim/fl/models';
+import { isPlainAggregation, robustAggregationSchema, WEIGHTED_MEAN_ALGORITHMS } from '@fedsim/fl/aggregation';
 import { datasetConfigSchema, partitionConfigSchema } from '../data/index.js';
 
 const positiveInt = z.number().int().positive();
+/** Node's setTimeout takes at most 2^31 − 1 ms; a longer delay silently becomes 1 ms. */
+const MAX_TIMER_SECONDS = Math.floor((2 ** 31 - 1) / 1000);
 
 export const trainSettingsSchema = z
   .object({
@@ -34,6 +37,8 @@ export const experimentSchema = z
     partition: partitionConfigSchema,
     model: modelNameSchema,
     algorithm: z.object({ name: z.enum(algorithmNames as [string, ...string[]]) }).loose(),
+    /** robust aggregation, update clipping and central DP noise (weighted-mean algorithms only) */
+    aggregation: robustAggregationSchema.optional(),
     rounds: positiveInt,
     joinRatio: z.number().gt(0).max(1).default(0.1),
     train: trainSettingsSchema.default(trainSettingsSchema.parse({})),
@@ -57,7 +62,11 @@ export const experimentSchema = z
         aggregateAttempts: positiveInt.default(3),
         /** a round aggregates if at least this fraction of its clients succeeded, else the run stops */
         minSuccessFraction: z.number().min(0).max(1).default(0.5),
-        roundDeadlineSeconds: z.number().positive().default(3600),
+        roundDeadlineSeconds: z
+          .number()
+          .positive()
+          .max(MAX_TIMER_SECONDS, `must be at most ${MAX_TIMER_SECONDS} s (about 24.8 days): Node's timers cannot wait longer`)
+          .default(3600),
       })
       .strict()
       .default({ attempts: 3, aggregateAttempts: 3, minSuccessFraction: 0.5, roundDeadlineSeconds: 3600 }),
@@ -88,6 +97,10 @@ export function parseExperiment(raw: unknown, where = 'experiment config'): Expe
     throw new ConfigError(describeIssues(`${where} (options of algorithm '${name}')`, opts.error, ['algorithm']));
   }
   if (cfg.partition.numClients < 1) throw new ConfigError(`invalid ${where}: partition.numClients must be ≥ 1`);
+  if (!isPlainAggregation(cfg.aggregation) && !WEIGHTED_MEAN_ALGORITHMS.has(name)) {
+    throw new ConfigError(`invalid ${where}:\n  - aggregation: robust aggregation, clipping and DP noise replace a weighted mean `
+      + `of client models; algorithm '${name}' aggregates differently (allowed with: ${[...WEIGHTED_MEAN_ALGORITHMS].join(', ')})`);
+  }
   return { ...cfg, algorithm: { name, ...(opts.data as Record<string, unknown>) } };
 }
 

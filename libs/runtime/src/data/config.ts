@@ -19,6 +19,9 @@ const idxFilesSchema = z
     message: 'give testImages and testLabels together, or neither',
   });
 
+/** 1 GiB of float32 features: beyond this a synthetic set fails allocation far from its config. */
+const MAX_SYNTHETIC_VALUES = 2 ** 28;
+
 export const normalizationSchema = z.union([
   z.literal('auto'),
   z.object({ mean: z.number(), std: z.number().positive() }).strict(),
@@ -62,7 +65,18 @@ const syntheticSchema = z
     /** fixed here, not taken from the experiment seed, so coordinator and workers always agree */
     seed: z.number().int().default(42),
   })
-  .strict();
+  .strict()
+  .superRefine((c, ctx) => {
+    const values = c.numSamples * c.featureShape.reduce((a, b) => a * b, 1);
+    if (values > MAX_SYNTHETIC_VALUES) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['numSamples'],
+        message: `numSamples × featureShape = ${values.toExponential(2)} values (${(values * 4 / 2 ** 30).toFixed(1)} GiB as float32) `
+          + `is more than a synthetic data set may hold (${MAX_SYNTHETIC_VALUES.toExponential(2)} values, 1 GiB); lower numSamples or featureShape`,
+      });
+    }
+  });
 
 export const datasetConfigSchema = z.discriminatedUnion('kind', [fashionMnistSchema, mnistSchema, idxSchema, syntheticSchema]);
 export type DatasetConfig = z.infer<typeof datasetConfigSchema>;
@@ -76,7 +90,7 @@ export type DatasetConfigInput = z.input<typeof datasetConfigSchema>;
 const testSplit = z.enum(['per-client', 'dataset']).optional();
 
 const common = {
-  numClients: z.number().int().positive().default(100),
+  numClients: z.number().int().positive().max(10_000_000, 'must be at most 10,000,000').default(100),
   /** ignored with testSplit 'dataset' */
   testRatio: z.number().min(0).lt(1).default(0.25),
   /** default: the experiment seed */

@@ -4,6 +4,7 @@ import { createModel } from '@fedsim/fl/models';
 import type { ModelDef } from '@fedsim/fl/models';
 import type { Dataset, Partition } from '@fedsim/fl/data';
 import { decodePartition } from '@fedsim/fl/data';
+import { withRobustAggregation } from '@fedsim/fl/aggregation';
 import type { ParamSpec } from '@fedsim/fl';
 import { subSpec } from '@fedsim/fl';
 import type { ExperimentConfig } from '../config/experiment.js';
@@ -48,7 +49,11 @@ export function algorithmEnv(config: ExperimentConfig, model: ModelDef, numClien
 /** Builds the algorithm's hooks and checks its declaration (personal ∩ shared = ∅). */
 export function algorithmFor(config: ExperimentConfig, model: ModelDef, numClients: number) {
   const env = algorithmEnv(config, model, numClients);
-  const hooks = algorithmByName(config.algorithm.name).create(env, algorithmOptions(config));
+  const hooks = withRobustAggregation(
+    algorithmByName(config.algorithm.name).create(env, algorithmOptions(config)),
+    { algorithm: config.algorithm.name, spec: model.spec, seed: config.seed },
+    config.aggregation,
+  );
   const overlap = model.spec.tensors.filter((t) => hooks.personal(t) && hooks.shared(t)).map((t) => t.name);
   if (overlap.length > 0) {
     throw new Error(

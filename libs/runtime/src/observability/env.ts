@@ -5,7 +5,12 @@ import { ObservabilityConfigError } from '../errors/observability.js';
 export { ObservabilityConfigError };
 
 export const DEFAULT_METRICS_PORTS: Readonly<Record<FedsimRole, number>> = { coordinator: 9464, worker: 9465 };
-export const DEFAULT_METRICS_HOST = '0.0.0.0';
+/**
+ * Loopback unless configured: metrics and /readyz say what runs where, which is nobody else's
+ * business on a shared host. Containers set FEDSIM_METRICS_HOST=0.0.0.0 (compose, helm, images)
+ * so Prometheus can scrape them.
+ */
+export const DEFAULT_METRICS_HOST = '127.0.0.1';
 
 export interface ObservabilityEnv {
   readonly host: string;
@@ -25,11 +30,6 @@ export function parseMetricsPort(value: string | number, variable = 'FEDSIM_METR
   const port = Number(text);
   if (port > 65535) throw new ObservabilityConfigError(variable, `${port} is out of range; use an integer 0-65535`);
   return port;
-}
-
-/** Replaces the user-info part of a URL so error messages and logs never carry credentials. */
-export function redactUrl(raw: string): string {
-  return raw.replace(/(\/\/)[^/@\s]*@/g, '$1***@');
 }
 
 export function parsePushgatewayUrl(value: string, variable = 'FEDSIM_PUSHGATEWAY_URL'): string {

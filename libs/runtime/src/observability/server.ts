@@ -1,7 +1,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { hostname } from 'node:os';
 import { Pushgateway, type Registry } from 'prom-client';
-import { parseMetricsPort, parsePushgatewayUrl, redactUrl } from './env.js';
+import { maskSecrets } from '../adapters/redact.js';
+import { DEFAULT_METRICS_HOST, parseMetricsPort, parsePushgatewayUrl } from './env.js';
 
 /** Resolves `true` when the process can take work, or a short reason why not (shown on /readyz). */
 export type ReadinessCheck = () => Promise<true | string>;
@@ -27,7 +28,7 @@ export interface HttpMount {
 }
 
 export interface ObservabilityServerOptions {
-  /** default 0.0.0.0 */
+  /** default 127.0.0.1 (DEFAULT_METRICS_HOST) */
   readonly host?: string;
   readonly port: number | string;
   readonly registry: Registry;
@@ -56,7 +57,7 @@ export { ObservabilityStartError };
 
 function errorMessage(error: unknown): string {
   const text = error instanceof Error ? error.message : String(error);
-  return redactUrl(text).slice(0, 300);
+  return maskSecrets(text).slice(0, 300);
 }
 
 async function withTimeout<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
@@ -117,7 +118,7 @@ function closeServer(server: Server): Promise<void> {
  * start-up rather than silently dropping metrics.
  */
 export async function startObservabilityServer(options: ObservabilityServerOptions): Promise<ObservabilityServer> {
-  const host = options.host ?? '0.0.0.0';
+  const host = options.host ?? DEFAULT_METRICS_HOST;
   const requestedPort = parseMetricsPort(options.port);
   const pushUrl = options.pushgateway ? parsePushgatewayUrl(options.pushgateway.url) : undefined;
   const readyTimeoutMs = options.readyTimeoutMs ?? 5000;
@@ -152,7 +153,7 @@ export async function startObservabilityServer(options: ObservabilityServerOptio
         try {
           const verdict = await withTimeout(ready(), readyTimeoutMs, 'readiness check');
           if (verdict === true) send(res, 200, 'ready\n');
-          else send(res, 503, `not ready: ${redactUrl(verdict).slice(0, 300)}\n`);
+          else send(res, 503, `not ready: ${maskSecrets(verdict).slice(0, 300)}\n`);
         } catch (error) {
           send(res, 503, `not ready: ${errorMessage(error)}\n`);
         }
@@ -188,7 +189,7 @@ export async function startObservabilityServer(options: ObservabilityServerOptio
     } catch (error) {
       await closeServer(server);
       throw new ObservabilityStartError(
-        `FEDSIM_PUSHGATEWAY_URL: cannot push metrics to ${redactUrl(pushUrl)} (${errorMessage(error)}); check the URL and that the Pushgateway is up, or unset FEDSIM_PUSHGATEWAY_URL`,
+        `FEDSIM_PUSHGATEWAY_URL: cannot push metrics to ${maskSecrets(pushUrl)} (${errorMessage(error)}); check the URL and that the Pushgateway is up, or unset FEDSIM_PUSHGATEWAY_URL`,
         { cause: error },
       );
     }

@@ -118,3 +118,38 @@ test('S3BlobStore.fromEnv: names the missing or malformed variable', () => {
   assert.equal(store.describe(), 's3://b/ at AWS S3 (us-east-1)');
   store.close();
 });
+
+test('S3BlobStore: refused credentials or a missing bucket fail a data call at once, not after the outage budget', async () => {
+  const secret = 'another-secret-456';
+  const wrongKey = new S3BlobStore(options({ credentials: { accessKeyId: 'WRONGKEY', secretAccessKey: secret }, outageBudgetSeconds: 120 }));
+  const noBucket = new S3BlobStore(options({ bucket: 'no-such-bucket-here', outageBudgetSeconds: 120 }));
+  const started = Date.now();
+  try {
+    await assert.rejects(wrongKey.put('k', new Uint8Array([1])), (err: unknown) => {
+      assert.match((err as Error).message, /PutObject .*HTTP 403.*AWS_ACCESS_KEY_ID/);
+      assert.ok(!(err as Error).message.includes(secret));
+      return true;
+    });
+    await assert.rejects(noBucket.list(''), /NoSuchBucket.*set S3_BUCKET/);
+    assert.ok(Date.now() - started < 5_000, `took ${Date.now() - started} ms`);
+  } finally {
+    wrongKey.close();
+    noBucket.close();
+  }
+});
+
+test('S3BlobStore: user and password in S3_ENDPOINT never reach describe() or errors', async () => {
+  const endpoint = `http://leaky:pw-in-url-789@127.0.0.1:${await freePort()}`;
+  const store = new S3BlobStore(options({ endpoint, outageBudgetSeconds: 0 }));
+  try {
+    assert.ok(!store.describe().includes('pw-in-url-789'), store.describe());
+    await assert.rejects(store.get('k'), (err: unknown) => {
+      assert.ok(!(err as Error).message.includes('pw-in-url-789'), (err as Error).message);
+      assert.match((err as Error).message, /\*\*\*@127\.0\.0\.1/);
+      return true;
+    });
+    await assert.rejects(store.check(), (err: unknown) => !(err as Error).message.includes('pw-in-url-789'));
+  } finally {
+    store.close();
+  }
+});

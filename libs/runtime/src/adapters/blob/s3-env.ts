@@ -9,12 +9,19 @@ const bool = z.preprocess(
   z.enum(['true', 'false', '1', '0', 'yes', 'no']).optional(),
 );
 
+const seconds = (min: number, max: number) => z.preprocess(
+  (v) => (v === '' || v === undefined ? undefined : Number(v)),
+  z.number().finite().min(min).max(max).optional(),
+);
+
 const S3Env = z.object({
   S3_ENDPOINT: z.preprocess((v) => (v === '' ? undefined : v), z.url({ protocol: /^https?$/ }).optional()),
   S3_BUCKET: z.preprocess((v) => (v === '' ? undefined : v), z.string({ error: 'is not set' }).min(1)),
   S3_REGION: optionalString,
   S3_PREFIX: optionalString,
   S3_FORCE_PATH_STYLE: bool,
+  S3_OUTAGE_BUDGET_SECONDS: seconds(0, 86_400),
+  S3_REQUEST_TIMEOUT_SECONDS: seconds(1, 3_600),
   AWS_ACCESS_KEY_ID: optionalString,
   AWS_SECRET_ACCESS_KEY: optionalString,
   AWS_SESSION_TOKEN: optionalString,
@@ -24,6 +31,8 @@ const HINTS: Record<string, string> = {
   S3_ENDPOINT: 'an http(s) URL such as http://minio:9000 (leave unset for AWS S3)',
   S3_BUCKET: 'the bucket fedsim writes to, e.g. S3_BUCKET=fedsim',
   S3_FORCE_PATH_STYLE: "'true' or 'false'",
+  S3_OUTAGE_BUDGET_SECONDS: 'seconds from 0 to 86400 that one S3 call keeps retrying through an outage, e.g. 300',
+  S3_REQUEST_TIMEOUT_SECONDS: 'seconds from 1 to 3600 one S3 request may stay silent before it is retried, e.g. 60',
 };
 
 export function parseS3Env(env: Readonly<Record<string, string | undefined>>): S3BlobStoreOptions {
@@ -47,6 +56,8 @@ export function parseS3Env(env: Readonly<Record<string, string | undefined>>): S
     bucket: e.S3_BUCKET,
     ...(e.S3_PREFIX ? { prefix: e.S3_PREFIX } : {}),
     forcePathStyle: e.S3_FORCE_PATH_STYLE === undefined ? true : ['true', '1', 'yes'].includes(e.S3_FORCE_PATH_STYLE),
+    ...(e.S3_OUTAGE_BUDGET_SECONDS !== undefined ? { outageBudgetSeconds: e.S3_OUTAGE_BUDGET_SECONDS } : {}),
+    ...(e.S3_REQUEST_TIMEOUT_SECONDS !== undefined ? { requestTimeoutMs: e.S3_REQUEST_TIMEOUT_SECONDS * 1000 } : {}),
     ...(e.AWS_ACCESS_KEY_ID && e.AWS_SECRET_ACCESS_KEY ? {
       credentials: {
         accessKeyId: e.AWS_ACCESS_KEY_ID,

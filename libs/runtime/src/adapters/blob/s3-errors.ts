@@ -11,6 +11,7 @@ interface SdkErrorShape {
 
 const NETWORK_CODES = new Set([
   'ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE',
+  'ECONNABORTED', 'UND_ERR_SOCKET', 'ERR_STREAM_PREMATURE_CLOSE',
 ]);
 
 function shape(err: unknown): SdkErrorShape {
@@ -40,6 +41,10 @@ export function explainS3CheckError(err: unknown, where: { bucket: string; endpo
   const e = shape(err);
   const status = statusOf(err);
   const net = networkCode(err);
+  if (net === 'timeout' || net === 'TimeoutError') {
+    return `S3 endpoint ${where.endpoint} does not answer (${e.message ?? net}); check S3_ENDPOINT points at an S3 API `
+      + 'and that the S3 service is not stuck or overloaded';
+  }
   if (net) {
     return `S3 endpoint ${where.endpoint} is unreachable (${net}: ${e.message ?? ''}); `
       + 'check S3_ENDPOINT and that the S3 service (e.g. MinIO) is running and reachable from here';
@@ -62,4 +67,31 @@ export function explainS3CheckError(err: unknown, where: { bucket: string; endpo
   }
   return `S3 check of bucket '${where.bucket}' at ${where.endpoint} failed (${e.name ?? 'Error'}`
     + `${status ? `, HTTP ${status}` : ''}: ${e.message ?? ''}); check S3_ENDPOINT, S3_BUCKET and the credentials`;
+}
+
+/** S3 error codes that mean "busy or briefly broken, try again", whatever the HTTP status says. */
+const TRANSIENT_NAMES = new Set([
+  'SlowDown', 'Throttling', 'ThrottlingException', 'TooManyRequestsException', 'RequestThrottled',
+  'RequestTimeout', 'RequestTimeoutException', 'InternalError', 'ServiceUnavailable', 'TimeoutError',
+  'IncompleteBody', 'TruncatedBody',
+]);
+
+/**
+ * Why a failed S3 call is worth retrying (a short label for logs), or undefined when it is not:
+ * network errors, timeouts, cut transfers, HTTP 5xx and throttling are transient; 4xx answers
+ * (missing bucket, refused credentials, bad request) will not change by waiting.
+ */
+export function transientReason(err: unknown): string | undefined {
+  const net = networkCode(err);
+  if (net) return net;
+  const e = shape(err);
+  const status = statusOf(err);
+  if (status !== undefined && (status >= 500 || status === 429)) return `HTTP ${status}`;
+  if (e.name && TRANSIENT_NAMES.has(e.name)) return e.name;
+  if (e.Code && TRANSIENT_NAMES.has(e.Code)) return e.Code;
+  // A response cut mid-body surfaces as a plain "aborted"/"socket hang up" error without a status.
+  if (status === undefined && /aborted|socket hang up|premature close|ended before|other side closed/i.test(e.message ?? '')) {
+    return 'connection cut';
+  }
+  return undefined;
 }

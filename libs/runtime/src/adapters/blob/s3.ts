@@ -10,14 +10,18 @@ import {
 import type { S3ClientConfig } from '@aws-sdk/client-s3';
 import { BlobNotFoundError, BlobStoreUnavailableError } from '../../ports/blob-store.js';
 import type { BlobStore } from '../../ports/blob-store.js';
+import { toLogger } from '../logger.js';
+import { maskSecrets } from '../redact.js';
 import { assertValidKey, assertValidPrefix } from './keys.js';
-import { explainS3CheckError, isNotFound } from './s3-errors.js';
+import { OutageRetry } from './outage-retry.js';
+import { explainS3CheckError, isNotFound, transientReason } from './s3-errors.js';
 import { parseS3Env } from './s3-env.js';
 
 export type { S3BlobStoreOptions, S3Credentials } from './s3-options.js';
 import type { S3BlobStoreOptions } from './s3-options.js';
 
 const CONNECT_TIMEOUT_MS = 3_000;
+export const DEFAULT_OUTAGE_BUDGET_SECONDS = 300;
 
 /**
  * A blob store over any S3 API. Objects are whole-object PUTs, so an overwrite is atomic for
@@ -26,6 +30,7 @@ const CONNECT_TIMEOUT_MS = 3_000;
 export class S3BlobStore implements BlobStore {
   private readonly client: S3Client;
   private readonly keyPrefix: string;
+  private readonly retry: OutageRetry;
 
   constructor(private readonly options: S3BlobStoreOptions) {
     if (!options.bucket) throw new BlobStoreUnavailableError('S3BlobStore: bucket is empty (set S3_BUCKET)');
@@ -33,10 +38,21 @@ export class S3BlobStore implements BlobStore {
     const prefix = options.prefix ?? '';
     this.keyPrefix = prefix === '' || prefix.endsWith('/') ? prefix : `${prefix}/`;
     if (this.keyPrefix) assertValidPrefix(this.keyPrefix);
+    // One SDK attempt per call: OutageRetry owns retrying, in time rather than in tries.
     this.client = new S3Client(this.clientConfig({
-      maxAttempts: options.maxAttempts ?? 3,
-      requestHandler: { connectionTimeout: CONNECT_TIMEOUT_MS, requestTimeout: options.requestTimeoutMs ?? 60_000 },
+      maxAttempts: 1,
+      // Without throwOnRequestTimeout the SDK only warns and a silent S3 hangs the call forever.
+      requestHandler: {
+        connectionTimeout: CONNECT_TIMEOUT_MS, requestTimeout: options.requestTimeoutMs ?? 60_000, throwOnRequestTimeout: true,
+      },
     }));
+    this.retry = new OutageRetry({
+      budgetMs: (options.outageBudgetSeconds ?? DEFAULT_OUTAGE_BUDGET_SECONDS) * 1000,
+      transientReason,
+      service: `S3 at ${this.endpointLabel()}`,
+      budgetSetting: 'S3_OUTAGE_BUDGET_SECONDS',
+      log: toLogger(options.log),
+    });
   }
 
   /**
@@ -57,9 +73,18 @@ export class S3BlobStore implements BlobStore {
   async get(key: string): Promise<Uint8Array> {
     const fullKey = this.fullKey(key);
     try {
-      const out = await this.client.send(new GetObjectCommand({ Bucket: this.options.bucket, Key: fullKey }));
-      if (!out.Body) throw new Error('response has no body');
-      return await out.Body.transformToByteArray();
+      // The body read is inside the retried call: a transfer cut midway is fetched again.
+      return await this.retry.run(`GetObject ${key}`, async () => {
+        const out = await this.client.send(new GetObjectCommand({ Bucket: this.options.bucket, Key: fullKey }));
+        if (!out.Body) throw new Error('response has no body');
+        const bytes = await out.Body.transformToByteArray();
+        if (out.ContentLength !== undefined && bytes.byteLength !== out.ContentLength) {
+          throw Object.assign(new Error(`body ended before ${out.ContentLength} bytes (got ${bytes.byteLength})`), {
+            name: 'TruncatedBody',
+          });
+        }
+        return bytes;
+      });
     } catch (err) {
       if (isNotFound(err)) throw new BlobNotFoundError(key, this.describe());
       throw this.wrap('GetObject', fullKey, err);
@@ -69,7 +94,8 @@ export class S3BlobStore implements BlobStore {
   async exists(key: string): Promise<boolean> {
     const fullKey = this.fullKey(key);
     try {
-      await this.client.send(new HeadObjectCommand({ Bucket: this.options.bucket, Key: fullKey }));
+      await this.retry.run(`HeadObject ${key}`, () =>
+        this.client.send(new HeadObjectCommand({ Bucket: this.options.bucket, Key: fullKey })));
       return true;
     } catch (err) {
       if (isNotFound(err)) return false;
@@ -108,7 +134,7 @@ export class S3BlobStore implements BlobStore {
     // A separate client: few tries and short timeouts, so a wrong endpoint fails in seconds.
     const probe = new S3Client(this.clientConfig({
       maxAttempts: 2,
-      requestHandler: { connectionTimeout: CONNECT_TIMEOUT_MS, requestTimeout: Math.min(5_000, timeoutMs) },
+      requestHandler: { connectionTimeout: CONNECT_TIMEOUT_MS, requestTimeout: Math.min(5_000, timeoutMs), throwOnRequestTimeout: true },
     }));
     const abort = new AbortController();
     const timer = setTimeout(() => abort.abort(), timeoutMs);
@@ -117,7 +143,7 @@ export class S3BlobStore implements BlobStore {
     } catch (err) {
       const reason = abort.signal.aborted ? new Error(`no answer within ${timeoutMs} ms`, { cause: err }) : err;
       throw new BlobStoreUnavailableError(
-        explainS3CheckError(reason, { bucket: this.options.bucket, endpoint: this.endpointLabel() }),
+        maskSecrets(explainS3CheckError(reason, { bucket: this.options.bucket, endpoint: this.endpointLabel() })),
         { cause: err },
       );
     } finally {
@@ -130,13 +156,14 @@ export class S3BlobStore implements BlobStore {
     return `s3://${this.options.bucket}/${this.keyPrefix} at ${this.endpointLabel()}`;
   }
 
-  /** Releases the SDK's sockets. */
+  /** Releases the SDK's sockets; calls waiting out an outage fail at once. */
   close(): void {
+    this.retry.close();
     this.client.destroy();
   }
 
   private endpointLabel(): string {
-    return this.options.endpoint ?? `AWS S3 (${this.options.region})`;
+    return this.options.endpoint ? maskSecrets(this.options.endpoint) : `AWS S3 (${this.options.region})`;
   }
 
   private clientConfig(extra: Pick<S3ClientConfig, 'maxAttempts' | 'requestHandler'>): S3ClientConfig {
@@ -163,15 +190,19 @@ export class S3BlobStore implements BlobStore {
 
   private async send<T>(operation: string, key: string, call: () => Promise<T>): Promise<T> {
     try {
-      return await call();
+      return await this.retry.run(`${operation} ${key}`, call);
     } catch (err) {
       throw this.wrap(operation, key, err);
     }
   }
 
   private wrap(operation: string, key: string, err: unknown): Error {
-    const e = err as { name?: string; message?: string };
-    return new Error(`S3 ${operation} s3://${this.options.bucket}/${key} at ${this.endpointLabel()} failed: `
-      + `${e.name ?? 'Error'}: ${e.message ?? String(err)}`, { cause: err });
+    if (err instanceof BlobStoreUnavailableError) return err;
+    const e = err as { name?: string; message?: string; $metadata?: { httpStatusCode?: number } };
+    const status = e.$metadata?.httpStatusCode;
+    const hint = status === 401 || status === 403 ? '; the credentials are wrong or lack permission (check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY)'
+      : e.name === 'NoSuchBucket' ? `; create bucket '${this.options.bucket}' or set S3_BUCKET to an existing one` : '';
+    return new Error(maskSecrets(`S3 ${operation} s3://${this.options.bucket}/${key} at ${this.endpointLabel()} failed: `
+      + `${e.name ?? 'Error'}${status ? ` (HTTP ${status})` : ''}: ${e.message ?? String(err)}${hint}`), { cause: err });
   }
 }

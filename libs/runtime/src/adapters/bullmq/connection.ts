@@ -3,6 +3,7 @@ import type { RedisOptions } from 'ioredis';
 import { TransportUnavailableError } from '../../ports/transport.js';
 import { toLogger } from '../logger.js';
 import type { LogSink } from '../logger.js';
+import { maskSecrets } from '../redact.js';
 
 /** A Redis URL (redis://, rediss://) or ioredis options, optionally with a `url` field. */
 export type RedisConnectionInput = string | (RedisOptions & { readonly url?: string });
@@ -11,7 +12,7 @@ export type RedisConnectionOptions = RedisOptions & { url?: string };
 export function toConnectionOptions(input: RedisConnectionInput): RedisConnectionOptions {
   if (typeof input === 'string') {
     if (!/^rediss?:\/\//.test(input)) {
-      throw new TransportUnavailableError(`Redis URL '${redactRedisUrl(input)}' must start with redis:// or rediss:// (check REDIS_URL)`);
+      throw new TransportUnavailableError(`Redis URL '${maskSecrets(input)}' must start with redis:// or rediss:// (check REDIS_URL)`);
     }
     return { url: input };
   }
@@ -24,20 +25,9 @@ export function createRedisClient(input: RedisConnectionInput, extra: RedisOptio
   return url ? new Redis(url, { ...rest, ...extra }) : new Redis({ ...rest, ...extra });
 }
 
-/** The URL with any password replaced by '***', for messages and logs. */
-export function redactRedisUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return url.replace(/\/\/[^@/]*@/, '//***@');
-  }
-}
-
 export function describeRedis(input: RedisConnectionInput): string {
   const o = toConnectionOptionsLoose(input);
-  if (o.url) return redactRedisUrl(o.url);
+  if (o.url) return maskSecrets(o.url);
   const scheme = o.tls ? 'rediss' : 'redis';
   const auth = o.password ? `${o.username ?? ''}:***@` : '';
   return `${scheme}://${auth}${o.host ?? '127.0.0.1'}:${o.port ?? 6379}${o.db ? `/${o.db}` : ''}`;
@@ -68,7 +58,9 @@ export async function checkRedis(input: RedisConnectionInput, options: CheckRedi
     reconnectOnError: () => false,
   });
   let lastSocketError: Error | undefined;
+  let connected = false;
   client.on('error', (err: Error) => { lastSocketError = err; });
+  client.on('connect', () => { connected = true; });
   let timer: NodeJS.Timeout | undefined;
   try {
     const probe = (async () => {
@@ -94,6 +86,11 @@ export async function checkRedis(input: RedisConnectionInput, options: CheckRedi
     if (/NOAUTH|WRONGPASS|invalid password|invalid username/i.test(detail)) {
       throw new TransportUnavailableError(`Redis at ${where} rejected the credentials (${detail}); `
         + 'check the user and password in REDIS_URL', { cause });
+    }
+    if (connected && !lastSocketError) {
+      throw new TransportUnavailableError(`Redis at ${where} accepts connections but does not answer (${detail}); `
+        + 'check that REDIS_URL points at a Redis server, that it is not stuck (e.g. a long-running command or a full disk), '
+        + 'and whether it needs TLS (rediss://)', { cause });
     }
     throw new TransportUnavailableError(`Redis at ${where} is unreachable (${detail}); check REDIS_URL `
       + 'and that Redis is running (e.g. `docker compose up -d redis`, or `redis-server`)', { cause });

@@ -129,6 +129,9 @@ export async function startBullmqWorkers<J extends JobShapes = Jobs>(options: Bu
   }
   for (const worker of workers) {
     worker.on('error', (err) => log.error(`worker ${worker.name}: ${err.message}`, { queue: worker.name }));
+    // A job whose worker died or froze past its lock: BullMQ hands it back to the queue to run again.
+    worker.on('stalled', (jobId) => log.warn(`job ${jobId} in ${worker.name} stalled (its worker stopped renewing the lock); `
+      + 'returned to the queue to run again', { queue: worker.name, jobId }));
     worker.on('failed', (job, err) => {
       if (!job) return;
       log.warn(`job ${job.id} in ${worker.name} failed on attempt ${job.attemptsMade}: ${err.message}`,

@@ -1,0 +1,3 @@
+export * from './config.js';
+export * from './combine.js';
+export * from './wrapper.js';
