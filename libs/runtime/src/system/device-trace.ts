@@ -1,8 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { deviceTraceSchema } from '@fedsim/fl/system/index';
-import type { DeviceTrace } from '@fedsim/fl/system/index';
-import { ConfigError } from '../config/experiment.js';
+import { deviceTraceSchema } from '@fedsim/fl/system';
+import type { DeviceTrace } from '@fedsim/fl/system';
+import { formatIssues } from '@fedsim/fl/util';
+import { ConfigError } from '../errors/run.js';
 
 /** Reads a device trace (system.devices.file; relative paths resolve against the working directory). */
 export async function readDeviceTrace(file: string): Promise<DeviceTrace> {
@@ -21,7 +22,7 @@ export async function readDeviceTrace(file: string): Promise<DeviceTrace> {
   }
   const parsed = deviceTraceSchema.safeParse(raw);
   if (!parsed.success) {
-    throw new ConfigError(`system.devices.file: invalid device trace ${path}:\n${parsed.error.issues.map((i) => `  - ${i.path.join('.') || '(root)'}: ${i.message}`).join('\n')}`);
+    throw new ConfigError(`system.devices.file: invalid device trace ${path}:\n${formatIssues(parsed.error, { style: 'list' })}`);
   }
   return parsed.data;
 }

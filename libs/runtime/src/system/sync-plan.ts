@@ -1,8 +1,8 @@
-import { availabilityFor, clientSeconds, localSamples, planSyncRounds, sampledProfile, traceProfile } from '@fedsim/fl/system/index';
-import type { DeviceProfile, SyncRoundPlan, SystemConfig } from '@fedsim/fl/system/index';
-import type { Partition } from '@fedsim/fl/data/index';
+import { availabilityFor, clientSeconds, localSamples, planSyncRounds, sampledProfile, traceProfile } from '@fedsim/fl/system';
+import type { DeviceProfile, SyncRoundPlan, SystemConfig } from '@fedsim/fl/system';
+import type { Partition } from '@fedsim/fl/data';
 import type { ExperimentConfig } from '../config/experiment.js';
-import { ConfigError } from '../config/experiment.js';
+import { ConfigError } from '../errors/run.js';
 import { readDeviceTrace } from './device-trace.js';
 
 export interface TransferSizes {
