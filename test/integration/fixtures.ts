@@ -31,4 +31,21 @@ export function syntheticCnnExperiment(): ExperimentConfig {
   });
 }
 
+/** Slow, flaky phones: heavy-tailed speeds, thin uplinks, 85 % online, a virtual deadline. */
+export function heterogeneousExperiment(): ExperimentConfig {
+  return syntheticExperiment({
+    name: 'it-system',
+    system: {
+      devices: {
+        kind: 'sampled',
+        computeSamplesPerSecond: { kind: 'lognormal', median: 20, sigma: 1 },
+        downBytesPerSecond: { kind: 'fixed', value: 1e4 },
+        upBytesPerSecond: { kind: 'uniform', min: 2e3, max: 1e4 },
+      },
+      availability: { kind: 'probability', online: 0.85 },
+      mode: { kind: 'sync', overcommit: 2, deadlineSeconds: 60 },
+    },
+  });
+}
+
 export const sourceNodeArgs = ['--conditions=fedsim-source', '--import', 'tsx'];

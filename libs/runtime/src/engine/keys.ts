@@ -8,6 +8,8 @@ const pad = (round: number) => String(round).padStart(6, '0');
 export const keys = {
   run: (runId: string) => `runs/${runId}/run.json`,
   partition: (runId: string) => `runs/${runId}/partition.bin`,
+  /** the synchronous rounds planned in virtual time (runs with a `system` block) */
+  systemPlan: (runId: string) => `runs/${runId}/system-plan.json`,
   /** θ_g^t: the model round t starts from (θ_g^0 is the initial model) */
   global: (runId: string, round: number) => `runs/${runId}/rounds/${pad(round)}/global.bin`,
   instruction: (runId: string, round: number, client: number) =>

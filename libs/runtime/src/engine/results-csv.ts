@@ -15,6 +15,9 @@ export const CSV_HEADER = [
   'upload_bytes',
   'download_bytes',
   'failure_codes',
+  'virtual_seconds',
+  'virtual_clock_seconds',
+  'dropped_clients',
   ...EVAL_NAMES.flatMap((n) => [`${n}_pooled_acc`, `${n}_mean_acc`, `${n}_std_acc`, `${n}_min_acc`, `${n}_max_acc`, `${n}_pooled_loss`]),
 ];
 
@@ -32,6 +35,9 @@ export function csvLine(row: RoundRow): string {
     row.uploadBytes,
     row.downloadBytes,
     failureCodes(row.failures),
+    row.virtual ? num(row.virtual.endSeconds - row.virtual.startSeconds, 3) : '',
+    row.virtual ? num(row.virtual.endSeconds, 3) : '',
+    row.virtual ? droppedReasons(row.virtual.dropped) : '',
     ...EVAL_NAMES.flatMap((n) => {
       const s = row.evaluation?.[n];
       return [num(s?.pooledAccuracy), num(s?.mean), num(s?.std), num(s?.min), num(s?.max), num(s?.pooledLoss)];
@@ -46,4 +52,11 @@ function failureCodes(failures: RoundRow['failures']): string {
     .filter(([, n]) => n > 0)
     .map(([code, n]) => `${code}:${n}`)
     .join(';');
+}
+
+/** `reason:count` pairs of the clients a round dropped (e.g. `deadline:2;overcommit:1`), empty when none. */
+function droppedReasons(dropped: NonNullable<RoundRow['virtual']>['dropped']): string {
+  const counts = new Map<string, number>();
+  for (const d of dropped) counts.set(d.reason, (counts.get(d.reason) ?? 0) + 1);
+  return [...counts].sort(([a], [b]) => a.localeCompare(b)).map(([reason, n]) => `${reason}:${n}`).join(';');
 }

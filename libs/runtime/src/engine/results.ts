@@ -1,5 +1,6 @@
 import type { ClientFailure, EvalStats } from '../jobs/catalog.js';
 import type { FailureCode } from '../jobs/failures.js';
+import type { SyncRoundPlan } from '@fedsim/fl/system';
 
 /** One line of a run's results (results.jsonl / results.csv). */
 export interface RoundRow {
@@ -22,6 +23,8 @@ export interface RoundRow {
   /** present on evaluation rounds: per named evaluation (personalized, global, before, after) */
   readonly evaluation?: Record<string, EvalStats>;
   readonly evaluationFailures?: number;
+  /** runs with a `system` block: the round in virtual time, who was sampled and who was dropped why */
+  readonly virtual?: Omit<SyncRoundPlan, 'round' | 'kept'>;
 }
 
 export interface RunSummary {
@@ -37,5 +40,7 @@ export interface RunSummary {
   readonly final: { round: number; results: Record<string, EvalStats> } | null;
   /** client failures of every committed round, per code (the codes of results.csv and the metrics) */
   readonly failures: Record<FailureCode, number>;
+  /** runs with a `system` block: virtual seconds from the first round's start to the last's end */
+  readonly virtualSeconds?: number;
 }
 

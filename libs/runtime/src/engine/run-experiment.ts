@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { clientsPerRound, sampleClients } from '@fedsim/fl/algorithms';
+import { clientsPerRound } from '@fedsim/fl/algorithms';
 import type { AlgorithmHooks } from '@fedsim/fl/algorithms';
 import { decodePartition, encodePartition, labelHistograms } from '@fedsim/fl/data';
 import type { Partition } from '@fedsim/fl/data';
@@ -26,6 +26,8 @@ import type { RunObserver } from './observers.js';
 import type { RoundRow, RunSummary } from './results.js';
 import { isEvalRound, roundRow } from './round-row.js';
 import { readStateIndex } from './state-index.js';
+import { roundSchedule } from '../system/round-schedule.js';
+import { withVirtualTime } from '../system/round-fields.js';
 
 export type { RunObserver } from './observers.js';
 
@@ -61,8 +63,6 @@ export async function runExperiment(config: ExperimentConfig, opts: RunOptions):
   const numClients = config.partition.numClients;
   const { hooks, env, uploadSpec } = algorithmFor(config, model, numClients);
   const perRound = clientsPerRound(numClients, config.joinRatio);
-  // The run's only sampling: each round's clients, also handed to the aggregation that prepares them.
-  const schedule = Array.from({ length: config.rounds }, (_, r) => sampleClients(config.seed, r, numClients, perRound));
 
   const existingRecord = (await store.exists(keys.run(runId)))
     ? parseRunRecord(await store.get(keys.run(runId)), keys.run(runId))
@@ -96,6 +96,8 @@ export async function runExperiment(config: ExperimentConfig, opts: RunOptions):
     await store.put(keys.global(runId, 0), encodeModel(model.spec, model.init(config.seed), { round: 0 }));
   }
   const rc: RunContext = { record, config, model, env, hooks, uploadSpec, dataset, partition };
+  // The run's only sampling: each round's clients, also handed to the aggregation that prepares them.
+  const { clients: schedule, plans } = await roundSchedule({ store, runId, config, partition, perRound, modelSpec: model.spec, uploadSpec });
 
   // Resume point: the first round without a commit record.
   let round = 0;
@@ -136,7 +138,7 @@ export async function runExperiment(config: ExperimentConfig, opts: RunOptions):
     const evalKey = keys.evalSummary(runId, c.round + 1);
     const evaluation = (await store.exists(evalKey)) ? parseJob(evalSummarySchema, decodeJson(await store.get(evalKey)), evalKey) : undefined;
     // wall time is not recorded in the store: 0 for rounds this process did not run
-    committed.push(roundRow(c, schedule[c.round] ?? [], commits[c.round - 1]?.prepareReports ?? {}, evaluation, 0));
+    committed.push(withVirtualTime(roundRow(c, schedule[c.round] ?? [], commits[c.round - 1]?.prepareReports ?? {}, evaluation, 0), plans));
   }
 
   await obs.onStart?.({ runId, resumedFrom: existingRecord ? round : null, committed, numClients, perRound, rounds: config.rounds });
@@ -189,7 +191,7 @@ export async function runExperiment(config: ExperimentConfig, opts: RunOptions):
     const evaluation = isEvalRound(round, config)
       ? await evaluateAll(config, opts, hooks, round + 1, stateIndexKey, numClients)
       : undefined;
-    await obs.onRound?.(roundRow(reply, clients, reportsOfThisRound, evaluation, (performance.now() - started) / 1000));
+    await obs.onRound?.(withVirtualTime(roundRow(reply, clients, reportsOfThisRound, evaluation, (performance.now() - started) / 1000), plans));
   }
 
   const finalKey = keys.global(runId, config.rounds);
@@ -206,7 +208,8 @@ export async function runExperiment(config: ExperimentConfig, opts: RunOptions):
   for (let r = 0; r < config.rounds; r++) {
     failures.push(...parseJob(commitRecordSchema, decodeJson(await store.get(keys.commit(runId, r))), `commit of round ${r}`).failures);
   }
-  return summarize(runId, config, finalKey, finalBytes, evals, failures);
+  const summary = summarize(runId, config, finalKey, finalBytes, evals, failures);
+  return plans ? { ...summary, virtualSeconds: plans.at(-1)?.endSeconds ?? 0 } : summary;
 }
 
 export const metricLabels = (config: ExperimentConfig) => ({ experiment: config.name, algorithm: config.algorithm.name });

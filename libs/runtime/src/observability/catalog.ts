@@ -120,6 +120,18 @@ export const METRIC_CATALOG = {
     help: 'Mean local training loss of the last committed round.',
     labelNames: EXPERIMENT,
   },
+  virtualClock: {
+    name: 'virtual_clock_seconds',
+    type: 'gauge',
+    help: 'Virtual time at the end of the last committed round (runs with device profiles).',
+    labelNames: EXPERIMENT,
+  },
+  clientsDropped: {
+    name: 'clients_dropped_total',
+    type: 'counter',
+    help: 'Sampled clients not trained in virtual time, by reason (deadline, offline, overcommit).',
+    labelNames: [...EXPERIMENT, 'reason'],
+  },
   jobDuration: {
     name: 'job_duration_seconds',
     type: 'histogram',

@@ -79,6 +79,10 @@ export function metricsObserver(metrics: FedsimMetrics, config: ExperimentConfig
         if (isRejection(f.code)) metrics.recordRejectedUpdate(labels, f.code);
         else metrics.recordClientFailure(labels, f.kind, f.code);
       }
+      if (row.virtual) {
+        metrics.virtualClock.set(labels, row.virtual.endSeconds);
+        for (const d of row.virtual.dropped) metrics.clientsDropped.inc({ ...labels, reason: d.reason });
+      }
       const personalized = row.evaluation?.['personalized'];
       if (personalized) {
         metrics.recordEvaluation(labels, 'pooled', { accuracy: personalized.pooledAccuracy, loss: personalized.pooledLoss });

@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { BackendName } from '@fedsim/fl/compute';
+import { DROP_REASONS } from '@fedsim/fl/system';
 import type { JobKind as CatalogJobKind } from '../jobs/catalog.js';
 import type { JobFailureCode, RejectionCode } from '../jobs/failures.js';
 import { METRIC_CATALOG, type MetricKey, type MetricSpec } from './catalog.js';
@@ -207,6 +208,7 @@ export function createFedsimMetrics(options: FedsimMetricsOptions): FedsimMetric
         for (const reason of Object.keys(CLIENT_FAILURE_REASONS)) h.clientFailures.inc({ ...l, job_kind: jobKind, reason }, 0);
       }
       for (const reason of Object.keys(UPDATE_REJECT_REASONS)) h.updatesRejected.inc({ ...l, reason }, 0);
+      for (const reason of DROP_REASONS) h.clientsDropped.inc({ ...l, reason }, 0);
     },
 
     startRound(labels, { round, clients, deadlineSeconds }) {

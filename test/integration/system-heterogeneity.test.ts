@@ -1,0 +1,77 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { CSV_HEADER, csvLine, keys, runExperiment } from '@fedsim/runtime';
+import type { RoundRow } from '@fedsim/runtime';
+import { embeddedRuntime } from '@fedsim/runtime/wiring';
+import { heterogeneousExperiment, syntheticExperiment } from './fixtures.js';
+
+let dir: string;
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'fedsim-system-'));
+});
+after(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+test('dropped clients are data, never trained; virtual time adds up; a resume keeps the plan', async () => {
+  const config = heterogeneousExperiment();
+  const rows: RoundRow[] = [];
+  const rt = await embeddedRuntime({ root: join(dir, 'a'), workers: 2, backend: 'wasm' });
+  try {
+    const summary = await runExperiment(config, { runId: 's1', store: rt.store, transport: rt.transport, observer: { onRound: (r) => void rows.push(r) } });
+    assert.equal(rows.length, config.rounds);
+    let clock = 0;
+    let drops = 0;
+    for (const row of rows) {
+      const v = row.virtual!;
+      assert.ok(v, `round ${row.round} has its virtual time`);
+      assert.equal(v.startSeconds, clock);
+      assert.ok(v.endSeconds > v.startSeconds && v.endSeconds - v.startSeconds <= 60);
+      clock = v.endSeconds;
+      // Trained + dropped = sampled, and at most K = 3 trained.
+      assert.ok(row.sampled.length <= 3);
+      assert.deepEqual([...row.sampled, ...v.dropped.map((d) => d.clientId)].sort((a, b) => a - b), v.sampled);
+      for (const d of v.dropped) {
+        drops++;
+        const updates = await rt.store.list(`runs/s1/rounds/${String(row.round).padStart(6, '0')}/updates/${d.clientId}/`);
+        assert.deepEqual(updates, [], `client ${d.clientId} (${d.reason}) was never trained in round ${row.round}`);
+      }
+      assert.equal(row.succeeded, row.sampled.length);
+      const cells = Object.fromEntries(CSV_HEADER.map((h, i) => [h, csvLine(row).split(',')[i]]));
+      assert.equal(Number(cells['virtual_clock_seconds']), Number(v.endSeconds.toFixed(3)));
+      assert.equal(cells['dropped_clients'] === '', v.dropped.length === 0);
+    }
+    assert.ok(drops > 0, 'this configuration drops clients');
+    assert.equal(summary.virtualSeconds, clock);
+    assert.ok(await rt.store.exists(keys.systemPlan('s1')));
+
+    // Resuming the finished run replays the committed rows with the stored plan.
+    const replay: RoundRow[] = [];
+    const again = await runExperiment(config, {
+      runId: 's1',
+      store: rt.store,
+      transport: rt.transport,
+      observer: { onStart: (info) => void replay.push(...info.committed) },
+    });
+    assert.equal(again.finalModelSha256, summary.finalModelSha256);
+    assert.deepEqual(replay.map((r) => r.virtual), rows.map((r) => r.virtual));
+  } finally {
+    await rt.close();
+  }
+});
+
+test('without a system block nothing changes: no plan, no virtual fields', async () => {
+  const rt = await embeddedRuntime({ root: join(dir, 'b'), workers: 1, backend: 'wasm' });
+  try {
+    const rows: RoundRow[] = [];
+    const summary = await runExperiment(syntheticExperiment({ rounds: 1 }), { runId: 'plain', store: rt.store, transport: rt.transport, observer: { onRound: (r) => void rows.push(r) } });
+    assert.equal(rows[0]!.virtual, undefined);
+    assert.equal(summary.virtualSeconds, undefined);
+    assert.equal(await rt.store.exists(keys.systemPlan('plain')), false);
+  } finally {
+    await rt.close();
+  }
+});
