@@ -173,6 +173,23 @@ const overview: DashboardSpec = {
         },
       ],
     },
+    {
+      title: 'Devices in virtual time',
+      healthy:
+        'Only for runs with a `system` block. The virtual clock climbs by a similar step every round; dropped clients are mostly overcommit (the over-committed extra clients, by design), with deadline and offline drops a minority.',
+      unhealthy:
+        'Virtual clock steps as long as the deadline round after round (rounds close on the deadline with fewer than K clients); deadline or offline drops as frequent as trained clients (raise system.mode.deadlineSeconds, system.mode.overcommit or the availability).',
+      panels: [
+        {
+          title: 'Virtual clock', kind: 'timeseries', width: 12, unit: 's',
+          queries: [{ expr: `max by (experiment, algorithm) (fedsim_virtual_clock_seconds{${EXP}})`, legend: '{{experiment}} {{algorithm}}' }],
+        },
+        {
+          title: 'Clients dropped per second by reason', kind: 'timeseries', width: 12, unit: 'ops', stack: true,
+          queries: [{ expr: `sum by (reason) (rate(fedsim_clients_dropped_total{${EXP}}[${RATE}]))`, legend: '{{reason}}' }],
+        },
+      ],
+    },
   ],
 };
 
