@@ -127,6 +127,12 @@ export interface AlgorithmHooks {
   readonly personalState?: readonly string[];
   /** Worker pool that serves a client (e.g. a FIARSE capacity class); default pool when absent. */
   poolOf?(clientId: number): string;
+  /**
+   * Bytes a real device moves for this client per round, for virtual time (`system`): a
+   * submodel's values and positions rather than the dense blob fedsim stores. Absent: the dense
+   * encoded global model down and update up.
+   */
+  transferBytes?(clientId: number): { readonly download: number; readonly upload: number };
   /** Server side, by the aggregation of the previous round: per-client instruction for a round. */
   instruct?(input: InstructInput): InstructResult;
   /** Server side: how updates become the next global model. */

@@ -195,3 +195,13 @@ test('options, routing and evaluation names', async () => {
   assert.deepEqual(res.personalized, res['size_0.25']);
   assert.deepEqual(res['global'], res['size_1']);
 });
+
+test('transferBytes (virtual time): a half-width client moves its slice and a position bitmap', () => {
+  const hooks = hooksOf(2, { capacities: [{ beta: 1, share: 0.5 }, { beta: 0.5, share: 0.5 }] });
+  const full = hooks.transferBytes!(0);
+  const half = hooks.transferBytes!(1);
+  // β = 1: every element (4 bytes each) plus the bitmap ⌈n/8⌉
+  assert.equal(full.upload, mlp.spec.size * 4 + Math.ceil(mlp.spec.size / 8));
+  assert.ok(half.upload < full.upload * 0.75 && half.upload > full.upload * 0.2, `${half.upload} of ${full.upload}`);
+  assert.deepEqual(half, { download: half.upload, upload: half.upload });
+});

@@ -43,6 +43,8 @@ export async function roundSchedule(args: {
   readonly perRound: number;
   readonly modelSpec: ParamSpec;
   readonly uploadSpec: ParamSpec;
+  /** the algorithm's per-client transfer sizes (FIARSE/HeteroFL submodels), when it has them */
+  readonly transferBytes?: ((clientId: number) => { readonly download: number; readonly upload: number }) | undefined;
 }): Promise<RoundSchedule> {
   const { store, runId, config, partition, perRound } = args;
   const system = config.system;
@@ -58,7 +60,14 @@ export async function roundSchedule(args: {
     // The real encoded sizes: the global model a client downloads, the shared tensors it uploads.
     const downloadBytes = encodeModel(args.modelSpec, new Float32Array(args.modelSpec.size), { round: 0 }).byteLength;
     const uploadBytes = encodeModel(args.uploadSpec, new Float32Array(args.uploadSpec.size), { round: 0, client: 0 }).byteLength;
-    plans = await planSystemRounds({ ...config, system }, partition, perRound, { downloadBytes, uploadBytes });
+    const { transferBytes } = args;
+    const sizesOf = transferBytes
+      ? (c: number) => {
+          const t = transferBytes(c);
+          return { downloadBytes: t.download, uploadBytes: t.upload };
+        }
+      : () => ({ downloadBytes, uploadBytes });
+    plans = await planSystemRounds({ ...config, system }, partition, perRound, sizesOf);
     await store.put(key, encodeJson(plans));
   }
   return { clients: plans.map((p) => [...p.kept]), plans };

@@ -20,7 +20,7 @@ export async function planSystemRounds(
   config: ExperimentConfig & { readonly system: SystemConfig },
   partition: Partition,
   perRound: number,
-  sizes: TransferSizes,
+  sizesOf: (clientId: number) => TransferSizes,
 ): Promise<SyncRoundPlan[]> {
   const { system } = config;
   if (system.mode.kind !== 'sync') throw new ConfigError(`system.mode: '${system.mode.kind}' rounds are not run by this engine`);
@@ -37,7 +37,7 @@ export async function planSystemRounds(
     perRound,
     mode: system.mode,
     availability: availabilityFor(system.availability, config.seed, trace),
-    secondsOf: (c) => clientSeconds(profiles[c]!, { ...sizes, samples: samples[c]! }),
+    secondsOf: (c) => clientSeconds(profiles[c]!, { ...sizesOf(c), samples: samples[c]! }),
   });
   const empty = plans.find((p) => p.kept.length === 0);
   if (empty) {

@@ -39,7 +39,7 @@ test('a trace-driven deadline round: durations from samples, speeds and the real
     system: { devices: { kind: 'trace', file }, mode: { kind: 'sync', overcommit: 2, deadlineSeconds: 5 } },
   });
   // Client seconds: 1 + 10/10 + 1 = 3; 1 + 20/5 + 1 = 6; 1 + 30/30 + 1 = 3; 1 + 40/4 + 1 = 12.
-  const plans = await planSystemRounds({ ...config, system: config.system! }, partition, 2, { downloadBytes: 100, uploadBytes: 50 });
+  const plans = await planSystemRounds({ ...config, system: config.system! }, partition, 2, () => ({ downloadBytes: 100, uploadBytes: 50 }));
   assert.equal(plans.length, 2);
   assert.deepEqual(plans[0]!.sampled, [0, 1, 2, 3]);
   assert.deepEqual(plans[0]!.kept, [0, 2]);
@@ -57,7 +57,7 @@ test('a plan whose round would train nobody fails before the run, saying what to
     },
   });
   await assert.rejects(
-    planSystemRounds({ ...config, system: config.system! }, partition, 2, { downloadBytes: 100, uploadBytes: 50 }),
+    planSystemRounds({ ...config, system: config.system! }, partition, 2, () => ({ downloadBytes: 100, uploadBytes: 50 })),
     /round 0 would train no client \(none of its sampled clients finished in time.*raise system\.mode\.deadlineSeconds/,
   );
 });

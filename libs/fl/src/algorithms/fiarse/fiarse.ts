@@ -8,7 +8,7 @@ import { applyMask, maskSize, restoreOutside, submodelBytes } from '../submodel/
 import { overriddenTrainOptions, trainOverrideShape } from '../submodel/train-options.js';
 import type { Algorithm, AlgorithmHooks, Instruction } from '../types.js';
 import { tcbTrainHooks } from './tcb-gd.js';
-import { checkThresholds, MagnitudeIndexCache, thresholdMask } from './threshold.js';
+import { checkThresholds, MagnitudeIndexCache, submodelElements, thresholdMask } from './threshold.js';
 
 /**
  * FIARSE (Wu et al., NeurIPS 2024; docs/specs/fiarse.md): model-heterogeneous FL where a client of
@@ -64,6 +64,10 @@ export const fiarse: Algorithm<FiarseOptions> = {
       hasGlobalModel: true,
       trainState: [],
       ...(options.routeByCapacity ? { poolOf: (clientId: number) => plan.poolOf(clientId) } : {}),
+      transferBytes(clientId) {
+        const bytes = submodelBytes(submodelElements(spec, plan.betaOf(clientId), options.threshold), spec.size);
+        return { download: bytes, upload: bytes };
+      },
 
       instruct({ clientId, global }) {
         const beta = plan.betaOf(clientId);

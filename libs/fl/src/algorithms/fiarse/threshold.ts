@@ -14,6 +14,31 @@ export type ThresholdMode = 'global' | 'layer';
 /** Weights and biases of conv and linear layers; normalisation parameters (none here) never are. */
 export const isMaskable = (t: TensorSpec): boolean => t.layerType === 'conv2d' || t.layerType === 'dense';
 
+/** Tensor indices that share one threshold: every maskable tensor (global), or each layer's. */
+function thresholdGroups(spec: ParamSpec, mode: ThresholdMode): number[][] {
+  const maskable = spec.tensors.flatMap((t, i) => (isMaskable(t) ? [i] : []));
+  const members =
+    mode === 'global'
+      ? [maskable]
+      : [...new Set(maskable.map((i) => spec.tensors[i]!.layer))].map((layer) => maskable.filter((i) => spec.tensors[i]!.layer === layer));
+  return members.filter((m) => m.length > 0);
+}
+
+/**
+ * Elements a size-β submodel keeps, known before any weights are: k per threshold group plus
+ * every unmaskable element (magnitude ties at θ_thr can keep a few more).
+ */
+export function submodelElements(spec: ParamSpec, beta: number, mode: ThresholdMode): number {
+  const masked = thresholdGroups(spec, mode);
+  const inGroups = new Set(masked.flat());
+  let kept = 0;
+  spec.tensors.forEach((t, i) => {
+    if (!inGroups.has(i)) kept += t.length;
+  });
+  for (const g of masked) kept += keepCount(beta, g.reduce((s, i) => s + spec.tensors[i]!.length, 0));
+  return kept;
+}
+
 /** k = ⌊β·n⌋, at least 1, tolerant of β·n landing a hair under an integer (0.29·100 = 28.999…). */
 export function keepCount(beta: number, n: number): number {
   if (!(beta > 0 && beta <= 1)) throw new Error(`submodel size β must be in (0, 1], got ${beta}`);
@@ -42,25 +67,16 @@ export class MagnitudeIndex {
     if (params.length !== spec.size) {
       throw new Error(`MagnitudeIndex: params has ${params.length} elements, the model has ${spec.size}`);
     }
-    const maskable = spec.tensors.flatMap((t, i) => (isMaskable(t) ? [i] : []));
-    const members: number[][] =
-      mode === 'global'
-        ? [maskable]
-        : [...new Set(maskable.map((i) => spec.tensors[i]!.layer))].map((layer) =>
-            maskable.filter((i) => spec.tensors[i]!.layer === layer),
-          );
-    this.groups = members
-      .filter((m) => m.length > 0)
-      .map((tensors) => {
-        const n = tensors.reduce((s, i) => s + spec.tensors[i]!.length, 0);
-        const sorted = new Float32Array(n);
-        let at = 0;
-        for (const i of tensors) {
-          const t = spec.tensors[i]!;
-          for (let j = 0; j < t.length; j++) sorted[at++] = Math.abs(params[t.offset + j]!);
-        }
-        return { tensors, sorted: sorted.sort() };
-      });
+    this.groups = thresholdGroups(spec, mode).map((tensors) => {
+      const n = tensors.reduce((s, i) => s + spec.tensors[i]!.length, 0);
+      const sorted = new Float32Array(n);
+      let at = 0;
+      for (const i of tensors) {
+        const t = spec.tensors[i]!;
+        for (let j = 0; j < t.length; j++) sorted[at++] = Math.abs(params[t.offset + j]!);
+      }
+      return { tensors, sorted: sorted.sort() };
+    });
   }
 
   /**

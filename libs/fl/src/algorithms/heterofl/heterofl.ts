@@ -5,7 +5,7 @@ import { trainLocal } from '../../train/sgd.js';
 import { elementwiseDeltaAggregator } from '../submodel/aggregator.js';
 import { capacitiesSchema, capacityPlan, evalSizesSchema, evaluationSizes } from '../submodel/capacities.js';
 import { evaluateSubmodels } from '../submodel/evaluate.js';
-import { applyMask, restoreOutside } from '../submodel/masks.js';
+import { applyMask, maskSize, restoreOutside, submodelBytes } from '../submodel/masks.js';
 import { overriddenTrainOptions, trainOverrideShape } from '../submodel/train-options.js';
 import type { Algorithm, AlgorithmHooks } from '../types.js';
 import { widthMask } from './width-mask.js';
@@ -63,6 +63,10 @@ export const heterofl: Algorithm<HeteroflOptions> = {
       hasGlobalModel: true,
       trainState: [],
       ...(options.routeByCapacity ? { poolOf: (clientId: number) => plan.poolOf(clientId) } : {}),
+      transferBytes(clientId) {
+        const bytes = submodelBytes(maskSize(maskAt(plan.betaOf(clientId))), spec.size);
+        return { download: bytes, upload: bytes };
+      },
 
       createAggregator: (previousGlobal) =>
         elementwiseDeltaAggregator(spec, selectAll, previousGlobal, {
