@@ -11,6 +11,10 @@ export function formatRow(row: RoundRow): string {
     `${row.wallSeconds.toFixed(1)}s`,
   ];
   if (row.failed) parts.push(`${row.failed} failed`);
+  if (row.virtual) {
+    parts.push(`virtual ${(row.virtual.endSeconds - row.virtual.startSeconds).toFixed(1)}s (clock ${row.virtual.endSeconds.toFixed(1)}s)`);
+    if (row.virtual.dropped.length > 0) parts.push(`${row.virtual.dropped.length} dropped`);
+  }
   for (const [name, s] of Object.entries(row.evaluation ?? {})) {
     parts.push(`${name} acc ${pct(s.pooledAccuracy)} (mean ${pct(s.mean)} ± ${pct(s.std)})`);
   }
