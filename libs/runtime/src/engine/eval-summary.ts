@@ -5,6 +5,8 @@ import { formatIssues } from '@fedsim/fl/util';
 import type { JobHandlerDeps } from './job-handler-deps.js';
 import { encodeJson } from './json-blobs.js';
 import { keys } from './keys.js';
+import { forgedEvalCounts } from './reply-trust.js';
+import { assertNoStorageFailures } from './storage-failures.js';
 
 interface Counts {
   correct: number;
@@ -38,6 +40,7 @@ export async function summarizeEvaluation(
   p: EvalSummaryPayload,
   outcomes: readonly ChildOutcome[],
 ): Promise<EvalSummary> {
+  const { partition } = await deps.contexts.get(p.runId);
   const failures: ClientFailure[] = [];
   const byName = new Map<string, Counts[]>();
   const perClient: EvalSummary['perClient'] = {};
@@ -52,6 +55,12 @@ export async function summarizeEvaluation(
       failures.push({ clientId, kind: 'eval', code: 'malformed', detail: formatIssues(reply.error) });
       continue;
     }
+    // Counts are believed only for the client's whole test split (else accuracy could pass 100 %).
+    const forged = forgedEvalCounts(clientId, partition.clients[clientId]?.test.length ?? 0, reply.data);
+    if (forged) {
+      failures.push({ clientId, kind: 'eval', code: 'forged', detail: forged });
+      continue;
+    }
     const accs: Record<string, number> = {};
     for (const [name, counts] of Object.entries(reply.data.results)) {
       const list = byName.get(name) ?? [];
@@ -61,6 +70,7 @@ export async function summarizeEvaluation(
     }
     perClient[o.id] = accs;
   }
+  assertNoStorageFailures(`evaluation of round ${p.round}`, failures);
   const results: EvalSummary['results'] = {};
   for (const [name, list] of [...byName.entries()].sort(([a], [b]) => (a < b ? -1 : 1))) results[name] = evalStats(list);
   const summary: EvalSummary = { round: p.round, results, perClient, failures };
