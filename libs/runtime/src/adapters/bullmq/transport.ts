@@ -127,7 +127,14 @@ export class BullmqTransport<J extends JobShapes = Jobs> implements FlowTranspor
     await this.listenForParents();
     const aggregate = this.queue(this.names.aggregate);
     const parentId = jobIds.parent(flow.flowId);
-    const existing = await aggregate.getJobState(parentId);
+    let existing = await aggregate.getJobState(parentId);
+    if (existing === 'failed') {
+      // Failed for good in an earlier submission (e.g. the store was down past its outage budget):
+      // running the run again must redo the flow, not replay its stale failure.
+      this.log.warn(`flow ${flow.flowId} failed before; removing its jobs and running it again`, { flowId: flow.flowId });
+      await this.removeFlow(flow);
+      existing = 'unknown';
+    }
     if (existing === 'unknown') {
       await this.addParentWithGate(flow);
     } else {
@@ -193,6 +200,16 @@ export class BullmqTransport<J extends JobShapes = Jobs> implements FlowTranspor
       await this.options.afterChunk?.({ flowId: flow.flowId, added: Math.min(start + chunkSize, todo.length), total: todo.length });
     }
     await gate.remove(gateId, { removeChildren: false });
+  }
+
+  /** Removes a settled flow's parent, gate and children, so its id can be queued afresh. */
+  private async removeFlow(flow: FlowSpec<UntypedJobs>): Promise<void> {
+    await this.queue(this.names.aggregate).remove(jobIds.parent(flow.flowId), { removeChildren: true });
+    await this.queue(this.names.gate).remove(jobIds.gate(flow.flowId));
+    // children kept after they failed would be taken for this submission's (BullMQ keeps a duplicate id)
+    for (let i = 0; i < flow.children.length; i += 500) {
+      await Promise.all(flow.children.slice(i, i + 500).map((c) => this.queue(this.names.child(c.pool ?? DEFAULT_POOL)).remove(jobIds.child(flow.flowId, c.id))));
+    }
   }
 
   /** Job ids of children whose value or failure the parent already holds. */
