@@ -1,7 +1,7 @@
 /**
  * Where one training step's time goes: tf.profile over trainLocal, per kernel and input shapes,
  * best of 5 profiled runs (the least disturbed by other processes), plus the step's CPU time.
- *   FEDSIM_BACKEND=wasm-blas node --conditions=fedsim-source --import tsx bench/profile-step.ts fedavgcnn [steps]
+ *   FEDSIM_BACKEND=wasm-blas node --conditions=fedsim-source --import tsx bench/profile-step.ts fedavgcnn [steps] [batch]
  * TOP=<n> limits the listing (default 20).
  */
 import * as tf from '@tensorflow/tfjs-core';
@@ -13,8 +13,9 @@ import { trainLocal } from '@fedsim/fl/train';
 await initCompute({ ...computeOptionsFromEnv(process.env), log: (m) => console.log(`# ${m}`) });
 const name = (process.argv[2] ?? 'fedavgcnn') as ModelName;
 const steps = Number(process.argv[3] ?? '10');
+const batch = Number(process.argv[4] ?? '32');
 const def = createModel(name);
-const n = 320;
+const n = steps * batch;
 const size = def.inputShape.reduce((a, b) => a * b, 1);
 const data = {
   x: new Float32Array(n * size).map((_, i) => Math.sin(i)),
@@ -24,7 +25,7 @@ const data = {
 };
 let params = def.init(1);
 const run = async () => {
-  const r = await trainLocal(def, params, data, { sgd: { lr: 0.01, momentum: 0.9, weightDecay: 0 }, batchSize: 32, epochs: 1, iterations: steps, seed: 1 });
+  const r = await trainLocal(def, params, data, { sgd: { lr: 0.01, momentum: 0.9, weightDecay: 0 }, batchSize: batch, epochs: 1, iterations: steps, seed: 1 });
   params = r.params;
 };
 await run();

@@ -1,25 +1,31 @@
 /**
- * Training throughput (samples/s, batch 32) of FedAvgCNN and the MLP per compute backend, the
- * PyTorch reference on the same machine, and optionally two-process scaling.
+ * Training throughput of FedAvgCNN (batch 10 and 32) and the MLP (batch 32) per compute
+ * backend, side by side with the PyTorch reference in the same invocation, and optionally
+ * two-process scaling, per-kernel timings or a whole FL round.
  *
- *   npm run bench:train                        # every available backend + torch (~2 min)
+ *   npm run bench:train                        # wasm-blas (the README path) + wasm (pure npm) + torch (~3 min)
+ *   npm run bench:train -- --round             # 20-client FMNIST rounds, embedded, 2 threads: samples/s per core, peak RSS
  *   npm run bench:train -- --baseline          # also the stock wasm kernels (the "before")
  *   npm run bench:train -- --scaling           # 1 process vs 2 concurrent processes
  *   npm run bench:train -- --kernels           # per-kernel ms: stock wasm vs fast wasm vs wasm-blas
- *   npm run bench:train -- --backends wasm,cpu --models mlp --seconds 3 --runs 5 --json out.json
+ *   npm run bench:train -- --backends wasm,cpu --models mlp --batch 32 --seconds 3 --runs 5 --json out.json
  *
- * Each (backend, model) runs in its own process (a process picks its backend once).
+ * Each (backend, model, batch) runs in its own process (a process picks its backend once). Both
+ * sides train the same way: plain SGD (lr 0.01, no momentum) on random inputs. Ratios are given
+ * by wall time and by CPU time (samples per CPU-second of the process, all threads): on a machine
+ * that other work keeps busy the second is the fair per-core figure.
  * Env: FEDSIM_TORCH_BENCH (path of torch_train_bench.py, default ../shared/bench/ from the repo
- * root), FEDSIM_PYTHON (default /usr/bin/python3).
+ * root), FEDSIM_PYTHON (default /usr/bin/python3, Debian's, which has torch).
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { writeFileSync, existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { writeFileSync, existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { argValue } from './lib/args.js';
 import type { ChildResult } from './lib/train-child.js';
+import type { RoundBenchResult } from './round.js';
 
 type ModelName = 'fedavgcnn' | 'mlp';
 
@@ -32,10 +38,21 @@ const here = dirname(fileURLToPath(import.meta.url));
 const repoRoot = resolve(here, '..');
 const require = createRequire(import.meta.url);
 
-const batch = Number(argValue('--batch') ?? '32');
 const seconds = Number(argValue('--seconds') ?? '3');
 const runs = Number(argValue('--runs') ?? '3');
 const models = (argValue('--models') ?? 'fedavgcnn,mlp').split(',') as ModelName[];
+/** the (model, batch) pairs measured: the issue's three unless --batch picks one size */
+interface Case {
+  readonly model: ModelName;
+  readonly batch: number;
+}
+const onlyBatch = argValue('--batch');
+const cases: Case[] = (onlyBatch
+  ? models.map((model) => ({ model, batch: Number(onlyBatch) }))
+  : [{ model: 'fedavgcnn' as const, batch: 10 }, { model: 'fedavgcnn' as const, batch: 32 }, { model: 'mlp' as const, batch: 32 }]
+).filter((c) => models.includes(c.model));
+/** scaling and kernel modes use one batch size */
+const batch = Number(onlyBatch ?? '32');
 const jsonOut = argValue('--json');
 
 function installed(pkg: string): boolean {
@@ -93,9 +110,9 @@ interface Child {
   readonly result: Promise<ChildResult>;
 }
 
-function spawnChild(v: Variant, model: ModelName, secs: number, reps: number, sync: boolean): Child {
+function spawnChild(v: Variant, model: ModelName, secs: number, reps: number, sync: boolean, size = batch): Child {
   const args = ['--conditions=fedsim-source', '--import', 'tsx', join(here, 'train.ts'), '--child', model,
-    '--batch', String(batch), '--seconds', String(secs), '--runs', String(reps), ...(sync ? ['--sync'] : [])];
+    '--batch', String(size), '--seconds', String(secs), '--runs', String(reps), ...(sync ? ['--sync'] : [])];
   const child = spawn(process.execPath, args, { cwd: repoRoot, env: { ...process.env, ...v.env }, stdio: ['pipe', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
@@ -117,8 +134,8 @@ function spawnChild(v: Variant, model: ModelName, secs: number, reps: number, sy
   return { ready, go: () => child.stdin.end('go\n'), result };
 }
 
-function runChild(v: Variant, model: ModelName, secs = seconds, reps = runs): Promise<ChildResult> {
-  return spawnChild(v, model, secs, reps, false).result;
+function runChild(v: Variant, c: Case, secs = seconds, reps = runs): Promise<ChildResult> {
+  return spawnChild(v, c.model, secs, reps, false, c.batch).result;
 }
 
 /** Several children measuring at the same time: each warms up, then all start together. */
@@ -131,8 +148,9 @@ async function runTogether(v: Variant, model: ModelName, n: number): Promise<Chi
 
 interface TorchRow {
   model: string;
-  threads: number;
   samples_per_s: number;
+  cpu_s: number;
+  cpu_steps: number;
 }
 
 const TORCH_NAMES: Record<ModelName, string> = { fedavgcnn: 'cnn', mlp: 'mlp' };
@@ -147,16 +165,20 @@ function torchSetup(): { python: string; script: string } | string {
   return { python, script };
 }
 
-/** One single-threaded PyTorch measurement of `secs` seconds. */
-function torchOnce(setup: { python: string; script: string }, model: ModelName, secs: number): number {
-  const out = join(mkdtempSync(join(tmpdir(), 'fedsim-bench-')), 'torch.json');
-  const r = spawnSync(setup.python, [setup.script, '--models', TORCH_NAMES[model], '--threads', '1', '--batch', String(batch),
-    '--seconds', String(secs), '--repeat', '1', '--json', out], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+interface Rate {
+  /** samples per wall-clock second */
+  readonly wall: number;
+  /** samples per CPU-second of the process (every thread) */
+  readonly cpu: number;
+}
+
+/** One single-threaded PyTorch measurement of `secs` seconds (bench/lib/torch_cpu.py adds its CPU time). */
+function torchOnce(setup: { python: string; script: string }, c: Case, secs: number): Rate {
+  const r = spawnSync(setup.python, [join(here, 'lib', 'torch_cpu.py'), setup.script, TORCH_NAMES[c.model], String(c.batch), String(secs)],
+    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   if (r.status !== 0) throw new Error(`torch bench failed: ${r.stderr.trim().split('\n').pop()}`);
-  const rows = (JSON.parse(readFileSync(out, 'utf8')) as { results: TorchRow[] }).results;
-  const row = rows.find((x) => x.model === TORCH_NAMES[model]);
-  if (!row) throw new Error(`torch bench printed no result for ${TORCH_NAMES[model]}`);
-  return row.samples_per_s;
+  const row = JSON.parse(r.stdout.trim().split('\n').pop()!) as TorchRow;
+  return { wall: row.samples_per_s, cpu: (row.cpu_steps * c.batch) / row.cpu_s };
 }
 
 const fmt = (n: number) => n.toFixed(0).padStart(9);
@@ -164,50 +186,56 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 const load = () => loadavg().map((x) => x.toFixed(1)).join(' ');
 
 /**
- * Rounds of one short run per (model, backend) and one torch run, interleaved so that every
+ * Rounds of one short run per (case, backend) and one torch run, interleaved so that every
  * contender sees the same machine load (this machine is shared), then medians per contender.
  */
 async function throughput(): Promise<Record<string, unknown>> {
   const vs = variants();
   const torch = torchSetup();
   if (typeof torch === 'string') console.log(`# torch reference skipped: ${torch}`);
-  const rates = new Map<string, number[]>();
+  const rates = new Map<string, Rate[]>();
   const failed = new Map<string, string>();
-  const add = (key: string, v: number) => rates.set(key, [...(rates.get(key) ?? []), v]);
+  const add = (key: string, v: Rate) => rates.set(key, [...(rates.get(key) ?? []), v]);
+  const caseKey = (c: Case) => `${c.model}@${c.batch}`;
   for (let round = 0; round < runs; round++) {
-    for (const m of models) {
+    for (const c of cases) {
       for (const v of vs) {
-        const key = `${v.label}|${m}`;
+        const key = `${v.label}|${caseKey(c)}`;
         if (failed.has(key)) continue;
         try {
-          add(key, (await runChild(v, m, seconds, 1)).median);
+          const r = await runChild(v, c, seconds, 1);
+          add(key, { wall: r.median, cpu: r.perCpuSecond });
         } catch (e) {
           failed.set(key, (e as Error).message);
         }
       }
-      if (typeof torch !== 'string') add(`torch|${m}`, torchOnce(torch, m, seconds));
+      if (typeof torch !== 'string') add(`torch|${caseKey(c)}`, torchOnce(torch, c, seconds));
     }
     console.log(`# round ${round + 1}/${runs} done (load average ${load()})`);
   }
-  const rows: { backend: string; model: ModelName; median: number; runs: number[]; vsTorch?: number }[] = [];
-  console.log(`\n${'backend'.padEnd(16)} ${'model'.padEnd(10)} ${'samples/s'.padStart(9)}   ${'÷ torch'.padStart(7)}   runs`);
-  for (const m of models) {
-    const t = rates.get(`torch|${m}`);
-    const tMed = t ? median(t) : undefined;
+  const rows: Record<string, unknown>[] = [];
+  console.log(`\n${'backend'.padEnd(10)} ${'model'.padEnd(10)} batch ${'samples/s'.padStart(9)} ${'÷ torch'.padStart(7)}   ${'per CPU-s'.padStart(9)} ${'÷ torch'.padStart(7)}   runs (wall)`);
+  for (const c of cases) {
+    const t = rates.get(`torch|${caseKey(c)}`);
+    const tWall = t ? median(t.map((x) => x.wall)) : undefined;
+    const tCpu = t ? median(t.map((x) => x.cpu)) : undefined;
     for (const label of [...vs.map((v) => v.label), 'torch']) {
-      const key = `${label}|${m}`;
+      const key = `${label}|${caseKey(c)}`;
+      const head = `${label.padEnd(10)} ${c.model.padEnd(10)} ${String(c.batch).padStart(5)}`;
       const err = failed.get(key);
       if (err) {
-        console.log(`${label.padEnd(16)} ${m.padEnd(10)}   unavailable: ${err}`);
+        console.log(`${head}   unavailable: ${err}`);
         continue;
       }
       const xs = rates.get(key);
       if (!xs) continue;
-      const med = median(xs);
-      const ratio = tMed !== undefined ? med / tMed : undefined;
-      rows.push({ backend: label, model: m, median: med, runs: xs, ...(ratio !== undefined ? { vsTorch: ratio } : {}) });
-      const r = ratio !== undefined ? `${ratio.toFixed(2)}×` : '';
-      console.log(`${label.padEnd(16)} ${m.padEnd(10)} ${fmt(med)}   ${r.padStart(7)}   ${xs.map((x) => x.toFixed(0)).join(', ')}`);
+      const wall = median(xs.map((x) => x.wall));
+      const cpu = median(xs.map((x) => x.cpu));
+      const vsWall = tWall !== undefined ? wall / tWall : undefined;
+      const vsCpu = tCpu !== undefined ? cpu / tCpu : undefined;
+      rows.push({ backend: label, model: c.model, batch: c.batch, wall, cpu, runs: xs, vsTorchWall: vsWall, vsTorchCpu: vsCpu });
+      const ratio = (r: number | undefined) => (r !== undefined ? `${r.toFixed(2)}×` : '').padStart(7);
+      console.log(`${head} ${fmt(wall)} ${ratio(vsWall)}   ${fmt(cpu)} ${ratio(vsCpu)}   ${xs.map((x) => x.wall.toFixed(0)).join(', ')}`);
     }
   }
   return { rows, failures: Object.fromEntries(failed) };
@@ -287,6 +315,30 @@ async function kernels(): Promise<Record<string, unknown>> {
   return Object.fromEntries(tables);
 }
 
+/**
+ * bench/round.ts in a process of its own (its peak RSS is the embedded run's), then the PyTorch
+ * reference at the same batch size for a per-core comparison.
+ */
+async function round(): Promise<Record<string, unknown>> {
+  const threads = argValue('--threads') ?? '2';
+  const rounds = argValue('--rounds') ?? '2';
+  console.log(`# ${rounds} rounds of 20 FMNIST clients (Dirichlet 0.1, FedAvgCNN, batch 10, lr 0.005, 1 epoch, all clients), embedded, ${threads} threads`);
+  const r = spawnSync(process.execPath, ['--conditions=fedsim-source', '--import', 'tsx', join(here, 'round.ts'), '--json', '--threads', threads, '--rounds', rounds],
+    { cwd: repoRoot, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  const line = r.stdout.split('\n').find((l) => l.startsWith('RESULT '));
+  if (r.status !== 0 || !line) throw new Error(`bench/round.ts failed (exit ${r.status}): ${r.stdout.slice(-400)}`);
+  const res = JSON.parse(line.slice('RESULT '.length)) as RoundBenchResult;
+  const torch = torchSetup();
+  const ref = typeof torch === 'string' ? undefined : torchOnce(torch, { model: 'fedavgcnn', batch: 10 }, seconds);
+  const vs = (x: number, t: number | undefined) => (t ? ` (${(x / t).toFixed(2)}× PyTorch's ${t.toFixed(0)})` : '');
+  console.log(`backend ${res.backends.join(', ')}; ${res.samplesPerRound} samples per round; client training ${res.trainSeconds.map((x) => x.toFixed(1)).join(', ')} s per round`);
+  console.log(`samples/s per core (client training time): ${res.samplesPerSecondPerCore.toFixed(0)}${vs(res.samplesPerSecondPerCore, ref?.wall)}`);
+  console.log(`samples per CPU-second (whole process, rounds without evaluation): ${res.samplesPerCpuSecond.toFixed(0)}${vs(res.samplesPerCpuSecond, ref?.cpu)}`);
+  console.log(`peak RSS: ${res.peakRssMiB.toFixed(0)} MiB (target ≤ 600)`);
+  if (typeof torch === 'string') console.log(`# torch reference skipped: ${torch}`);
+  return { ...res, torch: ref };
+}
+
 /** Child side of runTogether: report readiness, then block until the parent says go. */
 async function waitForGo(): Promise<void> {
   console.log('READY');
@@ -306,8 +358,8 @@ async function main(): Promise<void> {
     console.log(`RESULT ${JSON.stringify(r)}`);
     return;
   }
-  console.log(`# batch ${batch}, ${runs} runs × ${seconds}s per measurement, median reported; ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), node ${process.version}, load average ${load()}`);
-  const report = process.argv.includes('--scaling') ? await scaling() : process.argv.includes('--kernels') ? await kernels() : await throughput();
+  console.log(`# ${runs} runs × ${seconds}s per measurement, median reported; ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), node ${process.version}, load average ${load()}`);
+  const report = process.argv.includes('--round') ? await round() : process.argv.includes('--scaling') ? await scaling() : process.argv.includes('--kernels') ? await kernels() : await throughput();
   console.log(`# load average at the end: ${load()}`);
   if (jsonOut) writeFileSync(jsonOut, JSON.stringify(report, null, 1));
 }

@@ -44,7 +44,8 @@ export async function measureTraining(
   const train = async (iterations: number) => {
     const t0 = performance.now();
     const r = await trainLocal(def, params, data, {
-      sgd: { lr: 0.01, momentum: 0.9, weightDecay: 0 },
+      // plain SGD, as the PyTorch reference trains
+      sgd: { lr: 0.01, momentum: 0, weightDecay: 0 },
       batchSize: batch,
       epochs: 1,
       iterations,

@@ -43,14 +43,28 @@ if (!fs.existsSync(built)) {
 }
 // OpenBLAS reads its settings from the environment once, when it loads; set them for that moment
 // only, so processes this one spawns keep the caller's environment.
-const saved = { OPENBLAS_CORETYPE: process.env.OPENBLAS_CORETYPE, OPENBLAS_NUM_THREADS: process.env.OPENBLAS_NUM_THREADS };
+const saved = {
+  OPENBLAS_CORETYPE: process.env.OPENBLAS_CORETYPE,
+  OPENBLAS_NUM_THREADS: process.env.OPENBLAS_NUM_THREADS,
+  OMP_NUM_THREADS: process.env.OMP_NUM_THREADS,
+};
+const convEngine = process.env.FEDSIM_NATIVE_CONV ?? 'onednn';
+if (convEngine !== 'onednn' && convEngine !== 'im2col') {
+  throw new Error(`env FEDSIM_NATIVE_CONV: expected 'onednn' or 'im2col', got '${convEngine}'`);
+}
 chooseCoreType();
 // The addon runs sgemm on one thread (one worker process per core is how fedsim scales). Without
 // this OpenBLAS still starts a pool of idle threads whose wake-ups cost a pair of processes on two
 // cores about a quarter of their throughput on the MLP.
 process.env.OPENBLAS_NUM_THREADS = '1';
+// oneDNN (when compiled in) runs on OpenMP, whose team size is read once, when libgomp loads:
+// one thread, for the same reasons, and so that its reductions have one fixed order.
+process.env.OMP_NUM_THREADS = '1';
 try {
   module.exports = require(built);
+  // oneDNN convolutions when the addon was built with them (libdnnl-dev present), unless
+  // FEDSIM_NATIVE_CONV=im2col asks for the OpenBLAS im2col path (different rounding).
+  module.exports.setConvEngine(convEngine === 'onednn');
 } catch (e) {
   throw new Error(`@fedsim/native-kernels: cannot load ${built}: ${e && e.message ? e.message : e}`);
 } finally {

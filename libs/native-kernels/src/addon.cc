@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <string>
 
+#include "conv-onednn.h"
 #include "kernels.h"
 
 namespace {
@@ -152,6 +153,23 @@ napi_value BiasActivation(napi_env env, napi_callback_info info) {
   return undefinedValue(env);
 }
 
+// reluGrad(dy, y, out): out = y > 0 ? dy : 0
+napi_value ReluGrad(napi_env env, napi_callback_info info) {
+  napi_value v[3];
+  if (!args(env, info, 3, v)) return nullptr;
+  float *dy, *y, *out;
+  size_t ldy, ly, lo;
+  if (!typedArray(env, v[0], napi_float32_array, &dy, &ldy, "dy") || !typedArray(env, v[1], napi_float32_array, &y, &ly, "y") ||
+      !typedArray(env, v[2], napi_float32_array, &out, &lo, "out"))
+    return nullptr;
+  if (ly < ldy || lo < ldy) {
+    fail(env, "reluGrad: y or out is smaller than dy");
+    return nullptr;
+  }
+  fedsim::reluGrad(dy, y, out, int64_t(ldy));
+  return undefinedValue(env);
+}
+
 // maxPoolGrad(x, dy, dx, dims[12])
 napi_value MaxPoolGrad(napi_env env, napi_callback_info info) {
   napi_value v[4];
@@ -229,6 +247,11 @@ napi_value SgdStep(napi_env env, napi_callback_info info) {
   return undefinedValue(env);
 }
 
+napi_value ReleaseMemory(napi_env env, napi_callback_info) {
+  fedsim::releaseMemory();
+  return undefinedValue(env);
+}
+
 napi_value SetThreads(napi_env env, napi_callback_info info) {
   napi_value v[1];
   if (!args(env, info, 1, v)) return nullptr;
@@ -238,8 +261,19 @@ napi_value SetThreads(napi_env env, napi_callback_info info) {
   return undefinedValue(env);
 }
 
+// setConvEngine(onednn: boolean) → whether oneDNN convolutions are now in use
+napi_value SetConvEngine(napi_env env, napi_callback_info info) {
+  napi_value v[1];
+  if (!args(env, info, 1, v)) return nullptr;
+  bool want = false;
+  napi_get_value_bool(env, v[0], &want);
+  napi_value r;
+  napi_get_boolean(env, fedsim::setConvEngine(want), &r);
+  return r;
+}
+
 napi_value Info(napi_env env, napi_callback_info) {
-  napi_value o, cfg, core, th;
+  napi_value o, cfg, core, th, conv, impl;
   napi_create_object(env, &o);
   napi_create_string_utf8(env, fedsim::blasConfig(), NAPI_AUTO_LENGTH, &cfg);
   napi_create_string_utf8(env, fedsim::blasCore(), NAPI_AUTO_LENGTH, &core);
@@ -247,6 +281,10 @@ napi_value Info(napi_env env, napi_callback_info) {
   napi_set_named_property(env, o, "blasConfig", cfg);
   napi_set_named_property(env, o, "blasCore", core);
   napi_set_named_property(env, o, "threads", th);
+  napi_create_string_utf8(env, fedsim::convEngineIsOnednn() ? "onednn" : "im2col", NAPI_AUTO_LENGTH, &conv);
+  napi_set_named_property(env, o, "convEngine", conv);
+  napi_create_string_utf8(env, fedsim::onednnLastImpl(), NAPI_AUTO_LENGTH, &impl);
+  napi_set_named_property(env, o, "convImpl", impl);
   return o;
 }
 
@@ -261,9 +299,12 @@ napi_value Init(napi_env env, napi_value exports) {
       {"gemm", nullptr, Gemm, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"sgdStep", nullptr, SgdStep, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"maxPoolGrad", nullptr, MaxPoolGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"reluGrad", nullptr, ReluGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"sumRows", nullptr, SumRows, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"biasActivation", nullptr, BiasActivation, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"releaseMemory", nullptr, ReleaseMemory, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"setConvEngine", nullptr, SetConvEngine, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"info", nullptr, Info, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);

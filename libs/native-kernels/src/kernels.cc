@@ -1,6 +1,10 @@
 #include "kernels.h"
 
+#include "conv-onednn.h"
+
 #include <cblas.h>
+
+#include <malloc.h>
 
 #include <algorithm>
 #include <cstring>
@@ -12,11 +16,18 @@ namespace {
 
 // One scratch patch matrix per thread, grown on demand and reused across calls: allocating
 // several megabytes per kernel call would cost more than the copy itself.
-std::vector<float>& scratch(size_t n) {
+std::vector<float>& scratchBuffer() {
   thread_local std::vector<float> buf;
+  return buf;
+}
+
+std::vector<float>& scratch(size_t n) {
+  std::vector<float>& buf = scratchBuffer();
   if (buf.size() < n) buf.resize(n);
   return buf;
 }
+
+void scratchRelease() { std::vector<float>().swap(scratchBuffer()); }
 
 // Patch matrix: rows are the output positions (b, i, j), columns the filter taps (p, q, c), so
 // that with the [kh,kw,in,out] filter read as a [kh·kw·in, out] matrix, conv = patches · filter.
@@ -121,7 +132,19 @@ ConvDims chunkOf(const ConvDims& d, int images) {
 
 }  // namespace
 
+namespace {
+bool convOnednn = false;
+}
+
+bool setConvEngine(bool onednn) {
+  convOnednn = onednn && onednnAvailable();
+  return convOnednn;
+}
+
+bool convEngineIsOnednn() { return convOnednn; }
+
 void conv2dForward(const float* x, const float* w, float* y, const ConvDims& d) {
+  if (convOnednn && onednnConvForward(x, w, y, d)) return;
   const int64_t k = taps(d);
   if (isPointwise(d)) {
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(positions(d)), d.outC, int(k), 1.0f, x, int(k), w, d.outC, 0.0f, y, d.outC);
@@ -140,6 +163,7 @@ void conv2dForward(const float* x, const float* w, float* y, const ConvDims& d) 
 }
 
 void conv2dFilterGrad(const float* x, const float* dy, float* dw, const ConvDims& d) {
+  if (convOnednn && onednnConvFilterGrad(x, dy, dw, d)) return;
   const int64_t k = taps(d);
   if (isPointwise(d)) {
     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, int(k), d.outC, int(positions(d)), 1.0f, x, int(k), dy, d.outC, 0.0f, dw, d.outC);
@@ -159,6 +183,7 @@ void conv2dFilterGrad(const float* x, const float* dy, float* dw, const ConvDims
 }
 
 void conv2dInputGrad(const float* dy, const float* w, float* dx, const ConvDims& d) {
+  if (convOnednn && onednnConvInputGrad(dy, w, dx, d)) return;
   const int64_t k = taps(d);
   if (isPointwise(d)) {
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(positions(d)), int(k), d.outC, 1.0f, dy, d.outC, w, d.outC, 0.0f, dx, int(k));
@@ -187,6 +212,11 @@ void biasActivation(float* y, const float* bias, int64_t rows, int32_t cols, boo
       for (int c = 0; c < cols; c++) row[c] = row[c] > 0.0f ? row[c] : 0.0f;
     }
   }
+}
+
+__attribute__((target_clones("avx512f", "avx2", "default")))
+void reluGrad(const float* __restrict dy, const float* __restrict y, float* __restrict out, int64_t n) {
+  for (int64_t i = 0; i < n; i++) out[i] = y[i] > 0.0f ? dy[i] : 0.0f;
 }
 
 namespace {
@@ -303,6 +333,11 @@ void sgdStep(const float* p, const float* grad, const float* buf, float* outP, f
     const float stepSize = d * lr;
     outP[i] = p[i] - stepSize;
   }
+}
+
+void releaseMemory() {
+  scratchRelease();
+  malloc_trim(0);
 }
 
 void setThreads(int n) { openblas_set_num_threads(n); }

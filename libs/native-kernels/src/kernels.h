@@ -15,6 +15,10 @@ struct GemmDims {
   int64_t strideA, strideB;  // elements between batch items; 0 broadcasts
 };
 
+// Convolutions through oneDNN when it is compiled in and `onednn` is set (else im2col + sgemm);
+// returns whether oneDNN is now in use. Shapes oneDNN cannot run in NHWC use im2col regardless.
+bool setConvEngine(bool onednn);
+bool convEngineIsOnednn();
 void gemm(const float* a, const float* b, float* c, const GemmDims& d);
 void conv2dForward(const float* x, const float* w, float* y, const ConvDims& d);
 void conv2dFilterGrad(const float* x, const float* dy, float* dw, const ConvDims& d);
@@ -31,6 +35,11 @@ void sumRows(const float* x, float* out, int64_t rows, int64_t cols);
 void sgdStep(const float* p, const float* grad, const float* buf, float* outP, float* outBuf, int64_t n, float lr,
              float momentum, float weightDecay);
 void biasActivation(float* y, const float* bias, int64_t rows, int32_t cols, bool relu);
+// ReLU's gradient from the layer's output: out = y > 0 ? dy : 0
+void reluGrad(const float* dy, const float* y, float* out, int64_t n);
+// Frees this thread's im2col scratch and returns free heap pages to the system (malloc_trim):
+// called between clients, so a long run's peak RSS is one client's, not the sum of fragments.
+void releaseMemory();
 void setThreads(int n);
 int threads();
 const char* blasConfig();

@@ -4,7 +4,8 @@ import { createRequire } from 'node:module';
 import type { BackendName } from './types.js';
 import { registerWasmTrainingKernels } from './wasm/register.js';
 import type { WasmKernelMode } from './wasm/register.js';
-import { loadNativeKernels } from './native/addon.js';
+import { registerFusedLayerKernels, registerSoftmaxCrossEntropyKernel } from './fused-layers.js';
+import { loadNativeKernels, type NativeKernels } from './native/addon.js';
 import { registerNativeTrainingKernels } from './native/register.js';
 import { registerSgdStepKernels } from './sgd-step-kernels.js';
 
@@ -62,6 +63,8 @@ async function loadWasm(log: (msg: string) => void, opts: LoadOptions): Promise<
   await activate('wasm');
   const registered = registerWasmTrainingKernels(opts.wasmKernels);
   registerSgdStepKernels(undefined);
+  // the fused layers build on the kernels above; the stock set (bench baseline) keeps tfjs's own ops
+  if (opts.wasmKernels === 'fast') registered.push(...registerFusedLayerKernels(), ...registerSoftmaxCrossEntropyKernel());
   log(`wasm: training kernels registered: ${registered.join(', ')}`);
 }
 
@@ -69,13 +72,29 @@ async function loadWasm(log: (msg: string) => void, opts: LoadOptions): Promise<
  * wasm plus the OpenBLAS addon. The addon is checked before the wasm backend is touched, so a
  * missing addon leaves the process free to fall back to plain wasm.
  */
+let activeNative: NativeKernels | undefined;
+
+/**
+ * Gives memory the last client's training left behind back to the system (the addon's scratch
+ * and free C-heap pages); a no-op without the addon. Results do not depend on it.
+ */
+export function releaseComputeMemory(): void {
+  activeNative?.releaseMemory();
+}
+
 async function loadWasmBlas(log: (msg: string) => void, opts: LoadOptions): Promise<void> {
   const native = loadNativeKernels();
   await loadWasm(log, opts);
   const names = registerNativeTrainingKernels(native);
   registerSgdStepKernels(native);
+  registerFusedLayerKernels(native);
+  activeNative = native;
   const info = native.info();
-  log(`wasm-blas: native kernels registered: ${names.join(', ')} (OpenBLAS ${info.blasConfig.trim()}, core ${info.blasCore}, ${info.threads} thread)`);
+  log(`wasm-blas: native kernels registered: ${names.join(', ')} (OpenBLAS ${info.blasConfig.trim()}, core ${info.blasCore}, ${info.threads} thread; convolutions: ${info.convEngine})`);
+  // (the addon reads FEDSIM_NATIVE_CONV itself; this library reads no environment)
+  if (info.convEngine !== 'onednn') {
+    log('wasm-blas: convolutions on im2col + OpenBLAS; with oneDNN they are faster: `sudo apt-get install -y libdnnl-dev && npm run build:native`');
+  }
 }
 
 async function loadCpu(): Promise<void> {

@@ -1,5 +1,6 @@
 import { BACKEND_LOADERS, ensureGradientsRegistered } from './backends.js';
 import type { LoadOptions } from './backends.js';
+export { releaseComputeMemory } from './backends.js';
 import { BACKEND_PREFERENCE, type BackendName, type ComputeInfo } from './types.js';
 import type { WasmKernelMode } from './wasm/register.js';
 
@@ -17,6 +18,11 @@ export interface InitComputeOptions {
   readonly wasmKernels?: WasmKernelMode;
   readonly log?: (msg: string) => void;
 }
+
+/** Printed when auto selection lands on a slow backend: how to get the native kernels. */
+export const FASTER_BACKEND_HINT =
+  'training runs on the pure-npm path; for about 3x faster training install the native kernels: ' +
+  '`sudo apt-get install -y libopenblas-dev libdnnl-dev g++ make && npm run build:native` (docs/performance.md)';
 
 let initialised: Promise<ComputeInfo> | undefined;
 let active: BackendName | undefined;
@@ -54,6 +60,7 @@ async function select(choice: BackendName | 'auto', log: (msg: string) => void, 
     }
     const skipped = tried.map((t) => `${t.backend} (${t.reason})`).join('; ');
     log(`compute backend: ${backend}${skipped ? `; skipped ${skipped}` : ''}`);
+    if (backend === 'wasm' || backend === 'cpu') log(FASTER_BACKEND_HINT);
     return { backend, tried };
   }
   throw new Error(`no compute backend could be loaded: ${tried.map((t) => `${t.backend}: ${t.reason}`).join('; ')}`);

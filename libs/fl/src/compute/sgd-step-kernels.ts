@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { SGD_STEP, sgdStepArrays, type SgdStepOptions } from './sgd-step.js';
+import { SGD_STEP, SGD_STEP_ALL, sgdStepArrays, type SgdStepOptions } from './sgd-step.js';
 import type { NativeKernels } from './native/addon.js';
 
 type Args = Parameters<tf.KernelFunc>[0];
@@ -97,12 +97,34 @@ export function makeSgdStepWasm(native: NativeKernels | undefined): tf.KernelFun
   };
 }
 
-function register(backendName: string, kernelFunc: tf.KernelFunc): void {
-  if (tf.getKernel(SGD_STEP, backendName)) tf.unregisterKernel(SGD_STEP, backendName);
-  tf.registerKernel({ kernelName: SGD_STEP, backendName, kernelFunc });
+/** Runs the backend's per-tensor step kernel for every tensor named p<i>, g<i>, b<i> (outputs in order). */
+function makeSgdStepAll(backendName: string): tf.KernelFunc {
+  return (args: Args) => {
+    const step = tf.getKernel(SGD_STEP, backendName)?.kernelFunc;
+    if (!step) throw new Error(`${SGD_STEP_ALL}: ${SGD_STEP} is not registered on ${backendName}`);
+    const a = args.attrs ?? {};
+    const lrs = a['lrs'] as number[];
+    const outs: tf.TensorInfo[] = [];
+    for (let i = 0; i < (a['count'] as number); i++) {
+      const { [`p${i}`]: param, [`g${i}`]: grad, [`b${i}`]: buf } = args.inputs;
+      const r = step({
+        inputs: buf ? { param: param!, grad: grad!, buf } : { param: param!, grad: grad! },
+        backend: args.backend,
+        attrs: { lr: lrs[i]!, momentum: a['momentum'] as number, weightDecay: a['weightDecay'] as number },
+      });
+      outs.push(...(Array.isArray(r) ? r : [r]));
+    }
+    return outs;
+  };
+}
+
+function register(kernelName: string, backendName: string, kernelFunc: tf.KernelFunc): void {
+  if (tf.getKernel(kernelName, backendName)) tf.unregisterKernel(kernelName, backendName);
+  tf.registerKernel({ kernelName, backendName, kernelFunc });
 }
 
 export function registerSgdStepKernels(native: NativeKernels | undefined): void {
-  register('cpu', sgdStepCpu as unknown as tf.KernelFunc);
-  register('wasm', makeSgdStepWasm(native));
+  register(SGD_STEP, 'cpu', sgdStepCpu as unknown as tf.KernelFunc);
+  register(SGD_STEP, 'wasm', makeSgdStepWasm(native));
+  for (const b of ['cpu', 'wasm']) register(SGD_STEP_ALL, b, makeSgdStepAll(b));
 }

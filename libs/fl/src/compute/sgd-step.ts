@@ -8,6 +8,8 @@ import * as tf from '@tensorflow/tfjs-core';
  * one kernel per tensor instead of four or five, which matters for small models.
  */
 export const SGD_STEP = 'FedsimSgdStep';
+/** Several tensors' steps in one engine call (same per-tensor kernel, so the same bits). */
+export const SGD_STEP_ALL = 'FedsimSgdStepAll';
 
 export interface SgdStepOptions {
   readonly lr: number;
@@ -77,4 +79,35 @@ export function sgdStep(param: tf.Tensor, grad: tf.Tensor, buf: tf.Tensor | unde
   const attrs = { lr: o.lr, momentum: o.momentum, weightDecay: o.weightDecay };
   const out = tf.engine().runKernel(SGD_STEP, inputs, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
   return { param: out[0]!, buf: o.momentum !== 0 ? out[1] : undefined };
+}
+
+export interface SgdStepItem {
+  readonly param: tf.Tensor;
+  readonly grad: tf.Tensor;
+  readonly buf: tf.Tensor | undefined;
+  /** this tensor's learning rate */
+  readonly lr: number;
+}
+
+/**
+ * `sgdStep` for several tensors at once: one engine dispatch instead of one per tensor where the
+ * backend has the batched kernel (a model's step is 6–8 tensors), else one `sgdStep` each.
+ * Results are those of `sgdStep`, tensor by tensor.
+ */
+export function sgdStepAll(items: readonly SgdStepItem[], o: { readonly momentum: number; readonly weightDecay: number }): SgdStepResult[] {
+  for (const it of items) checkShapes(it.param, it.grad, it.buf);
+  if (items.length === 0) return [];
+  if (!tf.getKernel(SGD_STEP_ALL, tf.getBackend()) || !tf.getKernel(SGD_STEP, tf.getBackend())) {
+    return items.map((it) => sgdStep(it.param, it.grad, it.buf, { lr: it.lr, ...o }));
+  }
+  const inputs: tf.NamedTensorMap = {};
+  items.forEach((it, i) => {
+    inputs[`p${i}`] = it.param;
+    inputs[`g${i}`] = it.grad;
+    if (it.buf) inputs[`b${i}`] = it.buf;
+  });
+  const attrs = { count: items.length, lrs: items.map((it) => it.lr), momentum: o.momentum, weightDecay: o.weightDecay };
+  const out = tf.engine().runKernel(SGD_STEP_ALL, inputs, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
+  const per = o.momentum !== 0 ? 2 : 1;
+  return items.map((_, i) => ({ param: out[i * per]!, buf: o.momentum !== 0 ? out[i * per + 1] : undefined }));
 }

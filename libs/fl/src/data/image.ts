@@ -95,6 +95,12 @@ export interface IdxDatasetOptions {
   readonly normalization?: ImageNormalization | 'auto';
   /** default: max label + 1 */
   readonly numClasses?: number;
+  /**
+   * Allocates the pooled pixel and label arrays (default: plain Uint8Arrays); a loader passes
+   * SharedArrayBuffer-backed ones to share a data set between threads. Given, the result never
+   * aliases the input bytes.
+   */
+  readonly allocate?: (length: number) => Uint8Array;
 }
 
 /** Mean and std of p/255 over all pixels (for user data sets without published values). */
@@ -117,6 +123,11 @@ export function computeNormalization(pixels: Uint8Array): ImageNormalization {
 
 /** Parses and pools IDX pairs into one compact image data set. */
 export function imageDatasetFromIdx(opts: IdxDatasetOptions): Dataset {
+  return imageDataset(imageDatasetInitFromIdx(opts));
+}
+
+/** What imageDatasetFromIdx builds its data set from (the pooled arrays, shape and normalisation). */
+export function imageDatasetInitFromIdx(opts: IdxDatasetOptions): ImageDatasetInit {
   if (opts.pairs.length === 0) throw new DataError(`${opts.name}: no IDX files given`);
   const parsed = opts.pairs.map((pair, k) => {
     const imagesSource = pair.imagesSource ?? `${opts.name} images #${k}`;
@@ -138,12 +149,13 @@ export function imageDatasetFromIdx(opts: IdxDatasetOptions): Dataset {
   const featureSize = first.images.rows * first.images.cols;
   let pixels: Uint8Array;
   let labels: Uint8Array;
-  if (parsed.length === 1) {
+  if (parsed.length === 1 && !opts.allocate) {
     ({ pixels } = first.images);
     labels = first.labels.slice();
   } else {
-    pixels = new Uint8Array(total * featureSize);
-    labels = new Uint8Array(total);
+    const allocate = opts.allocate ?? ((n: number) => new Uint8Array(n));
+    pixels = allocate(total * featureSize);
+    labels = allocate(total);
     let at = 0;
     for (const p of parsed) {
       pixels.set(p.images.pixels, at * featureSize);
@@ -156,7 +168,7 @@ export function imageDatasetFromIdx(opts: IdxDatasetOptions): Dataset {
   const numClasses = opts.numClasses ?? maxLabel + 1;
   const normalization =
     opts.normalization === undefined || opts.normalization === 'auto' ? computeNormalization(pixels) : opts.normalization;
-  return imageDataset({
+  return {
     name: opts.name,
     pixels,
     labels,
@@ -165,5 +177,5 @@ export function imageDatasetFromIdx(opts: IdxDatasetOptions): Dataset {
     normalization,
     // The first pair is the train files; with a test pair pooled after it, say where it starts.
     ...(parsed.length > 1 ? { trainSamples: first.labels.length } : {}),
-  });
+  };
 }

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { ParamRole, TensorDecl } from '../params/spec.js';
+import { conv2dLayer, denseLayer } from '../compute/fused-layers.js';
 
 /**
  * Building blocks shared by the models: parameter declarations in PyTorch's terms (fan_in) laid
@@ -23,18 +24,11 @@ export function denseDecls(layer: string, inF: number, outF: number, role: Param
 }
 
 /**
- * Fused ops let WASM/native backends run conv+bias+ReLU as one kernel at inference; under a
- * gradient tape tfjs falls back to the unfused ops by itself, so training stays correct.
+ * Conv+bias+ReLU as one kernel forward and one backward where the backend has the fused layer
+ * kernels (compute/fused-layers.ts), else tfjs's fused ops (unfused under a gradient tape).
  */
 export function conv2dValid(x: tf.Tensor4D, w: tf.Tensor, b: tf.Tensor, relu: boolean): tf.Tensor4D {
-  return tf.fused.conv2d({
-    x,
-    filter: w as tf.Tensor4D,
-    strides: 1,
-    pad: 'valid',
-    bias: b,
-    activation: relu ? 'relu' : 'linear',
-  });
+  return conv2dLayer(x, w as tf.Tensor4D, b, { strides: 1, pad: 'valid', relu });
 }
 
 export function maxPool2(x: tf.Tensor4D): tf.Tensor4D {
@@ -42,7 +36,7 @@ export function maxPool2(x: tf.Tensor4D): tf.Tensor4D {
 }
 
 export function dense(x: tf.Tensor2D, w: tf.Tensor, b: tf.Tensor, relu: boolean): tf.Tensor2D {
-  return tf.fused.matMul({ a: x, b: w as tf.Tensor2D, bias: b, activation: relu ? 'relu' : 'linear' }) as tf.Tensor2D;
+  return denseLayer(x, w as tf.Tensor2D, b, relu);
 }
 
 /** Collapses every per-sample dimension: [B, ...] → [B, prod(...)]. */

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import './gradients.js';
+import { fusedSoftmaxCrossEntropy } from '../compute/fused-layers.js';
 
 /**
  * One-hot rows as float32. Built as int32 and cast: tfjs-backend-wasm 4.22's OneHot kernel
@@ -15,6 +16,9 @@ function oneHotFloat(labels: tf.Tensor1D, numClasses: number): tf.Tensor2D {
  * which saves the backward a reduction and a broadcast per step.
  */
 export function softmaxCrossEntropy(logits: tf.Tensor2D, labels: tf.Tensor1D): tf.Scalar {
+  // one kernel forward and one multiply backward where the backend has it (compute/fused-layers.ts)
+  const fused = fusedSoftmaxCrossEntropy(logits, labels);
+  if (fused) return fused;
   const [b, c] = logits.shape;
   const onehot = oneHotFloat(labels, c);
   const ce = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {

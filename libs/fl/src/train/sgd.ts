@@ -7,6 +7,7 @@ import { softmaxCrossEntropy } from './loss.js';
 import { EventLoopYielder } from './event-loop.js';
 import { checkTrainOptions } from './options.js';
 import { TorchSgd } from './torch-sgd.js';
+import { releaseComputeMemory } from '../compute/backends.js';
 import type { LocalTrainOptions, TrainHooks, TrainResult } from './types.js';
 
 /**
@@ -135,5 +136,7 @@ export async function trainLocal(
     optimizer.dispose();
     lossSum.dispose();
     tf.dispose(vars);
+    // between clients: the next one should not stack its peak on this one's fragments
+    releaseComputeMemory();
   }
 }

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import './gradients.js';
-import { sgdStep } from '../compute/sgd-step.js';
+import { sgdStepAll } from '../compute/sgd-step.js';
 
 export interface SgdParam {
   readonly variable: tf.Variable;
@@ -33,19 +33,21 @@ export class TorchSgd {
     if (grads.length !== this.params.length) {
       throw new Error(`TorchSgd.step: got ${grads.length} gradients for ${this.params.length} parameters`);
     }
-    for (let i = 0; i < this.params.length; i++) {
-      const grad = grads[i];
-      if (grad === undefined) continue;
-      const { variable, lr } = this.params[i]!;
-      // One fused kernel per tensor where the backend has it (bit-identical to the op sequence).
-      const next = sgdStep(variable, grad, this.buffers[i], { lr, momentum: this.momentum, weightDecay: this.weightDecay });
-      variable.assign(next.param);
+    const stepped = this.params.map((_, i) => i).filter((i) => grads[i] !== undefined);
+    // One fused kernel for all tensors where the backend has it (bit-identical to the op sequence).
+    const results = sgdStepAll(
+      stepped.map((i) => ({ param: this.params[i]!.variable, grad: grads[i]!, buf: this.buffers[i], lr: this.params[i]!.lr })),
+      { momentum: this.momentum, weightDecay: this.weightDecay },
+    );
+    stepped.forEach((i, k) => {
+      const next = results[k]!;
+      this.params[i]!.variable.assign(next.param);
       next.param.dispose();
       if (next.buf) {
         this.buffers[i]?.dispose();
         this.buffers[i] = next.buf;
       }
-    }
+    });
   }
 
   dispose(): void {

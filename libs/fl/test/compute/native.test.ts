@@ -1,5 +1,5 @@
 import { onNativeBackend } from './native-backend.js';
-import { denseSuite, determinismSuite, modelSuite, poolSuite, sgdStepSuite } from './suites.js';
+import { denseSuite, determinismSuite, fusedLayerSuite, modelSuite, poolSuite, sgdStepSuite } from './suites.js';
 
 /** The OpenBLAS addon's kernels (backend 'wasm-blas') against the reference cpu backend. */
 onNativeBackend(() => {
@@ -8,4 +8,5 @@ onNativeBackend(() => {
   modelSuite('wasm-blas', [['mlp', 32], ['mlp', 7], ['fedavgcnn', 7], ['fedavgcnn', 1], ['logreg', 7]]);
   determinismSuite('wasm-blas');
   sgdStepSuite('wasm-blas');
+  fusedLayerSuite('wasm-blas', [1, 7, 32]);
 });

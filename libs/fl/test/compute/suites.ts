@@ -255,11 +255,116 @@ export function sgdStepSuite(label: string): void {
     });
   }
 
+  test(`${label}: sgdStepAll gives sgdStep's bytes for every tensor`, async () => {
+    const { sgdStep, sgdStepAll } = await import('../../src/compute/sgd-step.js');
+    const shapes = [[784, 200], [200], [10], [300, 10]];
+    for (const backend of ['wasm', 'cpu'] as const) {
+      await tf.setBackend(backend);
+      for (const o of [{ momentum: 0.9, weightDecay: 1e-4 }, { momentum: 0, weightDecay: 0 }]) {
+        const items = shapes.map((shape, i) => ({
+          param: tf.tensor(randn(80 + i, shape).data, shape),
+          grad: tf.tensor(randn(90 + i, shape).data, shape),
+          // a first step (no buffer yet) next to later ones
+          buf: o.momentum !== 0 && i % 2 === 0 ? tf.tensor(randn(100 + i, shape).data, shape) : undefined,
+          lr: 0.01 * (i + 1),
+        }));
+        const all = sgdStepAll(items, o);
+        items.forEach((it, i) => {
+          const one = sgdStep(it.param, it.grad, it.buf, { lr: it.lr, ...o });
+          const got = [all[i]!.param, ...(all[i]!.buf ? [all[i]!.buf!] : [])];
+          const want = [one.param, ...(one.buf ? [one.buf] : [])];
+          assert.equal(got.length, want.length, `${backend} tensor ${i}: outputs`);
+          got.forEach((g, k) => assert.ok(Buffer.from((g.dataSync() as Float32Array).slice().buffer).equals(Buffer.from((want[k]!.dataSync() as Float32Array).slice().buffer)), `${backend} ${JSON.stringify(o)} tensor ${i} output ${k} differs`));
+          tf.dispose([...got, ...want, it.param, it.grad, ...(it.buf ? [it.buf] : [])]);
+        });
+      }
+    }
+    await tf.setBackend('wasm');
+  });
+
   test(`${label}: sgdStep rejects mismatched shapes naming the tensor`, async () => {
     const { sgdStep } = await import('../../src/compute/sgd-step.js');
     const p = tf.zeros([3, 2]);
     const g = tf.zeros([2, 3]);
     assert.throws(() => sgdStep(p, g, undefined, { lr: 0.1, momentum: 0, weightDecay: 0 }), /gradient shape \[2, 3\] ≠ parameter shape \[3, 2\]/);
     tf.dispose([p, g]);
+  });
+}
+
+/**
+ * The fused layer and loss kernels (compute/fused-layers.ts) against the reference cpu backend,
+ * where the same calls compose tfjs's unfused ops: values and the gradients of every input.
+ */
+export function fusedLayerSuite(label: string, batches: readonly number[]): void {
+  for (const b of batches) {
+    for (const relu of [true, false]) {
+      test(`${label}: fused dense${relu ? ' + ReLU' : ''} forward and gradients match cpu, batch ${b}`, async () => {
+        const { denseLayer } = await import('../../src/compute/fused-layers.js');
+        const x = randn(60, [b, 50]);
+        const w = randn(61, [50, 30]);
+        const bias = randn(62, [30]);
+        const dy = randn(63, [b, 30]);
+        const f = (xt: tf.Tensor, wt: tf.Tensor, bt: tf.Tensor) => denseLayer(xt as tf.Tensor2D, wt as tf.Tensor2D, bt, relu);
+        const problems = await compareWithCpu(`dense b=${b}`, [x, w, bias, dy], (xt, wt, bt, dyt) => [
+          f(xt!, wt!, bt!),
+          ...tf.grads(f)([xt!, wt!, bt!], dyt),
+        ]);
+        assert.deepEqual(problems, []);
+      });
+      test(`${label}: fused conv2d${relu ? ' + ReLU' : ''} forward and gradients match cpu, batch ${b}`, async () => {
+        const { conv2dLayer } = await import('../../src/compute/fused-layers.js');
+        const x = randn(64, [b, 12, 12, 8]);
+        const w = randn(65, [5, 5, 8, 16]);
+        const bias = randn(66, [16]);
+        const dy = randn(67, [b, 8, 8, 16]);
+        const f = (xt: tf.Tensor, wt: tf.Tensor, bt: tf.Tensor) => conv2dLayer(xt as tf.Tensor4D, wt as tf.Tensor4D, bt, { strides: 1, pad: 'valid', relu });
+        const problems = await compareWithCpu(`conv b=${b}`, [x, w, bias, dy], (xt, wt, bt, dyt) => [
+          f(xt!, wt!, bt!),
+          ...tf.grads(f)([xt!, wt!, bt!], dyt),
+        ]);
+        assert.deepEqual(problems, []);
+      });
+    }
+    test(`${label}: fused softmax cross-entropy and its gradient match cpu, batch ${b}`, async () => {
+      const { softmaxCrossEntropy } = await import('../../src/train/loss.js');
+      const z = randn(68, [b, 10]);
+      z.data[0] = 40; // a large logit: the log-sum-exp must stay finite
+      const labels = Int32Array.from({ length: b }, (_, i) => (i * 3) % 10);
+      const problems = await compareWithCpu(`softmax CE b=${b}`, [z], (zt) => {
+        const y = tf.tensor1d(labels, 'int32');
+        const loss = (l: tf.Tensor) => softmaxCrossEntropy(l as tf.Tensor2D, y);
+        const { value, grads } = tf.valueAndGrads(loss)([zt!]);
+        return [value, ...grads];
+      });
+      assert.deepEqual(problems, []);
+    });
+  }
+
+  test(`${label}: a training step through the fused kernels gives the same bytes twice`, async () => {
+    const { conv2dLayer, denseLayer } = await import('../../src/compute/fused-layers.js');
+    const { softmaxCrossEntropy } = await import('../../src/train/loss.js');
+    const x = randn(70, [7, 12, 12, 8]);
+    const w = randn(71, [5, 5, 8, 16]);
+    const bias = randn(72, [16]);
+    const fw = randn(73, [1024, 10]);
+    const fb = randn(74, [10]);
+    const once = () => {
+      const ts = [x, w, bias, fw, fb].map((t) => tf.tensor(t.data, t.shape));
+      const labels = tf.tensor1d(Int32Array.from({ length: 7 }, (_, i) => i), 'int32');
+      const out = tf.tidy(() => {
+        const loss = (xt: tf.Tensor, wt: tf.Tensor, bt: tf.Tensor, fwt: tf.Tensor, fbt: tf.Tensor) => {
+          const h = conv2dLayer(xt as tf.Tensor4D, wt as tf.Tensor4D, bt, { strides: 1, pad: 'valid', relu: true });
+          return softmaxCrossEntropy(denseLayer(tf.reshape(h, [7, -1]) as tf.Tensor2D, fwt as tf.Tensor2D, fbt, false), labels);
+        };
+        const { value, grads } = tf.valueAndGrads(loss)(ts);
+        return [value, ...grads];
+      });
+      const bytes = out.map((t) => Buffer.from((t.dataSync() as Float32Array).slice().buffer));
+      tf.dispose([...ts, labels, ...out]);
+      return bytes;
+    };
+    const [a, b] = [once(), once()];
+    assert.equal(a.length, 6);
+    for (let i = 0; i < a.length; i++) assert.ok(a[i]!.equals(b[i]!), `output ${i} differs between identical runs`);
   });
 }

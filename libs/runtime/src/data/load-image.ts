@@ -2,10 +2,11 @@ import { access, readFile } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
-import type { Dataset } from '@fedsim/fl/data';
-import type { ImageNormalization, IdxPair } from '@fedsim/fl/data';
-import { FASHION_MNIST_NORMALIZATION, MNIST_NORMALIZATION, imageDatasetFromIdx } from '@fedsim/fl/data';
+import { isMainThread } from 'node:worker_threads';
+import type { Dataset, ImageDatasetInit, ImageNormalization, IdxPair } from '@fedsim/fl/data';
+import { FASHION_MNIST_NORMALIZATION, MNIST_NORMALIZATION, imageDataset, imageDatasetInitFromIdx } from '@fedsim/fl/data';
 import { DatasetNotFoundError } from '../errors/run.js';
+import { requestSharedDataset, serveSharedDatasets, sharedBytes } from './shared-datasets.js';
 
 export type ImageDatasetName = 'fashion-mnist' | 'mnist' | 'idx';
 
@@ -155,20 +156,37 @@ function defaultNormalization(name: ImageDatasetName): ImageNormalization | 'aut
   return 'auto';
 }
 
-const cache = new Map<string, Promise<Dataset>>();
+const cache = new Map<string, Promise<{ init: ImageDatasetInit; dataset: Dataset }>>();
+
+function rebuildError(e: { name: string; message: string; path?: string }): Error {
+  if (e.name === 'DatasetNotFoundError' && e.path !== undefined) return new DatasetNotFoundError(e.path, e.message);
+  const err = new Error(e.message);
+  err.name = e.name;
+  return err;
+}
 
 /**
  * Loads an MNIST-format data set (train pair, then the t10k pair if any, pooled in that order as
- * docs/specs/protocol.md says). Each distinct set of files and settings is read once per process.
+ * docs/specs/protocol.md says). Each distinct set of files and settings is held once per process: the main
+ * thread reads it into shared memory and worker threads get views of it (shared-datasets.ts).
  */
 export async function loadImageDataset(opts: ImageDatasetOptions): Promise<Dataset> {
+  return (await loadShared(opts)).dataset;
+}
+
+async function loadShared(opts: ImageDatasetOptions): Promise<{ init: ImageDatasetInit; dataset: Dataset }> {
   const label = opts.name === 'idx' ? (opts.label ?? 'idx') : opts.name;
   const files = await resolveFiles(opts, label);
   const normalization = opts.normalization ?? defaultNormalization(opts.name);
   const key = JSON.stringify({ label, files, normalization, numClasses: opts.numClasses ?? null });
   let loading = cache.get(key);
   if (!loading) {
-    loading = readImageDataset(label, files, normalization, opts.numClasses);
+    loading = (async () => {
+      const init =
+        (await requestSharedDataset(opts, rebuildError)) ??
+        (await readImageDataset(label, files, normalization, opts.numClasses, isMainThread));
+      return { init, dataset: imageDataset(init) };
+    })();
     cache.set(key, loading);
     // A failed read must not stick: the next call tries again.
     loading.catch(() => cache.delete(key));
@@ -176,12 +194,15 @@ export async function loadImageDataset(opts: ImageDatasetOptions): Promise<Datas
   return loading;
 }
 
+serveSharedDatasets(async (opts) => (await loadShared(opts as ImageDatasetOptions)).init);
+
 async function readImageDataset(
   label: string,
   files: ResolvedFiles,
   normalization: ImageNormalization | 'auto',
   numClasses: number | undefined,
-): Promise<Dataset> {
+  shared: boolean,
+): Promise<ImageDatasetInit> {
   const pairPaths: [string, string][] = [[files.trainImages, files.trainLabels]];
   if (files.testImages && files.testLabels) pairPaths.push([files.testImages, files.testLabels]);
   const pairs: IdxPair[] = [];
@@ -189,7 +210,13 @@ async function readImageDataset(
     const [images, labels] = await Promise.all([readIdxFile(imagesPath), readIdxFile(labelsPath)]);
     pairs.push({ images, labels, imagesSource: imagesPath, labelsSource: labelsPath });
   }
-  return imageDatasetFromIdx({ name: label, pairs, normalization, ...(numClasses !== undefined ? { numClasses } : {}) });
+  return imageDatasetInitFromIdx({
+    name: label,
+    pairs,
+    normalization,
+    ...(numClasses !== undefined ? { numClasses } : {}),
+    ...(shared ? { allocate: sharedBytes } : {}),
+  });
 }
 
 /** Forgets every loaded data set (tests; long-lived processes switching data sets). */

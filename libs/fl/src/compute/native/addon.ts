@@ -13,10 +13,17 @@ export interface NativeKernels {
   maxPoolGrad(x: Float32Array, dy: Float32Array, dx: Float32Array, dims: Int32Array): void;
   /** one SGD step (see compute/sgd-step.ts); buf and outBuf null without momentum / on the first step */
   sgdStep(p: Float32Array, grad: Float32Array, buf: Float32Array | null, outP: Float32Array, outBuf: Float32Array | null, lr: number, momentum: number, weightDecay: number): void;
+  /** out = y > 0 ? dy : 0, element-wise over dy's length */
+  reluGrad(dy: Float32Array, y: Float32Array, out: Float32Array): void;
   /** out[c] = Σ_r x[r, c] */
   sumRows(x: Float32Array, out: Float32Array, rows: number, cols: number): void;
+  /** frees the calling thread's scratch and trims the C heap (between clients) */
+  releaseMemory(): void;
   setThreads(n: number): void;
-  info(): { blasConfig: string; blasCore: string; threads: number };
+  /** oneDNN convolutions on or off (im2col + sgemm); returns whether oneDNN is in use */
+  setConvEngine(onednn: boolean): boolean;
+  /** convEngine: 'onednn' or 'im2col'; convImpl: oneDNN's implementation name of the last convolution */
+  info(): { blasConfig: string; blasCore: string; threads: number; convEngine: 'onednn' | 'im2col'; convImpl: string };
 }
 
 const ADDON_PACKAGE = '@fedsim/native-kernels';
@@ -38,7 +45,7 @@ export function loadNativeKernels(): NativeKernels {
     throw e;
   }
   const k = mod as Partial<NativeKernels>;
-  for (const f of ['conv2dForward', 'conv2dFilterGrad', 'conv2dInputGrad', 'gemm', 'biasActivation', 'maxPoolGrad', 'sumRows', 'sgdStep', 'info'] as const) {
+  for (const f of ['conv2dForward', 'conv2dFilterGrad', 'conv2dInputGrad', 'gemm', 'biasActivation', 'maxPoolGrad', 'sumRows', 'reluGrad', 'releaseMemory', 'sgdStep', 'setConvEngine', 'info'] as const) {
     if (typeof k[f] !== 'function') throw new Error(`${ADDON_PACKAGE} does not export ${f}(); rebuild it`);
   }
   cached = k as NativeKernels;
