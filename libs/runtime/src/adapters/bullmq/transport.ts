@@ -235,7 +235,10 @@ export class BullmqTransport<J extends JobShapes = Jobs> implements FlowTranspor
         throw new FlowFailedError(flow.flowId, `parent ${flow.parent.kind} failed after ${job?.attemptsMade ?? '?'} `
           + `attempt(s): ${job?.failedReason ?? 'unknown reason'}`);
       }
-      if (state === 'unknown') throw new FlowFailedError(flow.flowId, `parent job ${parentId} is gone from Redis (removed?)`);
+      if (state === 'unknown') {
+        throw new FlowFailedError(flow.flowId, `parent job ${parentId} is gone from Redis (removed, or Redis restarted `
+          + 'without persistence); run again to resume: finished rounds are kept in the store');
+      }
       const now = Date.now();
       if (now >= deadlineAt && state === 'waiting-children') await this.detachUnfinished(flow, parentId);
       await this.wakeOrSleep(parentId, now < deadlineAt ? Math.min(pollMs, deadlineAt - now) : pollMs);
