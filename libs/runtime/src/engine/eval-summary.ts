@@ -44,8 +44,14 @@ export async function summarizeEvaluation(
   const failures: ClientFailure[] = [];
   const byName = new Map<string, Counts[]>();
   const perClient: EvalSummary['perClient'] = {};
-  for (const o of outcomes) {
-    const clientId = Number(o.id);
+  // one outcome per client asked, however often a transport delivered it (or for whom else)
+  const byId = new Map(outcomes.map((o) => [o.id, o]));
+  for (const clientId of new Set(p.clients)) {
+    const o = byId.get(String(clientId));
+    if (!o) {
+      failures.push({ clientId, kind: 'eval', code: 'missing', detail: 'no outcome reported' });
+      continue;
+    }
     if (!o.ok) {
       failures.push({ clientId, kind: 'eval', code: o.code, detail: o.error });
       continue;
