@@ -9,7 +9,7 @@ import { keys } from '@fedsim/runtime';
 import { parseS3Env, S3BlobStore } from '@fedsim/runtime/adapters';
 import { startRedis } from '../harness/index.js';
 import type { RedisHandle } from '../harness/index.js';
-import { sourceNodeArgs } from '../integration/fixtures.js';
+import { sourceNodeArgs, syntheticExperiment } from '../integration/fixtures.js';
 import { spawnWorker, waitUntilServing } from '../integration/workers.js';
 import type { WorkerProcess } from '../integration/workers.js';
 import { startS3BehindProxy } from './s3-behind-proxy.js';
@@ -38,19 +38,9 @@ before(async () => {
   [redis, s3] = await Promise.all([startRedis(), startS3BehindProxy()]);
   dir = await mkdtemp(join(tmpdir(), 'fedsim-coord-kill-'));
   configPath = join(dir, 'experiment.json');
-  await writeFile(configPath, JSON.stringify({
-    name: 'coord-kill',
-    seed: 11,
-    data: { kind: 'synthetic', numSamples: 900, featureShape: [12], numClasses: 3 },
-    partition: { kind: 'dirichlet', numClients: 6, alpha: 0.5, minSamples: 10, testRatio: 0.25 },
-    model: 'mlp',
-    algorithm: { name: 'fedavg' },
-    rounds: ROUNDS,
-    joinRatio: 0.5,
-    train: { epochs: 1, batchSize: 16, lr: 0.05, momentum: 0.5 },
-    eval: { every: 2 },
-    failures: { attempts: 2, roundDeadlineSeconds: 600, minSuccessFraction: 1 },
-  }));
+  // the parsed fixture is a valid config file too (parsing it again gives the same config)
+  const config = syntheticExperiment({ name: 'coord-kill', rounds: ROUNDS, eval: { every: 2 }, failures: { attempts: 2, roundDeadlineSeconds: 600, minSuccessFraction: 1 } });
+  await writeFile(configPath, JSON.stringify(config));
   env = { ...s3.env(), REDIS_URL: redis.url, FEDSIM_QUEUE_PREFIX: redis.prefix, FEDSIM_BACKEND: 'wasm', FEDSIM_WORKER_CONCURRENCY: '1', FEDSIM_METRICS_PORT: '0' };
   store = new S3BlobStore(parseS3Env(s3.env({ S3_ENDPOINT: s3.s3.endpoint })));
   workers = [spawnWorker(env), spawnWorker(env)];
