@@ -106,7 +106,7 @@ test('NaN, Inf, corrupt, wrong-size and misreported updates never reach the glob
   assert.match(reasons.get(1)!, /^non_finite: .*Infinity/);
   assert.match(reasons.get(2)!, /^corrupt: .*checksum/i);
   assert.match(reasons.get(3)!, /^(corrupt|shape_mismatch): /);
-  assert.match(reasons.get(4)!, /^malformed: reported \d+ samples/);
+  assert.match(reasons.get(4)!, /^forged: reported \d+ samples/);
 
   // θ_g^1 is exactly the clean client 5's model (the only accepted update), untouched by the rest.
   const next = await tampered.store.get(keys.global('r', 1));

@@ -10,7 +10,9 @@ import type { JobHandlerDeps } from './job-handler-deps.js';
 import { encodeJson } from './json-blobs.js';
 import { keys } from './keys.js';
 import { prepareRound } from './prepare-round.js';
+import { assertAggregateInRun, forgedTrainKeys } from './reply-trust.js';
 import { readStateIndex, withEntries } from './state-index.js';
+import { assertNoStorageFailures } from './storage-failures.js';
 import type { StateIndex } from './state-index.js';
 
 /**
@@ -25,6 +27,7 @@ export async function aggregateRound(
   outcomes: readonly ChildOutcome[],
 ): Promise<AggregateReply> {
   const started = performance.now();
+  assertAggregateInRun(p);
   const rc = await deps.contexts.get(p.runId);
   const { config, model, hooks, partition } = rc;
   const global = decodeModel(await deps.store.get(keys.global(p.runId, p.round)), model.spec);
@@ -56,10 +59,15 @@ export async function aggregateRound(
       continue;
     }
     const r = reply.data;
+    const forgedKey = forgedTrainKeys(p.runId, p.round, clientId, config.failures.attempts, r);
+    if (forgedKey) {
+      fail(clientId, 'forged', forgedKey);
+      continue;
+    }
     // The weight comes from the run's own partition, never from what a worker claims.
     const numSamples = partition.clients[clientId]?.train.length ?? 0;
     if (r.numSamples !== numSamples) {
-      fail(clientId, 'malformed', `reported ${r.numSamples} samples, the partition gives it ${numSamples}`);
+      fail(clientId, 'forged', `reported ${r.numSamples} samples, the partition gives it ${numSamples}`);
       continue;
     }
     let values: Float32Array;
@@ -86,6 +94,7 @@ export async function aggregateRound(
     workers.add(r.worker);
   }
 
+  assertNoStorageFailures(`round ${p.round}`, failures);
   const required = Math.ceil(config.failures.minSuccessFraction * p.clients.length);
   if (accepted.length < required) {
     return {
@@ -99,6 +108,8 @@ export async function aggregateRound(
   }
 
   const next = aggregator.finish();
+  // what a robust or DP aggregation did (clipped updates, noise σ), kept with the round
+  const aggregation = aggregator.report?.();
   const bad = firstNonFinite(next);
   if (bad >= 0) throw new Error(`aggregation of round ${p.round} produced a non-finite element at ${bad}`);
   const nextGlobalKey = keys.global(p.runId, p.round + 1);
@@ -132,6 +143,7 @@ export async function aggregateRound(
     backends: [...backends].sort(),
     workers: [...workers].sort(),
     prepareReports,
+    ...(aggregation ? { aggregation } : {}),
     aggregateSeconds: (performance.now() - started) / 1000,
   };
   await deps.store.put(keys.commit(p.runId, p.round), encodeJson(commit));

@@ -5,6 +5,8 @@ import { formatIssues } from '@fedsim/fl/util';
 import type { JobHandlerDeps } from './job-handler-deps.js';
 import { encodeJson } from './json-blobs.js';
 import { keys } from './keys.js';
+import { forgedEvalCounts } from './reply-trust.js';
+import { assertNoStorageFailures } from './storage-failures.js';
 
 interface Counts {
   correct: number;
@@ -38,11 +40,18 @@ export async function summarizeEvaluation(
   p: EvalSummaryPayload,
   outcomes: readonly ChildOutcome[],
 ): Promise<EvalSummary> {
+  const { partition } = await deps.contexts.get(p.runId);
   const failures: ClientFailure[] = [];
   const byName = new Map<string, Counts[]>();
   const perClient: EvalSummary['perClient'] = {};
-  for (const o of outcomes) {
-    const clientId = Number(o.id);
+  // one outcome per client asked, however often a transport delivered it (or for whom else)
+  const byId = new Map(outcomes.map((o) => [o.id, o]));
+  for (const clientId of new Set(p.clients)) {
+    const o = byId.get(String(clientId));
+    if (!o) {
+      failures.push({ clientId, kind: 'eval', code: 'missing', detail: 'no outcome reported' });
+      continue;
+    }
     if (!o.ok) {
       failures.push({ clientId, kind: 'eval', code: o.code, detail: o.error });
       continue;
@@ -50,6 +59,12 @@ export async function summarizeEvaluation(
     const reply = evalReplySchema.safeParse(o.value);
     if (!reply.success) {
       failures.push({ clientId, kind: 'eval', code: 'malformed', detail: formatIssues(reply.error) });
+      continue;
+    }
+    // Counts are believed only for the client's whole test split (else accuracy could pass 100 %).
+    const forged = forgedEvalCounts(clientId, partition.clients[clientId]?.test.length ?? 0, reply.data);
+    if (forged) {
+      failures.push({ clientId, kind: 'eval', code: 'forged', detail: forged });
       continue;
     }
     const accs: Record<string, number> = {};
@@ -61,6 +76,7 @@ export async function summarizeEvaluation(
     }
     perClient[o.id] = accs;
   }
+  assertNoStorageFailures(`evaluation of round ${p.round}`, failures);
   const results: EvalSummary['results'] = {};
   for (const [name, list] of [...byName.entries()].sort(([a], [b]) => (a < b ? -1 : 1))) results[name] = evalStats(list);
   const summary: EvalSummary = { round: p.round, results, perClient, failures };

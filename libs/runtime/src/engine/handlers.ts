@@ -12,6 +12,7 @@ import { loadState } from './state-index.js';
 import { keys } from './keys.js';
 import type { JobHandlerDeps } from './job-handler-deps.js';
 import { aggregateRound } from './aggregate.js';
+import { assertRefsInRun } from './reply-trust.js';
 import { summarizeEvaluation } from './eval-summary.js';
 
 export type { JobHandlerDeps } from './job-handler-deps.js';
@@ -46,6 +47,7 @@ export function createJobHandlers(deps: JobHandlerDeps): JobHandlers {
 
 async function train(deps: JobHandlerDeps, p: TrainPayload, ctx: ChildContext): Promise<TrainReply> {
   const started = performance.now();
+  assertRefsInRun('train', p.runId, p.state, p.instructionKey);
   const rc = await deps.contexts.get(p.runId);
   const { model, hooks } = rc;
   const spec = model.spec;
@@ -116,6 +118,7 @@ function difference(a: Float32Array, b: Float32Array): Float32Array {
 
 async function evaluateClient(deps: JobHandlerDeps, p: EvalPayload): Promise<EvalReply> {
   const started = performance.now();
+  assertRefsInRun('eval', p.runId, p.state);
   const rc = await deps.contexts.get(p.runId);
   const split = rc.partition.clients[p.clientId];
   if (!split) throw new NonRetryableError(`eval job: client ${p.clientId} is not in run ${p.runId}`);

@@ -19,6 +19,9 @@ export const CSV_HEADER = [
   'virtual_clock_seconds',
   'dropped_clients',
   ...EVAL_NAMES.flatMap((n) => [`${n}_pooled_acc`, `${n}_mean_acc`, `${n}_std_acc`, `${n}_min_acc`, `${n}_max_acc`, `${n}_pooled_loss`]),
+  // robust / DP aggregation only (empty otherwise)
+  'clipped_updates',
+  'dp_noise_std',
 ];
 
 export function csvLine(row: RoundRow): string {
@@ -42,9 +45,13 @@ export function csvLine(row: RoundRow): string {
       const s = row.evaluation?.[n];
       return [num(s?.pooledAccuracy), num(s?.mean), num(s?.std), num(s?.min), num(s?.max), num(s?.pooledLoss)];
     }),
+    num(numberOf(row.aggregation?.['clippedUpdates']), 0),
+    num(numberOf(row.aggregation?.['dpNoiseStd']), 9),
   ];
   return cells.join(',');
 }
+
+const numberOf = (x: unknown): number | undefined => (typeof x === 'number' ? x : undefined);
 
 /** `code:count` pairs joined by ';' (e.g. `non_finite:1;deadline:2`), empty when none failed. */
 function failureCodes(failures: RoundRow['failures']): string {

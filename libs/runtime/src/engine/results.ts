@@ -20,6 +20,8 @@ export interface RoundRow {
   readonly backends: readonly string[];
   /** per client: what the server prepared for it for this round (e.g. FedOBP's patch sizes) */
   readonly prepareReports: Record<string, unknown>;
+  /** what a robust or DP aggregation reported for the round (clipped updates, DP noise σ) */
+  readonly aggregation?: Record<string, unknown>;
   /** present on evaluation rounds: per named evaluation (personalized, global, before, after) */
   readonly evaluation?: Record<string, EvalStats>;
   readonly evaluationFailures?: number;

@@ -24,6 +24,7 @@ export function roundRow(
     downloadBytes: commit.downloadBytes,
     backends: commit.backends,
     prepareReports,
+    ...(commit.aggregation ? { aggregation: commit.aggregation } : {}),
     ...(evaluation ? { evaluation: evaluation.results, evaluationFailures: evaluation.failures.length } : {}),
   };
 }

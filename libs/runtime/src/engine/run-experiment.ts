@@ -24,6 +24,7 @@ import type { RunRecord } from './run-record.js';
 import { configHash, parseRunRecord } from './run-record.js';
 import type { RunObserver } from './observers.js';
 import type { RoundRow, RunSummary } from './results.js';
+import { flowIdOf, newRunNonce } from './flow-ids.js';
 import { isEvalRound, roundRow } from './round-row.js';
 import { readStateIndex } from './state-index.js';
 import { roundSchedule } from '../system/round-schedule.js';
@@ -92,6 +93,7 @@ export async function runExperiment(config: ExperimentConfig, opts: RunOptions):
       numClients,
       specFingerprint: specFingerprint(model.spec),
       createdAt: new Date().toISOString(),
+      nonce: newRunNonce(),
     };
     await store.put(keys.global(runId, 0), encodeModel(model.spec, model.init(config.seed), { round: 0 }));
   }
@@ -130,7 +132,7 @@ export async function runExperiment(config: ExperimentConfig, opts: RunOptions):
   // so the round's row and the run's final results are those of the model it committed.
   const lostEval = last && isEvalRound(last.round, config) ? keys.evalSummary(runId, last.round + 1) : null;
   if (last && lostEval && !(await store.exists(lostEval))) {
-    const summary = await evaluateAll(config, { ...opts, observer: {} }, hooks, last.round + 1, last.stateIndexKey, numClients);
+    const summary = await evaluateAll(config, { ...opts, observer: {} }, hooks, last.round + 1, last.stateIndexKey, numClients, record);
     // A transport may answer a re-submitted flow from its record of the first run without
     // re-running the job that writes the summary; the same bytes either way.
     if (!(await store.exists(lostEval))) await store.put(lostEval, encodeJson(summary));
@@ -174,7 +176,7 @@ export async function runExperiment(config: ExperimentConfig, opts: RunOptions):
     const reply = parseReply(
       'aggregate',
       await transport.runFlow({
-        flowId: `${runId}.train.${round}`,
+        flowId: flowIdOf(record, 'train', round),
         parent: { kind: 'aggregate', payload: aggregate },
         children,
         ...flowPolicy('train', 'aggregate', config.failures),
@@ -191,7 +193,7 @@ export async function runExperiment(config: ExperimentConfig, opts: RunOptions):
     preparedReports = reply.prepareReports;
 
     const evaluation = isEvalRound(round, config)
-      ? await evaluateAll(config, opts, hooks, round + 1, stateIndexKey, numClients)
+      ? await evaluateAll(config, opts, hooks, round + 1, stateIndexKey, numClients, record)
       : undefined;
     await obs.onRound?.(withVirtualTime(roundRow(reply, clients, reportsOfThisRound, evaluation, (performance.now() - started) / 1000), plans));
   }
@@ -223,6 +225,7 @@ async function evaluateAll(
   modelRound: number,
   stateIndexKey: string | null,
   numClients: number,
+  record: Pick<RunRecord, 'runId' | 'nonce'>,
 ): Promise<EvalSummary> {
   const { store, transport, runId } = opts;
   const index = await readStateIndex(store, stateIndexKey);
@@ -237,7 +240,7 @@ async function evaluateAll(
   return parseReply(
     'evalSummary',
     await transport.runFlow({
-      flowId: `${runId}.eval.${modelRound}`,
+      flowId: flowIdOf(record, 'eval', modelRound),
       parent: { kind: 'evalSummary', payload: parent },
       children,
       ...flowPolicy('eval', 'evalSummary', config.failures),

@@ -11,6 +11,8 @@ export const runRecordSchema = z.object({
   numClients: z.number().int().positive(),
   specFingerprint: z.string(),
   createdAt: z.string(),
+  /** random per run record (engine/flow-ids.ts): tells this store's run from another with the same id */
+  nonce: z.string().regex(/^[0-9a-f]{1,32}$/).optional(),
 });
 export type RunRecord = Omit<z.infer<typeof runRecordSchema>, 'config'> & { config: ExperimentConfig };
 

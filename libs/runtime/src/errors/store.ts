@@ -12,6 +12,16 @@ export class BlobStoreUnavailableError extends Error {
   }
 }
 
+/**
+ * Whether `err` is the blob store being unavailable (past its outage budget, or refusing us),
+ * not something about the job. By name, because errors cross thread and process boundaries as
+ * name and message only.
+ */
+export function isStorageUnavailable(err: unknown): boolean {
+  return err instanceof Error && (err instanceof BlobStoreUnavailableError || STORAGE_ERROR_NAMES.has(err.name));
+}
+const STORAGE_ERROR_NAMES = new Set(['BlobStoreUnavailableError', 'OutageBudgetExceededError']);
+
 export class InvalidBlobKeyError extends Error {
   constructor(readonly key: string, reason: string) {
     super(`invalid blob key '${key}': ${reason}`);

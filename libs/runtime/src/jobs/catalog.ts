@@ -114,6 +114,8 @@ export const commitRecordSchema = z.object({
   workers: z.array(z.string()),
   /** per-client facts the algorithm reported when preparing round + 1 (e.g. personalized elements) */
   prepareReports: z.record(z.string(), z.unknown()),
+  /** what a robust or DP aggregation reported (robust rule, clipped updates, DP noise σ); absent for plain ones */
+  aggregation: z.record(z.string(), z.unknown()).optional(),
   aggregateSeconds: z.number(),
 });
 export type CommitRecord = z.infer<typeof commitRecordSchema>;

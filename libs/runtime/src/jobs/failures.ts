@@ -6,13 +6,15 @@ import { z } from 'zod';
  *
  * A job that failed: `error` (after its retries), `bad_input` (a non-retryable error: one
  * attempt), `deadline` (not finished in time), `stalled` (its worker vanished too often),
- * `missing` (the transport reported no outcome at all).
+ * `missing` (the transport reported no outcome at all), `storage` (the blob store stayed
+ * unavailable past its outage budget: not the client's fault, so the round is not committed).
  * An update refused by aggregation: `non_finite`, `shape_mismatch` (a valid blob of another
- * model or size), `corrupt` (damaged bytes), `malformed` (a reply that breaks its schema or
- * contradicts the run, e.g. a wrong sample count).
+ * model or size), `corrupt` (damaged bytes), `malformed` (a reply that breaks its schema),
+ * `forged` (a reply contradicting the run: a key of another run, round, client or attempt, a
+ * sample or test count other than the client's).
  */
-export const JOB_FAILURE_CODES = ['error', 'bad_input', 'deadline', 'stalled', 'missing'] as const;
-export const REJECTION_CODES = ['non_finite', 'shape_mismatch', 'corrupt', 'malformed'] as const;
+export const JOB_FAILURE_CODES = ['error', 'bad_input', 'deadline', 'stalled', 'missing', 'storage'] as const;
+export const REJECTION_CODES = ['non_finite', 'shape_mismatch', 'corrupt', 'malformed', 'forged'] as const;
 export const failureCodeSchema = z.enum([...JOB_FAILURE_CODES, ...REJECTION_CODES]);
 export type FailureCode = z.infer<typeof failureCodeSchema>;
 export type JobFailureCode = (typeof JOB_FAILURE_CODES)[number];

@@ -12,8 +12,8 @@ export type ClientFailureReason = JobFailureCode;
 /** Why aggregation refused an update that did arrive (jobs/failures.ts). */
 export type UpdateRejectReason = RejectionCode;
 // Records (not arrays) so the compiler checks every reason is listed; they seed the counters at 0.
-const CLIENT_FAILURE_REASONS: Record<ClientFailureReason, true> = { error: true, bad_input: true, deadline: true, stalled: true, missing: true };
-const UPDATE_REJECT_REASONS: Record<UpdateRejectReason, true> = { non_finite: true, shape_mismatch: true, corrupt: true, malformed: true };
+const CLIENT_FAILURE_REASONS: Record<ClientFailureReason, true> = { error: true, bad_input: true, deadline: true, stalled: true, missing: true, storage: true };
+const UPDATE_REJECT_REASONS: Record<UpdateRejectReason, true> = { non_finite: true, shape_mismatch: true, corrupt: true, malformed: true, forged: true };
 export type EvalView = 'pooled' | 'client_mean' | 'global';
 export type JobOutcome = 'completed' | 'failed';
 export type BlobDirection = 'upload' | 'download';

@@ -182,7 +182,7 @@ test('BullmqTransport: a second coordinator re-submitting a running flow waits f
   }
 });
 
-test('BullmqTransport: a re-submitted flow whose parent failed rejects again without re-running', async () => {
+test('BullmqTransport: a re-submitted flow whose parent failed is run again, not answered with the stale failure', async () => {
   const prefix = prefixFor();
   const handlers = new ScriptedHandlers();
   const handle = await workers(prefix, handlers);
@@ -192,7 +192,8 @@ test('BullmqTransport: a re-submitted flow whose parent failed rejects again wit
   try {
     await assert.rejects(transport.runFlow(failing), /scripted parent failure/);
     await assert.rejects(transport.runFlow(failing), /scripted parent failure/);
-    assert.equal(handlers.parentRuns.get(flow), 1);
+    assert.equal(handlers.parentRuns.get(flow), 2);
+    assert.deepEqual(handlers.childRuns.get(`${flow}/a`), [1, 1]);
   } finally {
     await transport.close();
     await handle.close();

@@ -7,6 +7,8 @@ test('BullMQ failed reasons: our coded failures round-trip; BullMQ stalls read a
     code: 'bad_input',
     error: 'invalid train job payload: round: Too small',
   });
+  // the store down past its budget is the round's problem, not the client's
+  assert.deepEqual(decodeFailedReason(encodeFailedReason('storage', 'S3 kept failing for 60 s')), { code: 'storage', error: 'S3 kept failing for 60 s' });
   assert.deepEqual(decodeFailedReason('job stalled more than allowable limit'), { code: 'stalled', error: 'job stalled more than allowable limit' });
   assert.deepEqual(decodeFailedReason('ECONNRESET reading update'), { code: 'error', error: 'ECONNRESET reading update' });
   // text that only looks like ours stays an ordinary error, whole

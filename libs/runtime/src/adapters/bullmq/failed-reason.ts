@@ -3,10 +3,10 @@ import type { ChildFailureCode } from '../../jobs/failures.js';
 
 /**
  * A child's failure travels through Redis as BullMQ's `failedReason` text, the only channel
- * BullMQ gives. Our worker writes a non-retryable failure as JSON, so the parent reads its code
+ * BullMQ gives. Our worker writes a non-retryable or storage failure as JSON, so the parent reads its code
  * back as data; BullMQ's own stall text is recognised as `stalled`; anything else is `error`.
  */
-const coded = z.object({ code: z.literal('bad_input'), message: z.string() });
+const coded = z.object({ code: z.enum(['bad_input', 'storage']), message: z.string() });
 /** what BullMQ writes when a job exceeded maxStalledCount (moveStalledJobsToWait) */
 const BULLMQ_STALLED = 'job stalled more than allowable limit';
 

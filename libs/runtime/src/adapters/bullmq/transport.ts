@@ -127,7 +127,14 @@ export class BullmqTransport<J extends JobShapes = Jobs> implements FlowTranspor
     await this.listenForParents();
     const aggregate = this.queue(this.names.aggregate);
     const parentId = jobIds.parent(flow.flowId);
-    const existing = await aggregate.getJobState(parentId);
+    let existing = await aggregate.getJobState(parentId);
+    if (existing === 'failed') {
+      // Failed for good in an earlier submission (e.g. the store was down past its outage budget):
+      // running the run again must redo the flow, not replay its stale failure.
+      this.log.warn(`flow ${flow.flowId} failed before; removing its jobs and running it again`, { flowId: flow.flowId });
+      await this.removeFlow(flow);
+      existing = 'unknown';
+    }
     if (existing === 'unknown') {
       await this.addParentWithGate(flow);
     } else {
@@ -195,6 +202,16 @@ export class BullmqTransport<J extends JobShapes = Jobs> implements FlowTranspor
     await gate.remove(gateId, { removeChildren: false });
   }
 
+  /** Removes a settled flow's parent, gate and children, so its id can be queued afresh. */
+  private async removeFlow(flow: FlowSpec<UntypedJobs>): Promise<void> {
+    await this.queue(this.names.aggregate).remove(jobIds.parent(flow.flowId), { removeChildren: true });
+    await this.queue(this.names.gate).remove(jobIds.gate(flow.flowId));
+    // children kept after they failed would be taken for this submission's (BullMQ keeps a duplicate id)
+    for (let i = 0; i < flow.children.length; i += 500) {
+      await Promise.all(flow.children.slice(i, i + 500).map((c) => this.queue(this.names.child(c.pool ?? DEFAULT_POOL)).remove(jobIds.child(flow.flowId, c.id))));
+    }
+  }
+
   /** Job ids of children whose value or failure the parent already holds. */
   private async finishedChildren(parentId: string): Promise<Set<string>> {
     const parent = await Job.fromId(this.queue(this.names.aggregate), parentId);
@@ -218,7 +235,10 @@ export class BullmqTransport<J extends JobShapes = Jobs> implements FlowTranspor
         throw new FlowFailedError(flow.flowId, `parent ${flow.parent.kind} failed after ${job?.attemptsMade ?? '?'} `
           + `attempt(s): ${job?.failedReason ?? 'unknown reason'}`);
       }
-      if (state === 'unknown') throw new FlowFailedError(flow.flowId, `parent job ${parentId} is gone from Redis (removed?)`);
+      if (state === 'unknown') {
+        throw new FlowFailedError(flow.flowId, `parent job ${parentId} is gone from Redis (removed, or Redis restarted `
+          + 'without persistence); run again to resume: finished rounds are kept in the store');
+      }
       const now = Date.now();
       if (now >= deadlineAt && state === 'waiting-children') await this.detachUnfinished(flow, parentId);
       await this.wakeOrSleep(parentId, now < deadlineAt ? Math.min(pollMs, deadlineAt - now) : pollMs);

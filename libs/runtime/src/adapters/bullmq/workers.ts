@@ -1,6 +1,7 @@
 import { Queue, UnrecoverableError, Worker } from 'bullmq';
 import type { Job } from 'bullmq';
 import { isNonRetryable } from '../../errors/non-retryable.js';
+import { isStorageUnavailable } from '../../errors/store.js';
 import type { Jobs, JobShapes, UntypedJobs } from '../../jobs/catalog.js';
 import type { ChildOutcome, JobHandlers } from '../../ports/transport.js';
 import { deadlineError, errorMessage } from '../child-failure.js';
@@ -87,6 +88,8 @@ export async function startBullmqWorkers<J extends JobShapes = Jobs>(options: Bu
     } catch (err) {
       // BullMQ skips the remaining attempts of an UnrecoverableError.
       if (isNonRetryable(err)) throw new UnrecoverableError(encodeFailedReason('bad_input', errorMessage(err)));
+      // still retried (the store may be back), but coded so the parent does not blame the client
+      if (isStorageUnavailable(err)) throw new Error(encodeFailedReason('storage', errorMessage(err)));
       throw err;
     } finally {
       running.delete(`${job.queueName}/${jobId}`);

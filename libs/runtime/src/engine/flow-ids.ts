@@ -1,0 +1,17 @@
+import { randomBytes } from 'node:crypto';
+import type { RunRecord } from './run-record.js';
+
+/**
+ * Flow ids of a run. They carry the run record's nonce, an identity of the store the run lives
+ * in: the same run id started again against a fresh store (same Redis) gets new flows instead of
+ * the old run's finished jobs, whose blobs that store never held. Resuming against the same
+ * store reuses the nonce, so it picks up the flows still queued.
+ */
+export function flowIdOf(record: Pick<RunRecord, 'runId' | 'nonce'>, purpose: 'train' | 'eval', round: number): string {
+  // records written before nonces existed keep their old ids, so their runs still resume
+  const run = record.nonce === undefined ? record.runId : `${record.runId}.${record.nonce}`;
+  return `${run}.${purpose}.${round}`;
+}
+
+/** A new run's nonce: 48 random bits, hex. */
+export const newRunNonce = (): string => randomBytes(6).toString('hex');

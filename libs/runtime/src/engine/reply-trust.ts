@@ -1,0 +1,64 @@
+import { InvalidJobError } from '../errors/non-retryable.js';
+import type { AggregatePayload, EvalReply, StateRefs, TrainReply } from '../jobs/catalog.js';
+import { keys } from './keys.js';
+
+/**
+ * Trust boundaries between the engine and its workers. A worker's reply is believed only where
+ * the run can recompute it: the keys it names must be the ones the run assigns to that run,
+ * round, client and one of the job's attempts, and its counts must match the client's own data.
+ * A payload only names blobs of its own run. Each check returns why it refused, or null.
+ */
+
+/** Why a train reply names a key the run did not assign to this client's job, or null. */
+export function forgedTrainKeys(runId: string, round: number, clientId: number, attempts: number, reply: Pick<TrainReply, 'updateKey' | 'stateKey'>): string | null {
+  const attempt = attemptOf(reply.updateKey, (a) => keys.update(runId, round, clientId, a), attempts);
+  if (attempt === null) {
+    return `update key ${reply.updateKey} is not the update of run ${runId}, round ${round}, client ${clientId}, attempt 1-${attempts}`;
+  }
+  // state comes from the same attempt that trained the update, never from another job's
+  if (reply.stateKey !== null && reply.stateKey !== keys.trainedState(runId, round, clientId, attempt)) {
+    return `state key ${reply.stateKey} is not the state of run ${runId}, round ${round}, client ${clientId}, attempt ${attempt}`;
+  }
+  return null;
+}
+
+function attemptOf(key: string, keyOf: (attempt: number) => string, attempts: number): number | null {
+  for (let a = 1; a <= attempts; a++) if (key === keyOf(a)) return a;
+  return null;
+}
+
+/**
+ * Why an evaluation reply's counts cannot be this client's, or null: every named evaluation
+ * counts the client's whole test split once (a forged total would inflate accuracy past 100 %).
+ */
+export function forgedEvalCounts(clientId: number, testSize: number, reply: Pick<EvalReply, 'results'>): string | null {
+  for (const [name, c] of Object.entries(reply.results)) {
+    if (c.total !== testSize) return `${name}: reported ${c.total} test samples, client ${clientId} has ${testSize}`;
+    if (c.correct > c.total) return `${name}: reported ${c.correct} correct of ${c.total}`;
+    if (!Number.isFinite(c.lossSum) || c.lossSum < 0) return `${name}: loss sum ${c.lossSum} is not a finite non-negative number`;
+  }
+  return null;
+}
+
+/** Refuses a client job whose state or instruction refs name blobs outside its run. */
+export function assertRefsInRun(kind: string, runId: string, state: StateRefs, instructionKey: string | null = null): void {
+  const prefix = runPrefix(runId);
+  for (const [entry, key] of Object.entries(state)) {
+    if (!key.startsWith(prefix)) throw new InvalidJobError(`${kind} job: state entry '${entry}' names ${key}, outside run ${runId}`);
+  }
+  if (instructionKey !== null && !instructionKey.startsWith(prefix)) {
+    throw new InvalidJobError(`${kind} job: instruction key ${instructionKey} is outside run ${runId}`);
+  }
+}
+
+/** Refuses an aggregation whose previous state index is not one this run writes before the round. */
+export function assertAggregateInRun(p: AggregatePayload): void {
+  const key = p.previousStateIndexKey;
+  if (key === null) return;
+  const expected = p.round === 0 ? keys.initialStateIndex(p.runId) : keys.stateIndex(p.runId, p.round - 1);
+  if (key !== expected) {
+    throw new InvalidJobError(`aggregate job: previous state index ${key} is not run ${p.runId}'s index before round ${p.round}`);
+  }
+}
+
+const runPrefix = (runId: string) => keys.run(runId).slice(0, -'run.json'.length);
