@@ -1,7 +1,14 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import { importX } from 'eslint-plugin-import-x';
+import { createTypeScriptImportResolver } from 'eslint-import-resolver-typescript';
 
 const vendorSdks = ['bullmq', 'ioredis', '@aws-sdk/*', 'prom-client'];
+// A package is used through its entry points (package.json "exports"), never its files.
+const deepImports = {
+  regex: '^@fedsim/[^/]+/[^/]+/',
+  message: "import a package's entry point (e.g. '@fedsim/fl/algorithms'), not a file inside it",
+};
 
 export default tseslint.config(
   { ignores: ['**/dist/**', '**/node_modules/**', 'runs/**', '.fedsim/**'] },
@@ -14,6 +21,29 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_' }],
       '@typescript-eslint/consistent-type-imports': 'error',
       eqeqeq: ['error', 'always'],
+    },
+  },
+  {
+    files: ['**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [deepImports] }] },
+  },
+  {
+    // Import cycles (type-only ones too) make module order matter and hide layering mistakes.
+    files: ['**/*.ts'],
+    plugins: { 'import-x': importX },
+    settings: {
+      'import-x/extensions': ['.ts', '.js'],
+      'import-x/parsers': { '@typescript-eslint/parser': ['.ts'] },
+      'import-x/resolver-next': [
+        createTypeScriptImportResolver({
+          project: ['libs/*/tsconfig.json', 'apps/*/tsconfig.json', 'test/tsconfig.json'],
+          noWarnOnMultipleProjects: true,
+          conditionNames: ['fedsim-source', 'types', 'import', 'default'],
+        }),
+      ],
+    },
+    rules: {
+      'import-x/no-cycle': ['error', { ignoreExternal: true }],
     },
   },
   {
@@ -31,6 +61,7 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': ['error', {
         patterns: [
+          deepImports,
           { group: [...vendorSdks, '@fedsim/runtime', '@fedsim/runtime/*'], message: 'libs/fl is pure FL logic; I/O lives in libs/runtime adapters.' },
           { group: ['node:fs', 'node:fs/*', 'fs', 'fs/*', 'node:net', 'node:http', 'node:https', 'node:child_process'], message: 'libs/fl does no I/O; pass bytes in from libs/runtime.' },
         ],
@@ -43,7 +74,7 @@ export default tseslint.config(
     ignores: ['libs/runtime/src/adapters/**', 'libs/runtime/src/observability/**'],
     rules: {
       'no-restricted-imports': ['error', {
-        patterns: [{ group: vendorSdks, message: 'import vendor SDKs only in libs/runtime/src/adapters (or observability for prom-client).' }],
+        patterns: [deepImports, { group: vendorSdks, message: 'import vendor SDKs only in libs/runtime/src/adapters (or observability for prom-client).' }],
       }],
     },
   },

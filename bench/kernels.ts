@@ -3,13 +3,14 @@
  * FEDSIM_BACKEND picks the backend, FEDSIM_WASM_KERNELS=stock|fast the wasm kernel set.
  * Usage: node --conditions=fedsim-source --import tsx bench/kernels.ts [--ms 400] [--json]
  */
-import { computeBackendName, initCompute } from '@fedsim/fl/compute/index';
+import { computeBackendName, initCompute } from '@fedsim/fl/compute';
+import { computeOptionsFromEnv } from './lib/compute-env.js';
 import { KERNEL_CASES, timeKernel } from './lib/kernel-cases.js';
 import { argValue } from './lib/args.js';
 
 const minMs = Number(argValue('--ms') ?? '700');
 const asJson = process.argv.includes('--json');
-await initCompute({ log: asJson ? () => {} : (m) => console.log(`# ${m}`) });
+await initCompute({ ...computeOptionsFromEnv(process.env), log: asJson ? () => {} : (m) => console.log(`# ${m}`) });
 const rows: { label: string; kernel: string; medianMs: number; minMs: number }[] = [];
 if (!asJson) console.log(`${'case'.padEnd(24)} ${'kernel'.padEnd(22)} ${'median ms'.padStart(10)} ${'best ms'.padStart(10)}`);
 for (const c of KERNEL_CASES) {

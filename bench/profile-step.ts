@@ -5,11 +5,12 @@
  * TOP=<n> limits the listing (default 20).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { initCompute } from '@fedsim/fl/compute/index';
-import { createModel, type ModelName } from '@fedsim/fl/models/index';
-import { trainLocal } from '@fedsim/fl/train/index';
+import { initCompute } from '@fedsim/fl/compute';
+import { computeOptionsFromEnv } from './lib/compute-env.js';
+import { createModel, type ModelName } from '@fedsim/fl/models';
+import { trainLocal } from '@fedsim/fl/train';
 
-await initCompute({ log: (m) => console.log(`# ${m}`) });
+await initCompute({ ...computeOptionsFromEnv(process.env), log: (m) => console.log(`# ${m}`) });
 const name = (process.argv[2] ?? 'fedavgcnn') as ModelName;
 const steps = Number(process.argv[3] ?? '10');
 const batch = Number(process.argv[4] ?? '32');

@@ -14,8 +14,8 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { ExperimentConfig, RoundRow } from '@fedsim/runtime';
 import { runExperiment } from '@fedsim/runtime';
-import { loadDataset, partitionFor } from '@fedsim/runtime/data/index';
-import { embeddedRuntime } from '@fedsim/runtime/wiring/index';
+import { loadDataset, partitionFor } from '@fedsim/runtime/data';
+import { embeddedRuntime } from '@fedsim/runtime/wiring';
 import { loadExperimentFile } from '../apps/coordinator/src/config-file.js';
 
 export interface RoundBenchResult {

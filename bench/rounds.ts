@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { ExperimentConfig, RoundRow } from '@fedsim/runtime';
 import { runExperiment } from '@fedsim/runtime';
-import { distributedRuntime, embeddedRuntime } from '@fedsim/runtime/wiring/index';
+import { distributedRuntime, embeddedRuntime } from '@fedsim/runtime/wiring';
 import { loadExperimentFile } from '../apps/coordinator/src/config-file.js';
 import { startDistributedEnv } from '../test/integration/distributed-env.js';
 

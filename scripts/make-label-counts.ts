@@ -9,8 +9,8 @@
 // PFLlib's do, so the file reads like one of its dataset/<name>/config.json files.
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { dirichletPartition, labelHistograms } from '@fedsim/fl/data/index';
-import { formatSplitFile, loadDataset, pfllibCountsFile, PFLLIB_COUNTS_KEY } from '@fedsim/runtime/data/index';
+import { dirichletPartition, labelHistograms } from '@fedsim/fl/data';
+import { formatSplitFile, loadDataset, pfllibCountsFile, PFLLIB_COUNTS_KEY } from '@fedsim/runtime/data';
 
 const { values } = parseArgs({
   options: {

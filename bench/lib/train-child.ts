@@ -1,8 +1,9 @@
-import { computeBackendName, initCompute } from '@fedsim/fl/compute/index';
-import { createModel, type ModelName } from '@fedsim/fl/models/index';
-import { trainLocal } from '@fedsim/fl/train/index';
-import type { ClientData } from '@fedsim/fl/data/types';
-import { Rng } from '@fedsim/fl/util/rng';
+import { computeBackendName, initCompute } from '@fedsim/fl/compute';
+import { computeOptionsFromEnv } from './compute-env.js';
+import { createModel, type ModelName } from '@fedsim/fl/models';
+import { trainLocal } from '@fedsim/fl/train';
+import type { ClientData } from '@fedsim/fl/data';
+import { Rng } from '@fedsim/fl/util';
 
 export interface ChildResult {
   readonly backend: string;
@@ -36,7 +37,7 @@ export async function measureTraining(
   runs: number,
   beforeMeasure?: () => Promise<void>,
 ): Promise<ChildResult> {
-  await initCompute({ log: (m) => console.error(`# ${m}`) });
+  await initCompute({ ...computeOptionsFromEnv(process.env), log: (m) => console.error(`# ${m}`) });
   const def = createModel(model);
   const data = randomClient(def.inputShape, def.numClasses, 32 * batch);
   let params = def.init(1);

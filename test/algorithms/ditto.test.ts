@@ -3,9 +3,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { DITTO_PERSONAL_STATE } from '@fedsim/fl/algorithms/ditto';
-import { selectAll } from '@fedsim/fl/params/spec';
-import { decodeState } from '@fedsim/runtime/engine/blobs';
+import { DITTO_PERSONAL_STATE } from '@fedsim/fl/algorithms';
+import { selectAll } from '@fedsim/fl/params';
+import { decodeState } from '@fedsim/runtime/engine';
 import { assertStatePersists, globals, personalRunConfig, recordedRun, uploadOf } from './recorded-run.js';
 
 let dir: string;

@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { parseExperiment, runExperiment } from '@fedsim/runtime';
-import { EmbeddedTransport, LocalDirBlobStore } from '@fedsim/runtime/adapters/index';
-import { createHandlers } from '@fedsim/runtime/wiring/worker-thread';
+import { EmbeddedTransport, LocalDirBlobStore } from '@fedsim/runtime/adapters';
+import { createHandlers } from '@fedsim/runtime/wiring';
 
 const dir = await mkdtemp(join(tmpdir(), 'fedsim-fedavg-ft-'));
 after(() => rm(dir, { recursive: true, force: true }));

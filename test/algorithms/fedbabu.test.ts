@@ -3,13 +3,13 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { decodeBlob } from '@fedsim/fl/params/codec';
+import { decodeBlob } from '@fedsim/fl/params';
 import { gatherTensors, selectRole, subSpec } from '@fedsim/fl';
 import { keys, modelFor, parseExperiment, runExperiment } from '@fedsim/runtime';
 import type { RoundRow } from '@fedsim/runtime';
-import { loadDataset } from '@fedsim/runtime/data/index';
-import { decodeModel, encodeModel } from '@fedsim/runtime/engine/blobs';
-import { embeddedRuntime } from '@fedsim/runtime/wiring/index';
+import { loadDataset } from '@fedsim/runtime/data';
+import { decodeModel, encodeModel } from '@fedsim/runtime/engine';
+import { embeddedRuntime } from '@fedsim/runtime/wiring';
 
 const dir = await mkdtemp(join(tmpdir(), 'fedsim-fedbabu-'));
 after(() => rm(dir, { recursive: true, force: true }));

@@ -6,12 +6,12 @@ import { after, before, test } from 'node:test';
 import { parse as parseYaml } from 'yaml';
 import { keys, parseExperiment, runExperiment } from '@fedsim/runtime';
 import type { BlobStore, RoundRow, RunSummary } from '@fedsim/runtime';
-import { decodeInstruction, decodeModel } from '@fedsim/runtime/engine/blobs';
-import { loadState } from '@fedsim/runtime/engine/prepare';
-import type { StateIndex } from '@fedsim/runtime/engine/prepare';
-import { decodeJson } from '@fedsim/runtime/engine/run-record';
-import { embeddedRuntime } from '@fedsim/runtime/wiring/index';
-import { createModel } from '@fedsim/fl/models/index';
+import { decodeInstruction, decodeModel } from '@fedsim/runtime/engine';
+import { loadState } from '@fedsim/runtime/engine';
+import type { StateIndex } from '@fedsim/runtime/engine';
+import { decodeJson } from '@fedsim/runtime/engine';
+import { embeddedRuntime } from '@fedsim/runtime/wiring';
+import { createModel } from '@fedsim/fl/models';
 import {
   EMA_STATE,
   LAST_STATE,
@@ -19,8 +19,8 @@ import {
   fedobpOptions,
   patchFromInstruction,
   personalisation,
-} from '@fedsim/fl/algorithms/fedobp/index';
-import type { FedObpReport } from '@fedsim/fl/algorithms/fedobp/index';
+} from '@fedsim/fl/algorithms';
+import type { FedObpReport } from '@fedsim/fl/algorithms';
 
 const SEED = 13;
 const ROUNDS = 4;

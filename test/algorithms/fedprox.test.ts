@@ -4,10 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { keys, modelFor, parseExperiment, runExperiment } from '@fedsim/runtime';
-import { EmbeddedTransport, LocalDirBlobStore } from '@fedsim/runtime/adapters/index';
-import { loadDataset } from '@fedsim/runtime/data/index';
-import { decodeModel } from '@fedsim/runtime/engine/blobs';
-import { createHandlers } from '@fedsim/runtime/wiring/worker-thread';
+import { EmbeddedTransport, LocalDirBlobStore } from '@fedsim/runtime/adapters';
+import { loadDataset } from '@fedsim/runtime/data';
+import { decodeModel } from '@fedsim/runtime/engine';
+import { createHandlers } from '@fedsim/runtime/wiring';
 
 const dir = await mkdtemp(join(tmpdir(), 'fedsim-fedprox-'));
 after(() => rm(dir, { recursive: true, force: true }));

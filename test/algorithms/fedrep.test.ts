@@ -3,8 +3,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { PERSONAL_STATE } from '@fedsim/fl/algorithms/base';
-import { gatherTensors, selectRole, subSpec } from '@fedsim/fl/params/spec';
+import { PERSONAL_STATE } from '@fedsim/fl/algorithms';
+import { gatherTensors, selectRole, subSpec } from '@fedsim/fl/params';
 import { assertStatePersists, globals, personalRunConfig, recordedRun, uploadOf } from './recorded-run.js';
 
 let dir: string;

@@ -4,14 +4,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { parse as parseYaml } from 'yaml';
-import { sampleClients } from '@fedsim/fl/algorithms/index';
-import { MagnitudeIndex } from '@fedsim/fl/algorithms/fiarse/threshold';
-import { fiarseOptionsSchema } from '@fedsim/fl/algorithms/fiarse/fiarse';
-import { createModel } from '@fedsim/fl/models/index';
-import type { ExperimentConfig, FlowSpec, FlowTransport, RoundRow, RunSummary } from '@fedsim/runtime';
+import { sampleClients } from '@fedsim/fl/algorithms';
+import { MagnitudeIndex } from '@fedsim/fl/algorithms';
+import { fiarseOptionsSchema } from '@fedsim/fl/algorithms';
+import { createModel } from '@fedsim/fl/models';
+import type { ExperimentConfig, FlowTransport, RoundRow, RunSummary } from '@fedsim/runtime';
 import { keys, parseExperiment, runExperiment } from '@fedsim/runtime';
-import { decodeModel } from '@fedsim/runtime/engine/blobs';
-import { embeddedRuntime } from '@fedsim/runtime/wiring/index';
+import { decodeModel } from '@fedsim/runtime/engine';
+import { embeddedRuntime } from '@fedsim/runtime/wiring';
 
 const dir = await mkdtemp(join(tmpdir(), 'fedsim-fiarse-'));
 after(() => rm(dir, { recursive: true, force: true }));
@@ -51,7 +51,7 @@ async function run(runId: string): Promise<Run> {
   const trainPools = new Map<string, string | undefined>();
   // Records where the coordinator routes each train job (the embedded queue serves every pool).
   const transport: FlowTransport = {
-    runFlow(flow: FlowSpec) {
+    runFlow(flow) {
       for (const c of flow.children) if (c.kind === 'train') trainPools.set(`${flow.flowId}/${c.id}`, c.pool);
       return rt.transport.runFlow(flow);
     },

@@ -3,17 +3,17 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { derivedSeed, PERSONAL_STATE, sampleClients, withPersonal } from '@fedsim/fl/algorithms/index';
-import { clientData, decodePartition } from '@fedsim/fl/data/index';
+import { derivedSeed, PERSONAL_STATE, sampleClients, withPersonal } from '@fedsim/fl/algorithms';
+import { clientData, decodePartition } from '@fedsim/fl/data';
 import { gatherTensors } from '@fedsim/fl';
 import { algorithmFor, keys, modelFor, parseExperiment, runExperiment } from '@fedsim/runtime';
 import type { RoundRow } from '@fedsim/runtime';
-import { EmbeddedTransport, LocalDirBlobStore } from '@fedsim/runtime/adapters/index';
-import { loadDataset } from '@fedsim/runtime/data/index';
-import { decodeModel, decodeState } from '@fedsim/runtime/engine/blobs';
-import type { StateIndex } from '@fedsim/runtime/engine/prepare';
-import { decodeJson } from '@fedsim/runtime/engine/run-record';
-import { createHandlers } from '@fedsim/runtime/wiring/worker-thread';
+import { EmbeddedTransport, LocalDirBlobStore } from '@fedsim/runtime/adapters';
+import { loadDataset } from '@fedsim/runtime/data';
+import { decodeModel, decodeState } from '@fedsim/runtime/engine';
+import type { StateIndex } from '@fedsim/runtime/engine';
+import { decodeJson } from '@fedsim/runtime/engine';
+import { createHandlers } from '@fedsim/runtime/wiring';
 
 // FedPer (personal head) and LG-FedAvg (personal body) differ only in their declaration.
 const dir = await mkdtemp(join(tmpdir(), 'fedsim-personal-split-'));

@@ -1,19 +1,19 @@
 import assert from 'node:assert/strict';
 import type { ExperimentConfig, RoundRow, RunSummary, TrainPayload, TrainReply } from '@fedsim/runtime';
 import { keys, parseExperiment, RunContextCache, runExperiment } from '@fedsim/runtime';
-import { loadState } from '@fedsim/runtime/engine/prepare';
-import type { ChildContext, ChildKind, JobHandlers } from '@fedsim/runtime';
-import { EmbeddedTransport, LocalDirBlobStore } from '@fedsim/runtime/adapters/index';
-import { decodeModel, decodeState } from '@fedsim/runtime/engine/blobs';
-import { createHandlers } from '@fedsim/runtime/wiring/worker-thread';
-import { derivedSeed, personalStateOf, withPersonal } from '@fedsim/fl/algorithms/index';
-import type { ClientState } from '@fedsim/fl/algorithms/types';
-import { clientData } from '@fedsim/fl/data/index';
-import { createModel } from '@fedsim/fl/models/index';
-import type { ModelDef } from '@fedsim/fl/models/types';
-import { decodeParams } from '@fedsim/fl/params/codec';
-import { subSpec } from '@fedsim/fl/params/spec';
-import type { TensorSelector } from '@fedsim/fl/params/spec';
+import { loadState } from '@fedsim/runtime/engine';
+import type { JobHandlers } from '@fedsim/runtime';
+import { EmbeddedTransport, LocalDirBlobStore } from '@fedsim/runtime/adapters';
+import { decodeModel, decodeState } from '@fedsim/runtime/engine';
+import { createHandlers } from '@fedsim/runtime/wiring';
+import { derivedSeed, personalStateOf, withPersonal } from '@fedsim/fl/algorithms';
+import type { ClientState } from '@fedsim/fl/algorithms';
+import { clientData } from '@fedsim/fl/data';
+import { createModel } from '@fedsim/fl/models';
+import type { ModelDef } from '@fedsim/fl/models';
+import { decodeParams } from '@fedsim/fl/params';
+import { subSpec } from '@fedsim/fl/params';
+import type { TensorSelector } from '@fedsim/fl/params';
 
 /**
  * Engine runs of the personalised baselines (embedded transport, real handlers, local-dir store)
@@ -61,7 +61,7 @@ export async function recordedRun(config: ExperimentConfig, root: string, runId 
   const inner = await createHandlers({ store: { kind: 'dir', root }, backend: 'wasm' });
   const trains: TrainRecord[] = [];
   const handlers: JobHandlers = {
-    async runChild(kind: ChildKind, payload: unknown, ctx: ChildContext) {
+    async runChild(kind, payload, ctx) {
       const reply = await inner.runChild(kind, payload, ctx);
       if (kind === 'train') {
         const p = payload as TrainPayload;

@@ -1,7 +1,7 @@
-import { initCompute } from '@fedsim/fl/compute/index';
+import { initCompute } from '@fedsim/fl/compute';
 import type { ExperimentConfig, RunObserver, RunSummary } from '@fedsim/runtime';
 import { createJobHandlers, keys, RunContextCache, runExperiment } from '@fedsim/runtime';
-import { EmbeddedTransport, parseS3Env, S3BlobStore } from '@fedsim/runtime/adapters/index';
+import { EmbeddedTransport, parseS3Env, S3BlobStore } from '@fedsim/runtime/adapters';
 import { startS3 } from '../harness/index.js';
 import type { S3Handle } from '../harness/index.js';
 import { startFaultProxy } from './proxy.js';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { RunObserver } from '@fedsim/runtime';
 import { runExperiment } from '@fedsim/runtime';
-import { distributedRuntime } from '@fedsim/runtime/wiring/index';
+import { distributedRuntime } from '@fedsim/runtime/wiring';
 import { startRedis } from '../harness/index.js';
 import type { RedisHandle } from '../harness/index.js';
 import { syntheticExperiment } from '../integration/fixtures.js';

@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { maskSecrets } from '@fedsim/runtime/adapters/redact';
+import { maskSecrets } from '@fedsim/runtime/adapters';
 import { freePort, randomSuffix } from './net.js';
 
 export interface RedisHandle {

@@ -3,12 +3,12 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { algorithmNames } from '@fedsim/fl/algorithms/index';
-import { decodeBlob } from '@fedsim/fl/params/codec';
+import { algorithmNames } from '@fedsim/fl/algorithms';
+import { decodeBlob } from '@fedsim/fl/params';
 import type { BlobStore, ExperimentConfig, RunSummary } from '@fedsim/runtime';
 import { algorithmFor, keys, modelFor, runExperiment } from '@fedsim/runtime';
-import { loadDataset } from '@fedsim/runtime/data/index';
-import { distributedRuntime, embeddedRuntime } from '@fedsim/runtime/wiring/index';
+import { loadDataset } from '@fedsim/runtime/data';
+import { distributedRuntime, embeddedRuntime } from '@fedsim/runtime/wiring';
 import { startDistributedEnv, type DistributedEnv } from './distributed-env.js';
 import { syntheticExperiment } from './fixtures.js';
 

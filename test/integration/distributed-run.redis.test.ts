@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { ExperimentConfig, RunSummary } from '@fedsim/runtime';
 import { keys, runExperiment } from '@fedsim/runtime';
-import { distributedRuntime, embeddedRuntime } from '@fedsim/runtime/wiring/index';
+import { distributedRuntime, embeddedRuntime } from '@fedsim/runtime/wiring';
 import { startDistributedEnv, type DistributedEnv } from './distributed-env.js';
 import { syntheticCnnExperiment, syntheticExperiment } from './fixtures.js';
 import { spawnWorker, waitUntilServing, type WorkerProcess } from './workers.js';

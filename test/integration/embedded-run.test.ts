@@ -5,10 +5,10 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { keys, RunFailedError, runExperiment } from '@fedsim/runtime';
 import type { RoundRow } from '@fedsim/runtime';
-import { EmbeddedTransport } from '@fedsim/runtime/adapters/index';
-import type { ChildKind, ChildContext, JobHandlers } from '@fedsim/runtime';
-import { embeddedRuntime } from '@fedsim/runtime/wiring/index';
-import { createHandlers } from '@fedsim/runtime/wiring/worker-thread';
+import { EmbeddedTransport } from '@fedsim/runtime/adapters';
+import type { JobHandlers } from '@fedsim/runtime';
+import { embeddedRuntime } from '@fedsim/runtime/wiring';
+import { createHandlers } from '@fedsim/runtime/wiring';
 import { syntheticExperiment } from './fixtures.js';
 
 let dir: string;
@@ -66,8 +66,8 @@ test('an embedded run trains, evaluates, commits every round and resumes as a no
 async function failingHandlers(failClients: Set<number>, root: string): Promise<JobHandlers> {
   const inner = await createHandlers({ store: { kind: 'dir', root }, backend: 'wasm' });
   return {
-    runChild(kind: ChildKind, payload: unknown, ctx: ChildContext) {
-      const clientId = (payload as { clientId: number }).clientId;
+    runChild(kind, payload, ctx) {
+      const clientId = payload.clientId;
       if (kind === 'train' && failClients.has(clientId)) return Promise.reject(new Error(`injected failure of client ${clientId}`));
       return inner.runChild(kind, payload, ctx);
     },
@@ -79,7 +79,7 @@ test('a failing client is recorded and the round aggregates the rest', async () 
   const root = join(dir, 'f1');
   const config = syntheticExperiment({ rounds: 2, joinRatio: 1, failures: { attempts: 2, minSuccessFraction: 0.5 } });
   const handlers = await failingHandlers(new Set([2]), root);
-  const { LocalDirBlobStore } = await import('@fedsim/runtime/adapters/index');
+  const { LocalDirBlobStore } = await import('@fedsim/runtime/adapters');
   const store = new LocalDirBlobStore(root);
   const transport = new EmbeddedTransport({ handlers, concurrency: 1 });
   const rows: RoundRow[] = [];
@@ -88,7 +88,7 @@ test('a failing client is recorded and the round aggregates the rest', async () 
     assert.equal(r.succeeded, 5);
     assert.equal(r.failed, 1);
     assert.equal(r.failures[0]!.clientId, 2);
-    assert.match(r.failures[0]!.reason, /injected failure of client 2/);
+    assert.match(r.failures[0]!.detail, /injected failure of client 2/);
   }
 });
 
@@ -96,7 +96,7 @@ test('too few successful clients stops the run with a clear error and keeps comm
   const root = join(dir, 'f2');
   const config = syntheticExperiment({ rounds: 2, joinRatio: 1, failures: { attempts: 1, minSuccessFraction: 0.9 } });
   const handlers = await failingHandlers(new Set([0, 1]), root);
-  const { LocalDirBlobStore } = await import('@fedsim/runtime/adapters/index');
+  const { LocalDirBlobStore } = await import('@fedsim/runtime/adapters');
   const store = new LocalDirBlobStore(root);
   await assert.rejects(
     runExperiment(config, { runId: 'f2', store, transport: new EmbeddedTransport({ handlers, concurrency: 2 }) }),

@@ -3,12 +3,12 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { decodeParams, encodeParams } from '@fedsim/fl/params/codec';
-import { createModel } from '@fedsim/fl/models/index';
-import type { ChildOutcome, CommitRecord, FlowSpec, FlowTransport, JobHandlers, TrainReply } from '@fedsim/runtime';
+import { decodeParams, encodeParams } from '@fedsim/fl/params';
+import { createModel } from '@fedsim/fl/models';
+import type { ChildOutcome, CommitRecord, FlowSpec, FlowTransport, JobHandlers, Jobs, ParentKind, TrainReply } from '@fedsim/runtime';
 import { keys, runExperiment } from '@fedsim/runtime';
-import { LocalDirBlobStore } from '@fedsim/runtime/adapters/index';
-import { createHandlers } from '@fedsim/runtime/wiring/worker-thread';
+import { LocalDirBlobStore } from '@fedsim/runtime/adapters';
+import { createHandlers } from '@fedsim/runtime/wiring';
 import { syntheticExperiment } from './fixtures.js';
 
 const dirs: string[] = [];
@@ -32,7 +32,7 @@ class TamperingTransport implements FlowTransport {
     private readonly store: LocalDirBlobStore,
     private readonly tamper: ReadonlyMap<number, Tamper>,
   ) {}
-  async runFlow(flow: FlowSpec): Promise<unknown> {
+  async runFlow<P extends ParentKind>(flow: FlowSpec<Jobs, P>): Promise<Jobs[P]['reply']> {
     const outcomes: ChildOutcome[] = [];
     for (const child of flow.children) {
       let value = await this.handlers.runChild(child.kind, child.payload, { attempt: 1, jobId: child.id });
@@ -40,9 +40,10 @@ class TamperingTransport implements FlowTransport {
       if (child.kind === 'train' && t) value = await t(value as TrainReply, this.store);
       outcomes.push({ id: child.id, ok: true, value });
     }
-    const result = await this.handlers.runParent(flow.parent.kind, flow.parent.payload, outcomes);
-    if (flow.parent.kind === 'aggregate') this.commits.push(result as CommitRecord);
-    return result;
+    const parent = flow.parent as FlowSpec['parent'];
+    const result = await this.handlers.runParent(parent.kind, parent.payload, outcomes);
+    if (parent.kind === 'aggregate') this.commits.push(result as CommitRecord);
+    return result as Jobs[P]['reply'];
   }
   async check() {}
   async close() {}
@@ -99,12 +100,13 @@ test('NaN, Inf, corrupt, wrong-size and misreported updates never reach the glob
   );
   const c = tampered.commit;
   assert.deepEqual(c.succeeded, [5]);
-  const reasons = new Map(c.failures.map((f) => [f.clientId, f.reason]));
-  assert.match(reasons.get(0)!, /rejected \(non-finite\): element 3 is NaN/);
-  assert.match(reasons.get(1)!, /rejected \(non-finite\).*Infinity/);
-  assert.match(reasons.get(2)!, /rejected \(corrupt\).*checksum/i);
-  assert.match(reasons.get(3)!, /rejected \((corrupt|wrong-size)\)/);
-  assert.match(reasons.get(4)!, /rejected \(bad-reply\): reported \d+ samples/);
+  // Each rejection as typed data: the code (also results.csv's and the metric's) and the detail.
+  const reasons = new Map(c.failures.map((f) => [f.clientId, `${f.code}: ${f.detail}`]));
+  assert.match(reasons.get(0)!, /^non_finite: element 3 is NaN/);
+  assert.match(reasons.get(1)!, /^non_finite: .*Infinity/);
+  assert.match(reasons.get(2)!, /^corrupt: .*checksum/i);
+  assert.match(reasons.get(3)!, /^(corrupt|shape_mismatch): /);
+  assert.match(reasons.get(4)!, /^malformed: reported \d+ samples/);
 
   // θ_g^1 is exactly the clean client 5's model (the only accepted update), untouched by the rest.
   const next = await tampered.store.get(keys.global('r', 1));

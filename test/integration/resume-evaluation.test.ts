@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { keys, runExperiment } from '@fedsim/runtime';
-import { embeddedRuntime } from '@fedsim/runtime/wiring/index';
+import { embeddedRuntime } from '@fedsim/runtime/wiring';
 import { syntheticExperiment } from './fixtures.js';
 
 const dir = await mkdtemp(join(tmpdir(), 'fedsim-resume-eval-'));

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { ExperimentConfig } from '@fedsim/runtime';
 import { runExperiment } from '@fedsim/runtime';
-import { embeddedRuntime } from '@fedsim/runtime/wiring/index';
+import { embeddedRuntime } from '@fedsim/runtime/wiring';
 import { syntheticExperiment } from './fixtures.js';
 
 let dir: string;

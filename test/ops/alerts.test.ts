@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { DEFAULT_METRICS_PORTS } from '@fedsim/runtime/observability/index';
+import { DEFAULT_METRICS_PORTS } from '@fedsim/runtime/observability';
 import { buildDashboards } from '../../infra/grafana/dashboards.js';
 import { RECORDING_RULES_FILE, exposedSeries, recordedSeries, recordingRules, selectorsOf } from './promql.js';
 import { commandPath } from './tools.js';

@@ -10,7 +10,7 @@ import { dirname, join, resolve } from 'node:path';
 import { createRequire } from 'node:module';
 import { Ajv2019 } from 'ajv/dist/2019.js';
 import { parse as parseYaml } from 'yaml';
-import { DEFAULT_METRICS_PORTS } from '@fedsim/runtime/observability/index';
+import { DEFAULT_METRICS_PORTS } from '@fedsim/runtime/observability';
 import { ENV_CONTRACT } from './contract.js';
 
 const root = join(import.meta.dirname, '..', '..');

@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { METRIC_CATALOG } from '@fedsim/runtime/observability/index';
+import { METRIC_CATALOG } from '@fedsim/runtime/observability';
 import { METRICS_DOC, withDashboardGuide } from '../../infra/grafana/dashboards.js';
 import { ENV_CONTRACT } from './contract.js';
 
@@ -34,4 +34,28 @@ test('docs/metrics.md carries the current per-row dashboard guide (run infra/gra
 
 test('docs/deploy-kubernetes.md covers the environment contract', () => {
   for (const name of ENV_CONTRACT) assert.ok(deployDoc.includes(`\`${name}\``), name);
+});
+
+test('every spec a source comment cites is in docs/specs/, and none is cited by a bare name', () => {
+  const sources: string[] = [];
+  const walk = (dir: string) => {
+    for (const e of readdirSync(join(root, dir), { withFileTypes: true })) {
+      const p = join(dir, e.name);
+      if (e.isDirectory()) {
+        if (e.name !== 'node_modules' && e.name !== 'dist') walk(p);
+      } else if (e.name.endsWith('.ts')) sources.push(p);
+    }
+  };
+  for (const dir of ['libs', 'apps', 'bench', 'test']) walk(dir);
+  const specs = new Set(readdirSync(join(root, 'docs/specs')));
+  const cited = new Set<string>();
+  for (const file of sources) {
+    const text = readFileSync(join(root, file), 'utf8');
+    for (const m of text.matchAll(/docs\/specs\/([\w.-]+\.md)/g)) cited.add(m[1]!);
+    for (const m of text.matchAll(/(?<![\w/])((?:protocol|baselines|fedbabu|fedobp|fiarse|reference-results)\.md)/g)) {
+      assert.fail(`${file} cites ${m[1]} without its folder; write docs/specs/${m[1]}`);
+    }
+  }
+  assert.ok(cited.size > 0);
+  for (const name of cited) assert.ok(specs.has(name), `docs/specs/${name} is cited but missing`);
 });

@@ -4,7 +4,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Ajv } from 'ajv';
 import { parse as parseYaml, parseAllDocuments } from 'yaml';
-import { DEFAULT_METRICS_PORTS } from '@fedsim/runtime/observability/index';
+import { DEFAULT_METRICS_PORTS } from '@fedsim/runtime/observability';
 import { ENV_CONTRACT } from './contract.js';
 import { CHART_DIR, findChartRenderer, type ChartRenderer } from './helm-renderer.js';
 import { validateObject, type K8sObject } from './k8s-validate.js';

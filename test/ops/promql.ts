@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { parser } from '@prometheus-io/lezer-promql';
 import { parse as parseYaml } from 'yaml';
 import { Registry } from 'prom-client';
-import { createFedsimMetrics } from '@fedsim/runtime/observability/index';
+import { createFedsimMetrics } from '@fedsim/runtime/observability';
 
 export interface Selector {
   readonly metric: string;

@@ -1,14 +1,14 @@
 import { z } from 'zod';
 import type { ExperimentConfig, FlowTransport, JobHandlers, RunObserver } from '@fedsim/runtime';
-import type { FedsimMetrics, HttpMount, ObservabilityServer } from '@fedsim/runtime/observability/index';
+import type { FedsimMetrics, HttpMount, ObservabilityServer } from '@fedsim/runtime/observability';
 import {
   createFedsimMetrics,
   instrumentHandlers,
   metricsObserver,
   readObservabilityEnv,
   startObservabilityServer,
-} from '@fedsim/runtime/observability/index';
-import { distributedEnvSchema } from '@fedsim/runtime/wiring/index';
+} from '@fedsim/runtime/observability';
+import { distributedEnvSchema } from '@fedsim/runtime/wiring';
 
 export const QUEUE_BOARD_MODES = ['off', 'read-only', 'read-write'] as const;
 export type QueueBoardMode = (typeof QUEUE_BOARD_MODES)[number];
@@ -36,6 +36,8 @@ export interface CoordinatorObservability {
  */
 export function coordinatorObservability(opts: {
   config: ExperimentConfig;
+  /** the process environment (FEDSIM_METRICS_HOST/_PORT, FEDSIM_PUSHGATEWAY_URL, FEDSIM_QUEUE_BOARD); default process.env */
+  env?: Readonly<Record<string, string | undefined>>;
   distributed: boolean;
   metricsPort?: string;
   /** --queue-board (else FEDSIM_QUEUE_BOARD): Bull Board under /queues on the metrics port */
@@ -43,7 +45,7 @@ export function coordinatorObservability(opts: {
   log: (m: string) => void;
 }): CoordinatorObservability {
   const metrics = createFedsimMetrics({ role: 'coordinator' });
-  const env = { ...process.env, ...(opts.metricsPort !== undefined ? { FEDSIM_METRICS_PORT: opts.metricsPort } : {}) };
+  const env = { ...(opts.env ?? process.env), ...(opts.metricsPort !== undefined ? { FEDSIM_METRICS_PORT: opts.metricsPort } : {}) };
   const enabled = opts.distributed || env['FEDSIM_METRICS_PORT'] !== undefined;
   // Fail on a bad port or Pushgateway before any work starts.
   const settings = enabled ? readObservabilityEnv(env, 'coordinator') : null;
@@ -61,7 +63,7 @@ export function coordinatorObservability(opts: {
     async serve(transport, ready) {
       if (!settings) return null;
       if (transport.queueDepths) metrics.trackQueueDepths(() => transport.queueDepths!());
-      const board = boardMode === 'off' ? null : await startQueueBoard(boardMode, opts.log);
+      const board = boardMode === 'off' ? null : await startQueueBoard(boardMode, env, opts.log);
       const server = await startObservabilityServer({
         host: settings.host,
         port: settings.port,
@@ -90,9 +92,13 @@ export function coordinatorObservability(opts: {
 }
 
 /** Bull Board on the run's Redis; loaded only when asked for, so plain runs never import it. */
-async function startQueueBoard(mode: 'read-only' | 'read-write', log: (m: string) => void): Promise<HttpMount & { basePath: string; close(): Promise<void> }> {
-  const env = distributedEnvSchema.parse(process.env);
-  const { createQueueBoard } = await import('@fedsim/runtime/adapters/bullmq/queue-board');
+async function startQueueBoard(
+  mode: 'read-only' | 'read-write',
+  processEnv: Readonly<Record<string, string | undefined>>,
+  log: (m: string) => void,
+): Promise<HttpMount & { basePath: string; close(): Promise<void> }> {
+  const env = distributedEnvSchema.parse(processEnv);
+  const { createQueueBoard } = await import('@fedsim/runtime/queue-board');
   return createQueueBoard({
     connection: env.REDIS_URL,
     prefix: env.FEDSIM_QUEUE_PREFIX,

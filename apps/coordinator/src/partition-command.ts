@@ -4,10 +4,10 @@ import type { Command } from 'commander';
 import { Option } from 'commander';
 import type { BlobStore } from '@fedsim/runtime';
 import { keys, RunFailedError } from '@fedsim/runtime';
-import { decodePartition } from '@fedsim/fl/data/index';
-import { formatSplitFile, indicesFileOf, labelCountsFileOf, loadDataset } from '@fedsim/runtime/data/index';
-import { parseRunRecord } from '@fedsim/runtime/engine/run-record';
-import { LocalDirBlobStore, S3BlobStore } from '@fedsim/runtime/adapters/index';
+import { decodePartition } from '@fedsim/fl/data';
+import { formatSplitFile, indicesFileOf, labelCountsFileOf, loadDataset } from '@fedsim/runtime/data';
+import { parseRunRecord } from '@fedsim/runtime/engine';
+import { LocalDirBlobStore, S3BlobStore } from '@fedsim/runtime/adapters';
 
 export const EXPORT_FORMATS = ['indices', 'label-counts'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];

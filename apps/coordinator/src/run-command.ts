@@ -1,13 +1,18 @@
 import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
-import { dpNoiseStd } from '@fedsim/fl/aggregation/robust/index';
-import { clientsPerRound } from '@fedsim/fl/algorithms/index';
+import { dpNoiseStd } from '@fedsim/fl/aggregation';
+import { clientsPerRound } from '@fedsim/fl/algorithms';
+import { maskSecrets } from '@fedsim/runtime/adapters';
+import type { Command } from 'commander';
+import { z } from 'zod';
 import type { ExperimentConfig, RunSummary } from '@fedsim/runtime';
-import type { BackendChoice, Runtime } from '@fedsim/runtime/wiring/index';
-import { combineObservers, runExperiment } from '@fedsim/runtime';
-import { maskSecrets } from '@fedsim/runtime/adapters/index';
-import { distributedRuntime, embeddedRuntime } from '@fedsim/runtime/wiring/index';
+import type { BackendChoice, Runtime } from '@fedsim/runtime/wiring';
+import { combineObservers, runExperiment, runIdSchema } from '@fedsim/runtime';
+import { distributedRuntime, embeddedRuntime } from '@fedsim/runtime/wiring';
+import { backendOption, collect, parseOptions, positiveInt, runnerOptionsSchema } from './cli-options.js';
 import { loadExperimentFile } from './config-file.js';
+import type { CoordinatorEnv } from './env.js';
+import { RunInterruptedError, signalExitCode } from './exit-codes.js';
 import { coordinatorObservability } from './observability.js';
 import { progressObserver } from './progress.js';
 import { ResultsFiles } from './results-files.js';
@@ -30,12 +35,59 @@ export interface RunCommandOptions {
   readonly stayUp: boolean;
 }
 
-/** `fedsim run`: one experiment, embedded (default) or on Redis + S3 with separate workers. */
-export async function runCommand(configPath: string, opts: RunCommandOptions): Promise<RunSummary> {
-  return runConfig(await loadExperimentFile(configPath, opts.set), opts);
+const runOptionsSchema = runnerOptionsSchema.extend({
+  runId: runIdSchema.optional(),
+  fresh: z.boolean(),
+  stayUp: z.boolean(),
+  json: z.boolean(),
+});
+
+export function registerRunCommand(program: Command, env: CoordinatorEnv): void {
+  program
+    .command('run')
+    .description('run an experiment (resumes a run with the same id and config)')
+    .argument('<config>', 'experiment config (YAML)')
+    .option('--distributed', 'queue jobs on Redis (REDIS_URL) and store blobs in S3 (S3_ENDPOINT, S3_BUCKET, ...)', false)
+    .option('--run-id <id>', 'run id (default: the config name)')
+    .option('--out <dir>', 'where runs/<run-id>/ (results, and the embedded store) go', '.')
+    .option('--workers <n>', 'embedded: compute threads (default: min(cores, 2))', positiveInt)
+    .addOption(backendOption(env))
+    .option('--set <path=value>', 'override a config field, e.g. --set rounds=3 (repeatable)', collect, [])
+    .option('--fresh', 'refuse to resume an existing run with this id', false)
+    .option('--metrics-port <port>', 'serve /metrics, /healthz, /readyz here (default for --distributed: FEDSIM_METRICS_PORT or 9464)')
+    .option('--stay-up', 'after the run, keep serving metrics until SIGTERM (Kubernetes Deployments)', false)
+    .option('--quiet', 'no progress output', false)
+    .option('--json', 'print the summary as JSON', false)
+    .action(async (config: string, raw: unknown) => {
+      const o = parseOptions(runOptionsSchema, raw, 'run');
+      const summary = await runCommand(config, o, env);
+      if (o.json) console.log(JSON.stringify(summary, null, 2));
+      else printSummary(summary, o.out);
+    });
 }
 
-export async function runConfig(config: ExperimentConfig, opts: Omit<RunCommandOptions, 'set'>): Promise<RunSummary> {
+function printSummary(summary: RunSummary, out: string): void {
+  const best = summary.bestPersonalized;
+  console.log(`run ${summary.runId} (${summary.algorithm}, ${summary.rounds} rounds) done`);
+  if (best) console.log(`best pooled personalized accuracy: ${(100 * best.accuracy).toFixed(2)}% after round ${best.round}`);
+  for (const [name, s] of Object.entries(summary.final?.results ?? {})) {
+    console.log(
+      `final ${name}: pooled ${(100 * s.pooledAccuracy).toFixed(2)}%, per client ${(100 * s.mean).toFixed(2)} ± ${(100 * s.std).toFixed(2)}% ` +
+        `(min ${(100 * s.min).toFixed(2)}, max ${(100 * s.max).toFixed(2)}), loss ${s.pooledLoss.toFixed(4)}`,
+    );
+  }
+  const failed = Object.entries(summary.failures).filter(([, n]) => n > 0);
+  if (failed.length) console.log(`client failures: ${failed.map(([code, n]) => `${code} ${n}`).join(', ')}`);
+  console.log(`final model ${summary.finalModelKey} sha256 ${summary.finalModelSha256}`);
+  console.log(`results: ${out}/runs/${summary.runId}/{results.jsonl,results.csv,summary.json}`);
+}
+
+/** `fedsim run`: one experiment, embedded (default) or on Redis + S3 with separate workers. */
+export async function runCommand(configPath: string, opts: RunCommandOptions, env: CoordinatorEnv): Promise<RunSummary> {
+  return runConfig(await loadExperimentFile(configPath, opts.set), opts, env);
+}
+
+export async function runConfig(config: ExperimentConfig, opts: Omit<RunCommandOptions, 'set'>, env: CoordinatorEnv): Promise<RunSummary> {
   const runId = opts.runId ?? config.name;
   const outDir = resolve(opts.out);
   const log = (m: string) => {
@@ -43,18 +95,21 @@ export async function runConfig(config: ExperimentConfig, opts: Omit<RunCommandO
   };
   const observability = coordinatorObservability({
     config,
+    env: env.raw,
     distributed: opts.distributed,
     ...(opts.metricsPort !== undefined ? { metricsPort: opts.metricsPort } : {}),
     ...(opts.queueBoard !== undefined ? { queueBoard: opts.queueBoard } : {}),
     log,
   });
+  const data = env.FEDSIM_DATA_DIR ? { dataRoot: env.FEDSIM_DATA_DIR } : {};
   const runtime: Runtime = opts.distributed
-    ? await distributedRuntime(process.env)
+    ? await distributedRuntime(env.raw)
     : await embeddedRuntime({
         root: outDir,
         workers: opts.workers ?? Math.max(1, Math.min(cpus().length, 2)),
         backend: opts.backend,
-        ...(process.env['FEDSIM_DATA_DIR'] ? { dataDir: process.env['FEDSIM_DATA_DIR'] } : {}),
+        wasmKernels: env.FEDSIM_WASM_KERNELS,
+        ...data,
         instrument: observability.instrument,
       });
   log(runtime.description);
@@ -70,10 +125,12 @@ export async function runConfig(config: ExperimentConfig, opts: Omit<RunCommandO
   });
   const results = new ResultsFiles(join(outDir, 'runs', runId), runId, opts.distributed ? runtime.store : null);
   const progress = progressObserver({ quiet: opts.quiet, onRow: (row) => results.append(row) });
-  const stopSignals = () => {
+  let interruptedBy: NodeJS.Signals | undefined;
+  const stopSignals = (signal: NodeJS.Signals) => {
+    interruptedBy = signal;
     progress.stop();
     console.error('interrupted: committed rounds are kept; run the same command again to resume');
-    void runtime.close().finally(() => process.exit(130));
+    void runtime.close().finally(() => process.exit(signalExitCode(signal)));
   };
   process.once('SIGINT', stopSignals);
   process.once('SIGTERM', stopSignals);
@@ -83,10 +140,11 @@ export async function runConfig(config: ExperimentConfig, opts: Omit<RunCommandO
       store: runtime.store,
       transport: runtime.transport,
       existing: opts.fresh ? 'fresh' : 'resume',
+      data,
       observer: combineObservers(
         {
           async onStart(info) {
-            await results.start(config, info.resumedFrom !== null);
+            await results.start(config, info.resumedFrom, info.committed);
           },
         },
         progress,
@@ -102,6 +160,9 @@ export async function runConfig(config: ExperimentConfig, opts: Omit<RunCommandO
       await new Promise<void>((done) => process.once('SIGTERM', () => done()));
     }
     return summary;
+  } catch (err) {
+    // Closing the runtime fails the flow in progress; the signal is the reason, not that failure.
+    throw interruptedBy ? new RunInterruptedError(interruptedBy) : err;
   } finally {
     process.off('SIGINT', stopSignals);
     process.off('SIGTERM', stopSignals);

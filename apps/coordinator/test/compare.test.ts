@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import type { EvalStats, RoundRow, RunSummary } from '@fedsim/runtime';
+import { countByCode } from '@fedsim/runtime';
 import { loadComparison } from '../src/compare/comparison-file.js';
 import type { MethodResult } from '../src/compare/report.js';
 import { csvTable, markdownTable, writeComparisonReport } from '../src/compare/report.js';
@@ -13,7 +14,7 @@ after(() => rm(dir, { recursive: true, force: true }));
 
 const stats = (acc: number): EvalStats => ({ pooledAccuracy: acc, pooledLoss: 1, mean: acc, std: 0.1, min: 0, max: 1, clients: 4, samples: 100 });
 const row = (round: number, evaluation?: Record<string, EvalStats>): RoundRow => ({
-  round, clients: 2, succeeded: 2, failed: 0, failures: [], trainLoss: 0.5, wallSeconds: 10, trainSeconds: 15,
+  round, clients: 2, sampled: [0, 1], succeeded: 2, failed: 0, failures: [], trainLoss: 0.5, wallSeconds: 10, trainSeconds: 15,
   aggregateSeconds: 0.1, uploadBytes: 1, downloadBytes: 1, backends: ['wasm'], prepareReports: {},
   ...(evaluation ? { evaluation } : {}),
 });
@@ -21,7 +22,7 @@ const method = (label: string, best: number, extra: Record<string, EvalStats> = 
   const results = { personalized: stats(best), ...extra };
   const summary: RunSummary = {
     runId: label, experiment: 'x', algorithm: label, rounds: 2, finalModelKey: 'k', finalModelSha256: 'h',
-    bestPersonalized: { round: 2, accuracy: best }, final: { round: 2, results },
+    bestPersonalized: { round: 2, accuracy: best }, final: { round: 2, results }, failures: countByCode([]),
   };
   return { label, summary, rows: [row(0, { personalized: stats(best / 2) }), row(1, results)] };
 };

@@ -3,10 +3,10 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { decodePartition } from '@fedsim/fl/data/index';
+import { decodePartition } from '@fedsim/fl/data';
 import { keys, parseExperiment, runExperiment } from '@fedsim/runtime';
 import type { BlobStore } from '@fedsim/runtime';
-import { embeddedRuntime } from '@fedsim/runtime/wiring/index';
+import { embeddedRuntime } from '@fedsim/runtime/wiring';
 import { exportPartition } from '../src/partition-command.js';
 
 const dir = await mkdtemp(join(tmpdir(), 'fedsim-partition-export-'));

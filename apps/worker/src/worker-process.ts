@@ -1,16 +1,16 @@
 import {
   blobStoreProbe, checkDependencies, dependencyReadiness, maskSecrets, redisProbe, S3BlobStore, startBullmqWorkers,
-} from '@fedsim/runtime/adapters/index';
-import { ThreadPoolHandlers } from '@fedsim/runtime/pool/index';
+} from '@fedsim/runtime/adapters';
+import { ThreadPoolHandlers } from '@fedsim/runtime/pool';
 import type { JobHandlers } from '@fedsim/runtime';
-import type { WorkerThreadData } from '@fedsim/runtime/wiring/index';
-import { s3EnvOf, workerThreadEntry } from '@fedsim/runtime/wiring/index';
+import type { WorkerThreadData } from '@fedsim/runtime/wiring';
+import { s3EnvOf, workerThreadEntry } from '@fedsim/runtime/wiring';
 import {
   createFedsimMetrics,
   instrumentHandlers,
   readObservabilityEnv,
   startObservabilityServer,
-} from '@fedsim/runtime/observability/index';
+} from '@fedsim/runtime/observability';
 import { parseWorkerEnv } from './env.js';
 
 const log = (msg: string) => console.error(`[worker ${process.pid}] ${maskSecrets(msg)}`);
@@ -41,7 +41,8 @@ export async function runWorkerProcess(options: WorkerProcessOptions = {}): Prom
   const workerData: WorkerThreadData = {
     store: { kind: 's3', env: s3EnvOf(process.env) },
     backend: env.FEDSIM_BACKEND,
-    ...(env.FEDSIM_DATA_DIR ? { dataDir: env.FEDSIM_DATA_DIR } : {}),
+    wasmKernels: env.FEDSIM_WASM_KERNELS,
+    ...(env.FEDSIM_DATA_DIR ? { dataRoot: env.FEDSIM_DATA_DIR } : {}),
     logBackend: true,
   };
   const handlers = new ThreadPoolHandlers({ entry: workerThreadEntry(), size: env.FEDSIM_WORKER_CONCURRENCY, workerData });

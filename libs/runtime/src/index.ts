@@ -1,10 +1,13 @@
 export * from './ports/blob-store.js';
 export * from './ports/transport.js';
 export * from './config/experiment.js';
+export * from './errors/index.js';
 export * from './jobs/catalog.js';
+export * from './jobs/failures.js';
 export * from './engine/keys.js';
-export * from './engine/coordinator.js';
+export * from './engine/run-experiment.js';
 export * from './engine/results.js';
+export * from './engine/results-csv.js';
 export * from './engine/handlers.js';
 export * from './engine/run-context.js';
 export { configHash, canonicalJson } from './engine/run-record.js';

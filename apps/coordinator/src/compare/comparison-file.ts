@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { formatIssues } from '@fedsim/fl/util';
 import { dirname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
@@ -44,7 +45,7 @@ export async function loadComparison(path: string, globalOverrides: readonly str
   const parsed = comparisonSchema.safeParse(raw);
   if (!parsed.success) {
     throw new ConfigError(
-      `invalid comparison file ${path}:\n${parsed.error.issues.map((i) => `  - ${i.path.join('.')}: ${i.message}`).join('\n')}`,
+      `invalid comparison file ${path}:\n${formatIssues(parsed.error, { style: 'list' })}`,
     );
   }
   const basePath = resolve(dirname(path), parsed.data.base);

@@ -1,14 +1,13 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { clientsPerRound, sampleClients } from '@fedsim/fl/algorithms/index';
-import type { EvalStats, ExperimentConfig, RoundRow, RunSummary } from '@fedsim/runtime';
+import type { EvalStats, RoundRow, RunSummary } from '@fedsim/runtime';
 import { renderSvg, styleScales } from '../report/plots.js';
 
 export interface MethodResult {
   readonly label: string;
   readonly summary: RunSummary;
   readonly rows: readonly RoundRow[];
-  /** final personalised accuracy averaged over clients that trained at least once, and over the rest */
+  /** final personalized accuracy averaged over clients that trained at least once, and over the rest */
   readonly participation?: { readonly trained: number; readonly untrained: number; readonly trainedClients: number };
 }
 
@@ -24,7 +23,7 @@ export async function readRunResults(runDir: string, label: string): Promise<Met
 }
 
 /**
- * With few rounds many clients never train; methods that personalise through training then
+ * With few rounds many clients never train; methods that personalize through training then
  * look worse than they are. Splits the final per-client accuracy by whether the client ever
  * delivered an update (needs the run's evaluation summary, present for embedded runs).
  */
@@ -36,12 +35,11 @@ async function participationSplit(runDir: string, summary: RunSummary, rows: rea
   } catch {
     return undefined;
   }
-  const config = JSON.parse(await readFile(join(runDir, 'config.resolved.json'), 'utf8')) as ExperimentConfig;
-  const perRound = clientsPerRound(config.partition.numClients, config.joinRatio);
+  // Each row names the clients the coordinator sampled for it; those that did not fail trained.
   const trained = new Set<number>();
   for (const row of rows) {
     const failed = new Set(row.failures.map((f) => f.clientId));
-    for (const c of sampleClients(config.seed, row.round, config.partition.numClients, perRound)) if (!failed.has(c)) trained.add(c);
+    for (const c of row.sampled) if (!failed.has(c)) trained.add(c);
   }
   const mean = (ids: string[]) => ids.reduce((a, id) => a + (perClient[id]?.['personalized'] ?? 0), 0) / Math.max(1, ids.length);
   const ids = Object.keys(perClient);
@@ -137,7 +135,7 @@ export async function writeComparisonReport(
   };
   await write(
     'comparison.md',
-    `# ${title}\n\nCommand: \`${command}\`\n\nPooled test accuracy of each client's personalised model ` +
+    `# ${title}\n\nCommand: \`${command}\`\n\nPooled test accuracy of each client's personalized model ` +
       `(all clients' test predictions pooled); "best" is over the evaluation rounds. "trained / untrained" ` +
       `splits the final per-client mean between clients that delivered at least one update and those never sampled.\n\n` +
       `${markdownTable(methods)}\n\n` +
@@ -147,7 +145,7 @@ export async function writeComparisonReport(
   await write(
     'accuracy.svg',
     await renderSvg({
-      title: `${title}: personalised accuracy`,
+      title: `${title}: personalized accuracy`,
       width: 640,
       height: 360,
       data: { values: points.filter((p) => p.view === 'personalized') },

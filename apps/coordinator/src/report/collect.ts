@@ -1,7 +1,7 @@
 import type { BlobStore, EvalSummary, ExperimentConfig, RoundRow } from '@fedsim/runtime';
 import { ConfigError, evalSummarySchema, keys, parseExperiment } from '@fedsim/runtime';
-import type { RunStatus } from '@fedsim/runtime/sweep/state';
-import { readRunStatus, readSweepRecord } from '@fedsim/runtime/sweep/state';
+import type { RunStatus } from '@fedsim/runtime/sweep';
+import { readRunStatus, readSweepRecord } from '@fedsim/runtime/sweep';
 
 /** Everything the report needs about one run, read from the run store. */
 export interface RunData {

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import type { ExperimentConfig } from '@fedsim/runtime';
 import { ConfigError, canonicalJson } from '@fedsim/runtime';
-import { getPath } from '@fedsim/runtime/sweep/expand';
+import { getPath } from '@fedsim/runtime/sweep';
 
 /**
  * Published numbers a sweep's groups are compared with (configs/reference/*.json): each entry

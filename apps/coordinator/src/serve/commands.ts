@@ -1,11 +1,12 @@
 import type { Command } from 'commander';
 import { Option } from 'commander';
-import type { ScheduleInfo } from '@fedsim/runtime/adapters/bullmq/schedules';
-import { ScheduleClient, ScheduleHost, schedulePolicySchema, scheduleSpecSchema } from '@fedsim/runtime/adapters/bullmq/schedules';
-import type { FiringRecord } from '@fedsim/runtime/sweep/state';
-import type { BackendChoice } from '@fedsim/runtime/wiring/index';
-import { distributedEnvSchema } from '@fedsim/runtime/wiring/index';
+import type { ScheduleInfo } from '@fedsim/runtime/adapters';
+import { ScheduleClient, ScheduleHost, schedulePolicySchema, scheduleSpecSchema } from '@fedsim/runtime/adapters';
+import type { FiringRecord } from '@fedsim/runtime/sweep';
+import type { BackendChoice } from '@fedsim/runtime/wiring';
+import { distributedEnvSchema } from '@fedsim/runtime/wiring';
 import { backendOption, positiveInt } from '../cli-options.js';
+import type { CoordinatorEnv } from '../env.js';
 import { ConfigError } from '@fedsim/runtime';
 import { bundleSweepFile, planFromBundle } from '../sweep/sweep-file.js';
 import { openStore } from '../sweep/commands.js';
@@ -78,14 +79,14 @@ export function formatSchedules(answer: { schedules: ScheduleInfo[]; details: Re
 }
 
 /** serve, schedule add/list/remove. */
-export function registerServeCommands(program: Command): void {
+export function registerServeCommands(program: Command, env: CoordinatorEnv): void {
   program
     .command('serve')
     .description('long-running coordinator service: owns sweep schedules (Redis: REDIS_URL) and runs their firings')
     .option('--distributed', 'run the sweeps on Redis + S3 workers (else embedded under --out)', false)
     .option('--out <dir>', 'embedded: where runs/, sweeps/ and schedules/ go', '.')
     .option('--workers <n>', 'embedded: compute threads per sweep', positiveInt)
-    .addOption(backendOption())
+    .addOption(backendOption(env))
     .option('--misfire-grace <seconds>', 'a firing handled later than this is recorded as missed, not run (no backfill)', positiveInt, 600)
     .option('--fire-concurrency <n>', 'sweep instances running at once across schedules', positiveInt, 4)
     .option('--lock-seconds <n>', 'after a crash, a restarted service resumes the running instances this long after their last heartbeat', positiveInt, 30)

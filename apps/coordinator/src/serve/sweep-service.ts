@@ -1,7 +1,7 @@
 import type { BlobStore } from '@fedsim/runtime';
-import type { Firing, ScheduleInfo, ScheduleSpec } from '@fedsim/runtime/adapters/bullmq/schedules';
-import type { FiringRecord } from '@fedsim/runtime/sweep/state';
-import { readRunStatus, readSweepRecord, recentFirings, writeFiring } from '@fedsim/runtime/sweep/state';
+import type { Firing, ScheduleInfo, ScheduleSpec } from '@fedsim/runtime/adapters';
+import type { FiringRecord } from '@fedsim/runtime/sweep';
+import { readRunStatus, readSweepRecord, recentFirings, writeFiring } from '@fedsim/runtime/sweep';
 import type { SweepBundle } from '../sweep/sweep-file.js';
 import { planFromBundle } from '../sweep/sweep-file.js';
 import type { SweepRunOptions } from '../sweep/sweep-run.js';

@@ -1,8 +1,9 @@
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { BlobStore } from '@fedsim/runtime';
-import { createBlobStore, s3EnvOf } from '@fedsim/runtime/wiring/index';
+import { createBlobStore, s3EnvOf } from '@fedsim/runtime/wiring';
 import { backendOption, positiveInt } from '../cli-options.js';
+import type { CoordinatorEnv } from '../env.js';
 import { collectReportInput } from '../report/collect.js';
 import { referenceTableSchema } from '../report/reference.js';
 import { writeReport } from '../report/write-report.js';
@@ -42,7 +43,7 @@ const storeOptions = (c: Command) =>
     .option('--out <dir>', 'the directory holding runs/ and sweeps/ (embedded runs)', '.');
 
 /** sweep plan/run, report, status, cancel. */
-export function registerSweepCommands(program: Command): void {
+export function registerSweepCommands(program: Command, env: CoordinatorEnv): void {
   const sweep = program.command('sweep').description('experiment grids: many runs from one YAML file (configs/sweeps/)');
   sweep
     .command('plan')
@@ -71,7 +72,7 @@ export function registerSweepCommands(program: Command): void {
     .option('--concurrency <n>', 'runs in flight at once (default: the file\'s concurrency)', positiveInt)
     .option('--priority <n>', 'distributed: BullMQ priority of the sweep\'s jobs, 1 (highest) … 2097152; single runs have none and go first', positiveInt)
     .option('--workers <n>', 'embedded: compute threads shared by all runs (default: min(cores, 2))', positiveInt)
-    .addOption(backendOption())
+    .addOption(backendOption(env))
     .option('--no-report', 'do not write the report at the end')
     .option('--quiet', 'no progress output', false)
     .action(async (file: string, o) => {

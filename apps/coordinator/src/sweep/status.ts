@@ -1,8 +1,8 @@
 import { hostname } from 'node:os';
 import type { BlobStore } from '@fedsim/runtime';
 import { ConfigError, keys } from '@fedsim/runtime';
-import type { RunStatus } from '@fedsim/runtime/sweep/state';
-import { listSweepIds, readRunStatus, readSweepRecord, requestCancel, runEtaSeconds } from '@fedsim/runtime/sweep/state';
+import type { RunStatus } from '@fedsim/runtime/sweep';
+import { listSweepIds, readRunStatus, readSweepRecord, requestCancel, runEtaSeconds } from '@fedsim/runtime/sweep';
 import { formatDuration } from './progress-board.js';
 
 /** A run's state as `fedsim status` shows it: `running` whose process is gone reads `interrupted`. */

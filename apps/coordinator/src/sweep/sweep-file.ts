@@ -3,8 +3,8 @@ import { dirname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { ConfigError } from '@fedsim/runtime';
-import type { SweepPlan } from '@fedsim/runtime/sweep/expand';
-import { expandSweep, sweepSpecSchema } from '@fedsim/runtime/sweep/expand';
+import type { SweepPlan } from '@fedsim/runtime/sweep';
+import { expandSweep, sweepSpecSchema } from '@fedsim/runtime/sweep';
 import type { ReferenceTable } from '../report/reference.js';
 import { loadReferenceTable, referenceTableSchema } from '../report/reference.js';
 

@@ -2,11 +2,11 @@ import { cpus, hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { RunSummary } from '@fedsim/runtime';
 import { RunFailedError, combineObservers, runExperiment } from '@fedsim/runtime';
-import type { RunStatus } from '@fedsim/runtime/sweep/state';
-import { cancelRequested, clearCancel, readRunStatus, readSweepRecord, writeRunStatus, writeSweepRecord } from '@fedsim/runtime/sweep/state';
-import type { SweepRun } from '@fedsim/runtime/sweep/expand';
-import type { BackendChoice, Runtime } from '@fedsim/runtime/wiring/index';
-import { distributedRuntime, embeddedRuntime } from '@fedsim/runtime/wiring/index';
+import type { RunStatus } from '@fedsim/runtime/sweep';
+import { cancelRequested, clearCancel, readRunStatus, readSweepRecord, writeRunStatus, writeSweepRecord } from '@fedsim/runtime/sweep';
+import type { SweepRun } from '@fedsim/runtime/sweep';
+import type { BackendChoice, Runtime } from '@fedsim/runtime/wiring';
+import { distributedRuntime, embeddedRuntime } from '@fedsim/runtime/wiring';
 import { ResultsFiles } from '../results-files.js';
 import { ProgressBoard } from './progress-board.js';
 import type { LoadedSweep } from './sweep-file.js';
@@ -57,7 +57,7 @@ export async function runSweep(plan: LoadedSweep, opts: SweepRunOptions): Promis
         root: outDir,
         workers: opts.workers ?? Math.max(1, Math.min(cpus().length, 2)),
         backend: opts.backend,
-        ...(process.env['FEDSIM_DATA_DIR'] ? { dataDir: process.env['FEDSIM_DATA_DIR'] } : {}),
+        ...dataOf(process.env),
       });
   const { store } = runtime;
   if (!opts.quiet) console.error(`sweep ${plan.name}: ${plan.runs.length} runs; ${runtime.description}`);
@@ -164,10 +164,11 @@ async function runOne(
       store,
       transport: runtime.transport,
       existing: 'resume',
+      data: dataOf(process.env),
       priority,
       observer: combineObservers({
         async onStart(info) {
-          await results.start(run.config, info.resumedFrom !== null);
+          await results.start(run.config, info.resumedFrom, info.committed);
           const from = info.resumedFrom ?? 0;
           await update({ state: 'running', startedAt: new Date().toISOString(), round: from, resumedFrom: from });
           board.runStarted(run.runId, from, info.rounds);
@@ -205,4 +206,9 @@ async function runOne(
     board.runEnded(run.runId, `FAILED: ${message.split('\n')[0]}`);
     return { runId: run.runId, outcome: 'failed', error: message };
   }
+}
+
+/** Where data sets live (FEDSIM_DATA_DIR), for the compute threads and the runs' own partitioning. */
+function dataOf(env: Readonly<Record<string, string | undefined>>): { dataRoot?: string } {
+  return env['FEDSIM_DATA_DIR'] ? { dataRoot: env['FEDSIM_DATA_DIR'] } : {};
 }

@@ -27,7 +27,7 @@ export const APFL_ALPHA_STATE = 'apfl.alpha';
 
 export const apflOptionsSchema = z
   .object({
-    /** α_i before a client's first participation (Deng et al. 2020; baselines.md: 0.5) */
+    /** α_i before a client's first participation (Deng et al. 2020; docs/specs/baselines.md: 0.5) */
     alpha: z.number().min(0).max(1).default(0.5),
     /** step size of α_i's gradient step; absent = the experiment's lr; 0 keeps α_i fixed */
     alphaLr: z.number().finite().min(0).optional(),

@@ -104,7 +104,7 @@ export async function personalizedEvaluate(
   return { personalized, global: await evaluate(env.model, input.global, input.test) };
 }
 
-/** Evaluates before and after fine-tuning all parameters on the client's train split (protocol.md). */
+/** Evaluates before and after fine-tuning all parameters on the client's train split (docs/specs/protocol.md). */
 export async function finetuneEvaluate(
   env: AlgorithmEnv,
   start: Float32Array,

@@ -23,7 +23,7 @@ export const DITTO_PERSONAL_STATE = 'ditto.v';
 
 export const dittoOptionsSchema = z
   .object({
-    /** weight of the proximal term (λ/2)‖v_i − θ_g‖² (baselines.md: 1.0; FedBABU's runs: 0.75) */
+    /** weight of the proximal term (λ/2)‖v_i − θ_g‖² (docs/specs/baselines.md: 1.0; FedBABU's runs: 0.75) */
     lambda: z.number().finite().min(0).default(1),
     /** epochs of the personal model per participation; absent = the experiment's local epochs */
     personalEpochs: z.number().int().min(0).optional(),

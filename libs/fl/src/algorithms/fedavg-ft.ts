@@ -4,7 +4,7 @@ import { fedAvgHooks, finetuneEvaluate } from './base.js';
 import type { Algorithm, AlgorithmEnv, ClientEvaluation, EvalInput } from './types.js';
 
 /**
- * θ_g evaluated before and after fine-tuning all of it on the client's train split (protocol.md);
+ * θ_g evaluated before and after fine-tuning all of it on the client's train split (docs/specs/protocol.md);
  * the fine-tuned model is the client's personalised one and is discarded afterwards.
  */
 export async function finetunedEvaluation(env: AlgorithmEnv, input: EvalInput): Promise<ClientEvaluation> {

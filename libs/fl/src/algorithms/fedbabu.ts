@@ -28,7 +28,7 @@ const body = selectRole('body');
 const head = selectRole('head');
 
 /**
- * Oh et al. 2022 (fedbabu.md): the head keeps its shared initial value during federated training
+ * Oh et al. 2022 (docs/specs/fedbabu.md): the head keeps its shared initial value during federated training
  * (frozen: learning rate 0, no weight decay; gradients still flow through it into the body), the
  * body is trained, uploaded and averaged. Personalisation = fine-tuning all of θ_g at evaluation.
  */

@@ -5,7 +5,7 @@ import type { Algorithm } from './types.js';
 
 /**
  * Local-only: every tensor is personal, nothing is uploaded or aggregated; each client trains
- * its own model for the same local epochs per participation (baselines.md).
+ * its own model for the same local epochs per participation (docs/specs/baselines.md).
  */
 export const local: Algorithm<Record<string, never>> = {
   name: 'local',

@@ -1,6 +1,6 @@
 import { Rng } from '../util/rng.js';
 
-/** clients_per_round = max(1, ⌊N · join_ratio⌋) (protocol.md). */
+/** clients_per_round = max(1, ⌊N · join_ratio⌋) (docs/specs/protocol.md). */
 export function clientsPerRound(numClients: number, joinRatio: number): number {
   return Math.max(1, Math.floor(numClients * joinRatio));
 }

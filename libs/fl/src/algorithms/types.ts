@@ -28,7 +28,7 @@ export interface AlgorithmEnv {
   readonly model: ModelDef;
   readonly numClients: number;
   readonly seed: number;
-  /** the experiment's local training settings (protocol.md); `seed` is filled per client and round */
+  /** the experiment's local training settings (docs/specs/protocol.md); `seed` is filled per client and round */
   readonly train: Omit<LocalTrainOptions, 'seed'>;
   /** fine-tuning used by methods that personalise at evaluation (FedAvg-FT, FedBABU) */
   readonly finetune: { readonly epochs: number; readonly sgd: SgdOptions };

@@ -2,14 +2,18 @@ import * as tf from '@tensorflow/tfjs-core';
 import { dirname } from 'node:path';
 import { createRequire } from 'node:module';
 import type { BackendName } from './types.js';
-import { registerWasmTrainingKernels, wasmKernelModeFromEnv } from './wasm/register.js';
+import { registerWasmTrainingKernels } from './wasm/register.js';
+import type { WasmKernelMode } from './wasm/register.js';
 import { registerFusedLayerKernels, registerSoftmaxCrossEntropyKernel } from './fused-layers.js';
 import { loadNativeKernels, type NativeKernels } from './native/addon.js';
 import { registerNativeTrainingKernels } from './native/register.js';
 import { registerSgdStepKernels } from './sgd-step-kernels.js';
 
 /** Loads one backend and makes it tfjs's active backend; throws with the reason when it cannot. */
-export type BackendLoader = (log: (msg: string) => void) => Promise<void>;
+export interface LoadOptions {
+  readonly wasmKernels: WasmKernelMode;
+}
+export type BackendLoader = (log: (msg: string) => void, opts: LoadOptions) => Promise<void>;
 
 const require = createRequire(import.meta.url);
 
@@ -50,17 +54,17 @@ async function loadTensorflow(pkg: string): Promise<void> {
   await activate('tensorflow');
 }
 
-async function loadWasm(log: (msg: string) => void): Promise<void> {
+async function loadWasm(log: (msg: string) => void, opts: LoadOptions): Promise<void> {
   const wasm = await import('@tensorflow/tfjs-backend-wasm');
   // Under Node the backend reads the .wasm binaries from disk; point it at the package's own
   // dist directory so it works regardless of the current working directory or bundling.
   const distDir = dirname(require.resolve('@tensorflow/tfjs-backend-wasm'));
   wasm.setWasmPaths(`${distDir}/`);
   await activate('wasm');
-  const registered = registerWasmTrainingKernels();
+  const registered = registerWasmTrainingKernels(opts.wasmKernels);
   registerSgdStepKernels(undefined);
   // the fused layers build on the kernels above; the stock set (bench baseline) keeps tfjs's own ops
-  if (wasmKernelModeFromEnv() === 'fast') registered.push(...registerFusedLayerKernels(), ...registerSoftmaxCrossEntropyKernel());
+  if (opts.wasmKernels === 'fast') registered.push(...registerFusedLayerKernels(), ...registerSoftmaxCrossEntropyKernel());
   log(`wasm: training kernels registered: ${registered.join(', ')}`);
 }
 
@@ -78,16 +82,17 @@ export function releaseComputeMemory(): void {
   activeNative?.releaseMemory();
 }
 
-async function loadWasmBlas(log: (msg: string) => void): Promise<void> {
+async function loadWasmBlas(log: (msg: string) => void, opts: LoadOptions): Promise<void> {
   const native = loadNativeKernels();
-  await loadWasm(log);
+  await loadWasm(log, opts);
   const names = registerNativeTrainingKernels(native);
   registerSgdStepKernels(native);
   registerFusedLayerKernels(native);
   activeNative = native;
   const info = native.info();
   log(`wasm-blas: native kernels registered: ${names.join(', ')} (OpenBLAS ${info.blasConfig.trim()}, core ${info.blasCore}, ${info.threads} thread; convolutions: ${info.convEngine})`);
-  if (info.convEngine !== 'onednn' && process.env['FEDSIM_NATIVE_CONV'] !== 'im2col') {
+  // (the addon reads FEDSIM_NATIVE_CONV itself; this library reads no environment)
+  if (info.convEngine !== 'onednn') {
     log('wasm-blas: convolutions on im2col + OpenBLAS; with oneDNN they are faster: `sudo apt-get install -y libdnnl-dev && npm run build:native`');
   }
 }

@@ -1,6 +1,10 @@
 import { BACKEND_LOADERS, ensureGradientsRegistered } from './backends.js';
+import type { LoadOptions } from './backends.js';
 export { releaseComputeMemory } from './backends.js';
 import { BACKEND_PREFERENCE, type BackendName, type ComputeInfo } from './types.js';
+import type { WasmKernelMode } from './wasm/register.js';
+
+export { WASM_KERNEL_MODES, type WasmKernelMode } from './wasm/register.js';
 
 export * from './types.js';
 export { sgdStep, SGD_STEP, type SgdStepOptions, type SgdStepResult } from './sgd-step.js';
@@ -8,10 +12,12 @@ export { sgdStep, SGD_STEP, type SgdStepOptions, type SgdStepResult } from './sg
 export interface InitComputeOptions {
   /** a specific backend (fails loudly if it cannot load) or 'auto' (first that loads); default 'auto' */
   readonly prefer?: BackendName | 'auto';
+  /** where `prefer` came from, named in its error (e.g. 'env FEDSIM_BACKEND'); default 'initCompute({ prefer })' */
+  readonly preferFrom?: string;
+  /** wasm gradient kernels: fedsim's (default 'fast') or the package's own ('stock', for benchmarks) */
+  readonly wasmKernels?: WasmKernelMode;
   readonly log?: (msg: string) => void;
 }
-
-const BACKEND_ENV = 'FEDSIM_BACKEND';
 
 /** Printed when auto selection lands on a slow backend: how to get the native kernels. */
 export const FASTER_BACKEND_HINT =
@@ -33,12 +39,12 @@ function errorMessage(e: unknown): string {
   return String(e);
 }
 
-async function select(choice: BackendName | 'auto', log: (msg: string) => void): Promise<ComputeInfo> {
+async function select(choice: BackendName | 'auto', log: (msg: string) => void, load: LoadOptions): Promise<ComputeInfo> {
   const tried: { backend: BackendName; reason: string }[] = [];
   await ensureGradientsRegistered();
   if (choice !== 'auto') {
     try {
-      await BACKEND_LOADERS[choice](log);
+      await BACKEND_LOADERS[choice](log, load);
     } catch (e) {
       throw new Error(`compute backend '${choice}' was requested but cannot be loaded: ${errorMessage(e)}`, { cause: e });
     }
@@ -47,7 +53,7 @@ async function select(choice: BackendName | 'auto', log: (msg: string) => void):
   }
   for (const backend of BACKEND_PREFERENCE) {
     try {
-      await BACKEND_LOADERS[backend](log);
+      await BACKEND_LOADERS[backend](log, load);
     } catch (e) {
       tried.push({ backend, reason: errorMessage(e) });
       continue;
@@ -63,22 +69,18 @@ async function select(choice: BackendName | 'auto', log: (msg: string) => void):
 /**
  * Picks and activates the tfjs backend for this process (or worker thread: each has its own
  * module instance). Idempotent: later calls return the first call's result, whatever they ask for.
- * `FEDSIM_BACKEND` (auto | tensorflow-gpu | tensorflow | wasm | cpu) overrides `opts.prefer`.
+ * The caller decides the backend (apps read FEDSIM_BACKEND and pass it as `prefer`).
  */
 export function initCompute(opts: InitComputeOptions = {}): Promise<ComputeInfo> {
   if (initialised) return initialised;
   const log = opts.log ?? ((msg: string) => console.log(msg));
-  const fromEnv = process.env[BACKEND_ENV];
   let choice: BackendName | 'auto';
   try {
-    choice =
-      fromEnv !== undefined && fromEnv.trim() !== ''
-        ? parseChoice(fromEnv, `env ${BACKEND_ENV}`)
-        : parseChoice(opts.prefer ?? 'auto', 'initCompute({ prefer })');
+    choice = parseChoice(opts.prefer ?? 'auto', opts.preferFrom ?? 'initCompute({ prefer })');
   } catch (e) {
     return Promise.reject(e);
   }
-  const pending = select(choice, log).then((info) => {
+  const pending = select(choice, log, { wasmKernels: opts.wasmKernels ?? 'fast' }).then((info) => {
     active = info.backend;
     return info;
   });

@@ -1,5 +1,10 @@
-/** Bad data-set bytes or settings; the message names the file, field or knob to change. */
+/**
+ * Bad data-set bytes or settings; the message names the file, field or knob to change. Another
+ * attempt reads the same bytes, so a job that hits one is not retried (`retryable` is the marker
+ * libs/runtime's transports look for).
+ */
 export class DataError extends Error {
+  readonly retryable = false;
   constructor(message: string) {
     super(message);
     this.name = 'DataError';

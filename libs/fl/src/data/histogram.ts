@@ -8,7 +8,7 @@ export type ClientLabelHistogram = {
   test: number[];
 };
 
-/** Per-client label counts (protocol.md: report per-client label histograms). */
+/** Per-client label counts (docs/specs/protocol.md: report per-client label histograms). */
 export function labelHistograms(partition: Partition, labels: Uint8Array, numClasses: number): ClientLabelHistogram[] {
   const count = (ix: Uint32Array, client: number, split: string): number[] => {
     const h = new Array<number>(numClasses).fill(0);

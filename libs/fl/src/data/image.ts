@@ -8,7 +8,7 @@ export interface ImageNormalization {
   readonly std: number;
 }
 
-/** protocol.md's values for Fashion-MNIST. */
+/** docs/specs/protocol.md's values for Fashion-MNIST. */
 export const FASHION_MNIST_NORMALIZATION: ImageNormalization = { mean: 0.286, std: 0.3205 };
 export const MNIST_NORMALIZATION: ImageNormalization = { mean: 0.1307, std: 0.3081 };
 
@@ -89,7 +89,7 @@ export interface IdxPair {
 
 export interface IdxDatasetOptions {
   readonly name: string;
-  /** pooled in this order (protocol.md: train first, then t10k) */
+  /** pooled in this order (docs/specs/protocol.md: train first, then t10k) */
   readonly pairs: readonly IdxPair[];
   /** default: computed from the pooled pixels */
   readonly normalization?: ImageNormalization | 'auto';

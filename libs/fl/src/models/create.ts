@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { formatIssues } from '../util/zod-issues.js';
 import { createFedAvgCnn } from './fedavgcnn.js';
 import { createLogReg } from './logreg.js';
 import { createMlp } from './mlp.js';
@@ -18,7 +18,7 @@ export function createModel(name: ModelName, opts: ModelOptions = {}): ModelDef 
   if (!named.success) throw new Error(`createModel: ${named.error.issues[0]?.message ?? `invalid model name '${String(name)}'`}`);
   const model = named.data;
   const parsed = modelOptionsSchema.safeParse(opts);
-  if (!parsed.success) throw new Error(`createModel('${model}'): invalid options: ${z.prettifyError(parsed.error)}`);
+  if (!parsed.success) throw new Error(`createModel('${model}'): invalid options: ${formatIssues(parsed.error)}`);
   const inputShape = parsed.data.inputShape ?? DEFAULT_INPUT[model];
   const numClasses = parsed.data.numClasses ?? DEFAULT_CLASSES;
   switch (model) {

@@ -11,6 +11,7 @@
  * truncated rather than as a checksum failure.
  */
 import { crc32 } from 'node:zlib';
+import { formatIssues } from '../util/zod-issues.js';
 import { z } from 'zod';
 import type { ParamSpec } from './spec.js';
 import { specFingerprint } from './spec.js';
@@ -25,8 +26,18 @@ export interface DecodedBlob {
   arrays: Record<string, BlobArray>;
 }
 
+/**
+ * Why a blob could not be encoded or decoded: `corrupt` (bytes damaged or not a fedsim blob),
+ * `shape_mismatch` (a valid blob of another model, kind or size) or `unsupported` (a value or
+ * host this format cannot represent).
+ */
+export type CodecErrorCode = 'corrupt' | 'shape_mismatch' | 'unsupported';
+
 export class CodecError extends Error {
-  constructor(message: string) {
+  constructor(
+    message: string,
+    readonly code: CodecErrorCode = 'corrupt',
+  ) {
     super(message);
     this.name = 'CodecError';
   }
@@ -48,7 +59,7 @@ function dtypeOf(a: BlobArray): Dtype {
   if (a instanceof Uint32Array) return 'u32';
   if (a instanceof Int32Array) return 'i32';
   if (a instanceof Uint8Array) return 'u8';
-  throw new CodecError('unsupported array type; use Float32Array, Uint32Array, Int32Array or Uint8Array');
+  throw new CodecError('unsupported array type; use Float32Array, Uint32Array, Int32Array or Uint8Array', 'unsupported');
 }
 
 function view(dtype: Dtype, buffer: ArrayBufferLike, byteOffset: number, length: number): BlobArray {
@@ -70,7 +81,7 @@ const align = (n: number): number => Math.ceil(n / ALIGN) * ALIGN;
 // big-endian host, so refuse rather than silently swap.
 const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 function assertLittleEndianHost(): void {
-  if (!HOST_LITTLE_ENDIAN) throw new CodecError('blob codec: big-endian hosts are not supported');
+  if (!HOST_LITTLE_ENDIAN) throw new CodecError('blob codec: big-endian hosts are not supported', 'unsupported');
 }
 
 const manifestSchema = z.strictObject({
@@ -118,7 +129,7 @@ export function encodeBlob(blob: DecodedBlob): Uint8Array {
   const payloadStart = align(HEADER_BYTES + manifestBytes.length);
   const total = payloadStart + payloadBytes + TRAILER_BYTES;
   if (total > MAX_TOTAL) {
-    throw new CodecError(`encodeBlob(${blob.kind}): ${total} bytes exceeds the format's 4 GiB limit`);
+    throw new CodecError(`encodeBlob(${blob.kind}): ${total} bytes exceeds the format's 4 GiB limit`, 'unsupported');
   }
 
   // A fresh ArrayBuffer is zero-filled, so alignment padding is deterministic.
@@ -158,7 +169,7 @@ export function decodeBlob(bytes: Uint8Array, expectKind?: string): DecodedBlob 
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const version = dv.getUint32(4, true);
   if (version !== BLOB_FORMAT_VERSION) {
-    throw new CodecError(`${what} has unsupported format version ${version}; this build reads version ${BLOB_FORMAT_VERSION}`);
+    throw new CodecError(`${what} has unsupported format version ${version}; this build reads version ${BLOB_FORMAT_VERSION}`, 'unsupported');
   }
   const manifestLength = dv.getUint32(8, true);
   const total = dv.getUint32(12, true);
@@ -192,9 +203,7 @@ export function decodeBlob(bytes: Uint8Array, expectKind?: string): DecodedBlob 
     const text = new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(HEADER_BYTES, HEADER_BYTES + manifestLength));
     const parsed = manifestSchema.safeParse(JSON.parse(text));
     if (!parsed.success) {
-      throw new CodecError(
-        parsed.error.issues.map((i) => `${i.path.join('.') || '<root>'}: ${i.message}`).join('; '),
-      );
+      throw new CodecError(formatIssues(parsed.error));
     }
     manifest = parsed.data;
   } catch (err) {
@@ -202,7 +211,7 @@ export function decodeBlob(bytes: Uint8Array, expectKind?: string): DecodedBlob 
     throw new CodecError(`${what} has a bad manifest: ${reason}`);
   }
   if (expectKind !== undefined && manifest.kind !== expectKind) {
-    throw new CodecError(`blob has the wrong kind: expected '${expectKind}', got '${manifest.kind}'`);
+    throw new CodecError(`blob has the wrong kind: expected '${expectKind}', got '${manifest.kind}'`, 'shape_mismatch');
   }
 
   const payloadLength = payloadEnd - payloadStart;
@@ -253,10 +262,10 @@ export function blobArray<T extends BlobArray>(
 ): T {
   const a = blob.arrays[name];
   if (a === undefined) {
-    throw new CodecError(`blob '${blob.kind}' has no array '${name}' (has: ${Object.keys(blob.arrays).join(', ') || 'none'})`);
+    throw new CodecError(`blob '${blob.kind}' has no array '${name}' (has: ${Object.keys(blob.arrays).join(', ') || 'none'})`, 'shape_mismatch');
   }
   if (!(a instanceof ctor)) {
-    throw new CodecError(`blob '${blob.kind}' array '${name}' is ${a.constructor.name}, expected ${ctor.name}`);
+    throw new CodecError(`blob '${blob.kind}' array '${name}' is ${a.constructor.name}, expected ${ctor.name}`, 'shape_mismatch');
   }
   return a;
 }
@@ -277,7 +286,7 @@ export function encodeParams(
   kind: string = PARAMS_KIND,
 ): Uint8Array {
   if (values.length !== spec.size) {
-    throw new CodecError(`encodeParams: vector has ${values.length} elements, the spec needs ${spec.size}`);
+    throw new CodecError(`encodeParams: vector has ${values.length} elements, the spec needs ${spec.size}`, 'shape_mismatch');
   }
   if ('spec' in meta || 'size' in meta) {
     throw new CodecError("encodeParams: meta keys 'spec' and 'size' are reserved");
@@ -292,11 +301,12 @@ export function decodeParams(bytes: Uint8Array, spec: ParamSpec, kind: string = 
   if (storedSpec !== expected) {
     throw new CodecError(
       `params blob was written for a different model: stored spec '${String(storedSpec)}', expected '${expected}'`,
+      'shape_mismatch',
     );
   }
   const values = blobArray(blob, 'values', Float32Array);
   if (size !== spec.size || values.length !== spec.size) {
-    throw new CodecError(`params blob has ${values.length} values (meta size ${String(size)}), the spec needs ${spec.size}`);
+    throw new CodecError(`params blob has ${values.length} values (meta size ${String(size)}), the spec needs ${spec.size}`, 'shape_mismatch');
   }
   return { values, meta };
 }

@@ -1,6 +1,6 @@
 /**
  * A model's parameters are one flat Float32Array plus this spec: every algorithm works on flat
- * vectors and named slices of them (protocol.md "Parameter vectors").
+ * vectors and named slices of them (docs/specs/protocol.md "Parameter vectors").
  */
 export type ParamRole = 'body' | 'head';
 export type ParamKind = 'weight' | 'bias';

@@ -41,7 +41,7 @@ export function epochOrder(n: number, seed: number, epoch: number): Uint32Array 
 }
 
 /**
- * What happens to an epoch's last, short chunk. `undefined` is fedsim's own rule (protocol.md):
+ * What happens to an epoch's last, short chunk. `undefined` is fedsim's own rule (docs/specs/protocol.md):
  * skip it only when it holds ≤ 1 sample. `true` is PyTorch's drop_last=True (skip any short
  * chunk); `false` is drop_last=False (keep it, even a single sample).
  */

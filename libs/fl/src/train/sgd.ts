@@ -33,7 +33,7 @@ function lrScales(model: ModelDef, hooks: TrainHooks): number[] {
 }
 
 /**
- * Local training of one client (protocol.md "Local training"): a fresh PyTorch-style SGD over
+ * Local training of one client (docs/specs/protocol.md "Local training"): a fresh PyTorch-style SGD over
  * shuffled mini-batches of mean softmax cross-entropy, with the algorithm's hooks. Parameters
  * stay on the backend for the whole call and are read back once; `start` is not modified.
  *

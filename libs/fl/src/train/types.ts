@@ -22,7 +22,7 @@ export interface LocalTrainOptions {
 
 /**
  * Algorithm-specific changes to the shared SGD loop. Every hook is optional; the loop without
- * hooks is plain SGD with momentum and weight decay (protocol.md).
+ * hooks is plain SGD with momentum and weight decay (docs/specs/protocol.md).
  */
 export interface TrainHooks {
   /** Per-tensor learning-rate scale; 0 freezes the tensor (no update, no weight decay). */

@@ -8,16 +8,16 @@ import {
   apflOptionsSchema,
   mixParams,
   type ApflOptions,
-} from '@fedsim/fl/algorithms/apfl';
-import { sgdFit } from '@fedsim/fl/algorithms/base';
-import { algorithmByName } from '@fedsim/fl/algorithms/registry';
-import type { AlgorithmEnv, ClientState, FitInput, FitResult } from '@fedsim/fl/algorithms/types';
-import { clientData, syntheticDataset } from '@fedsim/fl/data/index';
-import { createModel } from '@fedsim/fl/models/index';
-import { subSpec } from '@fedsim/fl/params/spec';
-import { evaluate } from '@fedsim/fl/train/evaluate';
-import { trainLocal } from '@fedsim/fl/train/sgd';
-import type { SgdOptions } from '@fedsim/fl/train/types';
+} from '../../src/algorithms/apfl.js';
+import { sgdFit } from '../../src/algorithms/base.js';
+import { algorithmByName } from '../../src/algorithms/registry.js';
+import type { AlgorithmEnv, ClientState, FitInput, FitResult } from '../../src/algorithms/types.js';
+import { clientData, syntheticDataset } from '../../src/data/index.js';
+import { createModel } from '../../src/models/index.js';
+import { subSpec } from '../../src/params/spec.js';
+import { evaluate } from '../../src/train/evaluate.js';
+import { trainLocal } from '../../src/train/sgd.js';
+import type { SgdOptions } from '../../src/train/types.js';
 import { useCpuBackend } from '../support/tf-cpu.js';
 
 before(useCpuBackend);

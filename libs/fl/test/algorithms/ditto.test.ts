@@ -1,17 +1,17 @@
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
-import { sgdFit } from '@fedsim/fl/algorithms/base';
-import { DITTO_PERSONAL_STATE, ditto, dittoOptionsSchema, type DittoOptions } from '@fedsim/fl/algorithms/ditto';
-import { algorithmByName } from '@fedsim/fl/algorithms/registry';
-import { derivedSeed } from '@fedsim/fl/algorithms/sampling';
-import type { AlgorithmEnv, ClientState, FitInput } from '@fedsim/fl/algorithms/types';
-import { clientData, syntheticDataset } from '@fedsim/fl/data/index';
-import { createModel } from '@fedsim/fl/models/index';
-import { subSpec } from '@fedsim/fl/params/spec';
-import { evaluate } from '@fedsim/fl/train/evaluate';
-import { trainLocal } from '@fedsim/fl/train/sgd';
-import type { SgdOptions } from '@fedsim/fl/train/types';
+import { sgdFit } from '../../src/algorithms/base.js';
+import { DITTO_PERSONAL_STATE, ditto, dittoOptionsSchema, type DittoOptions } from '../../src/algorithms/ditto.js';
+import { algorithmByName } from '../../src/algorithms/registry.js';
+import { derivedSeed } from '../../src/algorithms/sampling.js';
+import type { AlgorithmEnv, ClientState, FitInput } from '../../src/algorithms/types.js';
+import { clientData, syntheticDataset } from '../../src/data/index.js';
+import { createModel } from '../../src/models/index.js';
+import { subSpec } from '../../src/params/spec.js';
+import { evaluate } from '../../src/train/evaluate.js';
+import { trainLocal } from '../../src/train/sgd.js';
+import type { SgdOptions } from '../../src/train/types.js';
 import { useCpuBackend } from '../support/tf-cpu.js';
 
 before(useCpuBackend);

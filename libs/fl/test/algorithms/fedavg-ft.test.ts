@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
-import { fedavg } from '@fedsim/fl/algorithms/fedavg';
-import { fedavgFt } from '@fedsim/fl/algorithms/fedavg-ft';
-import { algorithmByName } from '@fedsim/fl/algorithms/registry';
-import type { AlgorithmEnv, EvalInput } from '@fedsim/fl/algorithms/types';
-import { clientData, syntheticDataset } from '@fedsim/fl/data/index';
-import { createModel } from '@fedsim/fl/models/index';
-import { trainLocal } from '@fedsim/fl/train/sgd';
-import { evaluate } from '@fedsim/fl/train/evaluate';
+import { fedavg } from '../../src/algorithms/fedavg.js';
+import { fedavgFt } from '../../src/algorithms/fedavg-ft.js';
+import { algorithmByName } from '../../src/algorithms/registry.js';
+import type { AlgorithmEnv, EvalInput } from '../../src/algorithms/types.js';
+import { clientData, syntheticDataset } from '../../src/data/index.js';
+import { createModel } from '../../src/models/index.js';
+import { trainLocal } from '../../src/train/sgd.js';
+import { evaluate } from '../../src/train/evaluate.js';
 import { useCpuBackend } from '../support/tf-cpu.js';
 
 before(useCpuBackend);

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
-import { fedbabu } from '@fedsim/fl/algorithms/fedbabu';
-import { finetuneEvaluate } from '@fedsim/fl/algorithms/base';
-import type { AlgorithmEnv, EvalInput, FitInput } from '@fedsim/fl/algorithms/types';
-import { clientData, syntheticDataset } from '@fedsim/fl/data/index';
-import { createModel } from '@fedsim/fl/models/index';
-import { gatherTensors, selectRole, subSpec } from '@fedsim/fl/params/spec';
-import { evaluate } from '@fedsim/fl/train/evaluate';
+import { fedbabu } from '../../src/algorithms/fedbabu.js';
+import { finetuneEvaluate } from '../../src/algorithms/base.js';
+import type { AlgorithmEnv, EvalInput, FitInput } from '../../src/algorithms/types.js';
+import { clientData, syntheticDataset } from '../../src/data/index.js';
+import { createModel } from '../../src/models/index.js';
+import { gatherTensors, selectRole, subSpec } from '../../src/params/spec.js';
+import { evaluate } from '../../src/train/evaluate.js';
 import { useCpuBackend } from '../support/tf-cpu.js';
 
 before(useCpuBackend);

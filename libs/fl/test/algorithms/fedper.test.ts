@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
-import { PERSONAL_STATE, withPersonal } from '@fedsim/fl/algorithms/base';
-import { fedper } from '@fedsim/fl/algorithms/fedper';
-import { algorithmByName } from '@fedsim/fl/algorithms/registry';
-import type { AlgorithmEnv } from '@fedsim/fl/algorithms/types';
-import { clientData, syntheticDataset } from '@fedsim/fl/data/index';
-import { createModel } from '@fedsim/fl/models/index';
-import { gatherTensors, subSpec } from '@fedsim/fl/params/spec';
-import { evaluate } from '@fedsim/fl/train/evaluate';
+import { PERSONAL_STATE, withPersonal } from '../../src/algorithms/base.js';
+import { fedper } from '../../src/algorithms/fedper.js';
+import { algorithmByName } from '../../src/algorithms/registry.js';
+import type { AlgorithmEnv } from '../../src/algorithms/types.js';
+import { clientData, syntheticDataset } from '../../src/data/index.js';
+import { createModel } from '../../src/models/index.js';
+import { gatherTensors, subSpec } from '../../src/params/spec.js';
+import { evaluate } from '../../src/train/evaluate.js';
 import { useCpuBackend } from '../support/tf-cpu.js';
 
 before(useCpuBackend);

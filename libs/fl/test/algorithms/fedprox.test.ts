@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
-import { fedavg } from '@fedsim/fl/algorithms/fedavg';
-import { fedprox } from '@fedsim/fl/algorithms/fedprox';
-import type { AlgorithmEnv, FitInput } from '@fedsim/fl/algorithms/types';
-import { clientData, syntheticDataset } from '@fedsim/fl/data/index';
-import { createModel } from '@fedsim/fl/models/index';
+import { fedavg } from '../../src/algorithms/fedavg.js';
+import { fedprox } from '../../src/algorithms/fedprox.js';
+import type { AlgorithmEnv, FitInput } from '../../src/algorithms/types.js';
+import { clientData, syntheticDataset } from '../../src/data/index.js';
+import { createModel } from '../../src/models/index.js';
 import { useCpuBackend } from '../support/tf-cpu.js';
 
 before(useCpuBackend);

@@ -1,14 +1,14 @@
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
-import { PERSONAL_STATE, withPersonal } from '@fedsim/fl/algorithms/base';
-import { fedrep, fedRepOptionsSchema, type FedRepOptions } from '@fedsim/fl/algorithms/fedrep';
-import { algorithmByName } from '@fedsim/fl/algorithms/registry';
-import type { AlgorithmEnv, ClientState, FitInput } from '@fedsim/fl/algorithms/types';
-import { clientData, syntheticDataset } from '@fedsim/fl/data/index';
-import { createModel } from '@fedsim/fl/models/index';
-import { gatherTensors, selectRole, subSpec } from '@fedsim/fl/params/spec';
-import { evaluate } from '@fedsim/fl/train/evaluate';
+import { PERSONAL_STATE, withPersonal } from '../../src/algorithms/base.js';
+import { fedrep, fedRepOptionsSchema, type FedRepOptions } from '../../src/algorithms/fedrep.js';
+import { algorithmByName } from '../../src/algorithms/registry.js';
+import type { AlgorithmEnv, ClientState, FitInput } from '../../src/algorithms/types.js';
+import { clientData, syntheticDataset } from '../../src/data/index.js';
+import { createModel } from '../../src/models/index.js';
+import { gatherTensors, selectRole, subSpec } from '../../src/params/spec.js';
+import { evaluate } from '../../src/train/evaluate.js';
 import { useCpuBackend } from '../support/tf-cpu.js';
 
 before(useCpuBackend);

@@ -1,17 +1,17 @@
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
-import { weightedMeanAggregator } from '@fedsim/fl/algorithms/base';
-import { fiarse, fiarseOptionsSchema } from '@fedsim/fl/algorithms/fiarse/fiarse';
-import { tcbMasked, tcbTrainHooks } from '@fedsim/fl/algorithms/fiarse/tcb-gd';
-import { MagnitudeIndex, keepCount, thresholdMask } from '@fedsim/fl/algorithms/fiarse/threshold';
-import type { AlgorithmEnv, AlgorithmHooks, FitInput, Instruction } from '@fedsim/fl/algorithms/types';
-import { clientData, syntheticDataset } from '@fedsim/fl/data/index';
-import { createModel } from '@fedsim/fl/models/index';
-import { selectAll } from '@fedsim/fl/params/spec';
-import { trainLocal } from '@fedsim/fl/train/index';
-import '@fedsim/fl/train/gradients';
-import { Rng } from '@fedsim/fl/util/rng';
+import { weightedMeanAggregator } from '../../src/algorithms/base.js';
+import { fiarse, fiarseOptionsSchema } from '../../src/algorithms/fiarse/fiarse.js';
+import { tcbMasked, tcbTrainHooks } from '../../src/algorithms/fiarse/tcb-gd.js';
+import { MagnitudeIndex, keepCount, thresholdMask } from '../../src/algorithms/fiarse/threshold.js';
+import type { AlgorithmEnv, AlgorithmHooks, FitInput, Instruction } from '../../src/algorithms/types.js';
+import { clientData, syntheticDataset } from '../../src/data/index.js';
+import { createModel } from '../../src/models/index.js';
+import { selectAll } from '../../src/params/spec.js';
+import { trainLocal } from '../../src/train/index.js';
+import '../../src/train/gradients.js';
+import { Rng } from '../../src/util/rng.js';
 import { useCpuBackend } from '../support/tf-cpu.js';
 
 before(useCpuBackend);

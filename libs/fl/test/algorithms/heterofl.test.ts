@@ -1,16 +1,16 @@
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
-import { heterofl, heteroflOptionsSchema } from '@fedsim/fl/algorithms/heterofl/heterofl';
-import { keptChannels, widthMask, widthPlan } from '@fedsim/fl/algorithms/heterofl/width-mask';
-import type { AlgorithmEnv, AlgorithmHooks, FitInput } from '@fedsim/fl/algorithms/types';
-import { clientData, syntheticDataset } from '@fedsim/fl/data/index';
-import { createModel } from '@fedsim/fl/models/index';
-import { conv2dValid, dense, flatten, maxPool2 } from '@fedsim/fl/models/layers';
-import type { ModelDef } from '@fedsim/fl/models/types';
-import { trainLocal } from '@fedsim/fl/train/index';
-import { softmaxCrossEntropy } from '@fedsim/fl/train/loss';
-import '@fedsim/fl/train/gradients';
+import { heterofl, heteroflOptionsSchema } from '../../src/algorithms/heterofl/heterofl.js';
+import { keptChannels, widthMask, widthPlan } from '../../src/algorithms/heterofl/width-mask.js';
+import type { AlgorithmEnv, AlgorithmHooks, FitInput } from '../../src/algorithms/types.js';
+import { clientData, syntheticDataset } from '../../src/data/index.js';
+import { createModel } from '../../src/models/index.js';
+import { conv2dValid, dense, flatten, maxPool2 } from '../../src/models/layers.js';
+import type { ModelDef } from '../../src/models/types.js';
+import { trainLocal } from '../../src/train/index.js';
+import { softmaxCrossEntropy } from '../../src/train/loss.js';
+import '../../src/train/gradients.js';
 import { useCpuBackend } from '../support/tf-cpu.js';
 
 before(useCpuBackend);

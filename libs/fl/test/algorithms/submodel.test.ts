@@ -1,18 +1,18 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { elementwiseDeltaAggregator } from '@fedsim/fl/algorithms/submodel/aggregator';
+import { elementwiseDeltaAggregator } from '../../src/algorithms/submodel/aggregator.js';
 import {
   capacitiesSchema,
   capacityPlan,
   classCounts,
   defaultPoolName,
   evaluationSizes,
-} from '@fedsim/fl/algorithms/submodel/capacities';
-import { applyMask, restoreOutside, submodelBytes } from '@fedsim/fl/algorithms/submodel/masks';
-import { overriddenTrainOptions } from '@fedsim/fl/algorithms/submodel/train-options';
-import type { AlgorithmEnv } from '@fedsim/fl/algorithms/types';
-import { createModel } from '@fedsim/fl/models/index';
-import { makeSpec } from '@fedsim/fl/params/spec';
+} from '../../src/algorithms/submodel/capacities.js';
+import { applyMask, restoreOutside, submodelBytes } from '../../src/algorithms/submodel/masks.js';
+import { overriddenTrainOptions } from '../../src/algorithms/submodel/train-options.js';
+import type { AlgorithmEnv } from '../../src/algorithms/types.js';
+import { createModel } from '../../src/models/index.js';
+import { makeSpec } from '../../src/params/spec.js';
 
 test('capacities: the default is four sizes, a quarter each; bad lists are refused with the field named', () => {
   const def = capacitiesSchema.parse(undefined);

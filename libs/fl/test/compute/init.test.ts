@@ -24,8 +24,11 @@ test('initCompute: selection, errors and idempotence', async (t) => {
     });
 
     await t.test('an unknown FEDSIM_BACKEND value is rejected naming the variable', async () => {
-      process.env['FEDSIM_BACKEND'] = 'tpu';
-      await assert.rejects(initCompute({ log: () => {} }), /FEDSIM_BACKEND.*'tpu'.*expected one of auto/);
+      // Apps read the variable and say where the choice came from; the library reads no environment.
+      await assert.rejects(
+        initCompute({ prefer: 'tpu' as 'cpu', preferFrom: 'env FEDSIM_BACKEND', log: () => {} }),
+        /FEDSIM_BACKEND.*'tpu'.*expected one of auto/,
+      );
     });
 
     await t.test('an unknown prefer value is rejected', async () => {
@@ -38,14 +41,15 @@ test('initCompute: selection, errors and idempotence', async (t) => {
         initCompute({ prefer: 'tensorflow', log: () => {} }),
         /compute backend 'tensorflow' was requested but cannot be loaded: package @tensorflow\/tfjs-node is not installed/,
       );
+      await assert.rejects(initCompute({ prefer: 'tensorflow-gpu', log: () => {} }), /'tensorflow-gpu' was requested.*tfjs-node-gpu/);
+      // FEDSIM_BACKEND in the environment no longer overrides what the caller asks for.
       process.env['FEDSIM_BACKEND'] = 'tensorflow-gpu';
-      await assert.rejects(initCompute({ prefer: 'wasm', log: () => {} }), /'tensorflow-gpu' was requested.*tfjs-node-gpu/);
+      await assert.rejects(initCompute({ prefer: 'tensorflow', log: () => {} }), /'tensorflow' was requested.*tfjs-node is not installed/);
     });
 
     await t.test('auto skips the absent tfjs-node backends, logs why and picks wasm-blas, else wasm', async () => {
-      process.env['FEDSIM_BACKEND'] = 'auto';
       const lines: string[] = [];
-      const info = await initCompute({ prefer: 'cpu', log: (m) => lines.push(m) });
+      const info = await initCompute({ prefer: 'auto', log: (m) => lines.push(m) });
       const missingAddon = addonError();
       const expected = missingAddon === undefined ? 'wasm-blas' : 'wasm';
       assert.equal(info.backend, expected);

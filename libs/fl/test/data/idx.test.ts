@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { gzipSync } from 'node:zlib';
-import { IdxFormatError, encodeIdx, parseIdx, parseIdxImages, parseIdxLabels } from '@fedsim/fl/data/index';
+import { IdxFormatError, encodeIdx, parseIdx, parseIdxImages, parseIdxLabels } from '../../src/data/index.js';
 
 const images = (): Uint8Array => encodeIdx([2, 2, 3], Uint8Array.from([0, 1, 2, 3, 4, 5, 250, 251, 252, 253, 254, 255]));
 const labels = (): Uint8Array => encodeIdx([2], Uint8Array.from([7, 3]));

@@ -10,7 +10,7 @@ import {
   encodeIdx,
   imageDataset,
   imageDatasetFromIdx,
-} from '@fedsim/fl/data/index';
+} from '../../src/data/index.js';
 
 const close = (a: number, b: number, tol = 1e-6): void => assert.ok(Math.abs(a - b) <= tol, `${a} vs ${b}`);
 

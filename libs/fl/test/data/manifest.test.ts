@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decodePartition, dirichletPartition, encodePartition, labelHistograms } from '@fedsim/fl/data/index';
-import type { Partition } from '@fedsim/fl/data/index';
-import { CodecError, decodeBlob, encodeBlob } from '@fedsim/fl/params/codec';
-import { Rng } from '@fedsim/fl/util/rng';
+import { decodePartition, dirichletPartition, encodePartition, labelHistograms } from '../../src/data/index.js';
+import type { Partition } from '../../src/data/index.js';
+import { CodecError, decodeBlob, encodeBlob } from '../../src/params/codec.js';
+import { Rng } from '../../src/util/rng.js';
 
 const labels = Rng.derive(1, 'labels').shuffle(Uint8Array.from({ length: 2000 }, (_, i) => i % 10));
 

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { ClientLabelCounts } from '@fedsim/fl/data/index';
+import type { ClientLabelCounts } from '../../src/data/index.js';
 import {
   PartitionError,
   dirichletPartition,
@@ -9,8 +9,8 @@ import {
   labelHistograms,
   validatePartition,
   withDatasetTestSplit,
-} from '@fedsim/fl/data/index';
-import { Rng } from '@fedsim/fl/util/rng';
+} from '../../src/data/index.js';
+import { Rng } from '../../src/util/rng.js';
 
 /** 1000 samples, 4 classes of 100/200/300/400, shuffled. */
 const labels = Rng.derive(3, 'given-labels').shuffle(Uint8Array.from([0, 1, 2, 3].flatMap((c) => new Array<number>(100 * (c + 1)).fill(c))));

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Partition, PartitionSpec } from '@fedsim/fl/data/index';
+import type { Partition, PartitionSpec } from '../../src/data/index.js';
 import {
   PartitionError,
   balancedDirichletPartition,
@@ -11,8 +11,8 @@ import {
   shardPartition,
   summarizePartition,
   validatePartition,
-} from '@fedsim/fl/data/index';
-import { Rng } from '@fedsim/fl/util/rng';
+} from '../../src/data/index.js';
+import { Rng } from '../../src/util/rng.js';
 
 /** Labels with uneven class sizes (so nothing lines up by accident), in a seeded order. */
 function skewedLabels(n: number, numClasses: number, seed = 1): Uint8Array {

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { syntheticDataset } from '@fedsim/fl/data/index';
+import { syntheticDataset } from '../../src/data/index.js';
 
 const opts = { seed: 7, numSamples: 1000, numClasses: 5, featureShape: [16] };
 

@@ -1,7 +1,7 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
-import { createModel, modelNames, modelNameSchema } from '@fedsim/fl/models/index';
+import { createModel, modelNames, modelNameSchema } from '../../src/models/index.js';
 import { useCpuBackend } from '../support/tf-cpu.js';
 
 before(useCpuBackend);

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { crc32 } from 'node:zlib';
-import type { BlobArray, DecodedBlob } from '@fedsim/fl/params/codec';
+import type { BlobArray, DecodedBlob } from '../../src/params/codec.js';
 import {
   CodecError,
   blobArray,
@@ -9,8 +9,8 @@ import {
   decodeParams,
   encodeBlob,
   encodeParams,
-} from '@fedsim/fl/params/codec';
-import { makeSpec } from '@fedsim/fl/params/spec';
+} from '../../src/params/codec.js';
+import { makeSpec } from '../../src/params/spec.js';
 
 function sample(): DecodedBlob {
   return {

@@ -1,9 +1,9 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
-import type { ClientData } from '@fedsim/fl/data/types';
-import { createModel } from '@fedsim/fl/models/index';
-import { evaluate } from '@fedsim/fl/train/index';
+import type { ClientData } from '../../src/data/types.js';
+import { createModel } from '../../src/models/index.js';
+import { evaluate } from '../../src/train/index.js';
 import { useCpuBackend } from '../support/tf-cpu.js';
 
 before(useCpuBackend);

@@ -1,9 +1,9 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
-import { initCompute } from '@fedsim/fl/compute/index';
-import { createModel } from '@fedsim/fl/models/index';
-import { evaluate, trainLocal } from '@fedsim/fl/train/index';
+import { initCompute } from '../../src/compute/index.js';
+import { createModel } from '../../src/models/index.js';
+import { evaluate, trainLocal } from '../../src/train/index.js';
 import { fashionMnist } from './support/fashion-mnist.js';
 
 before(async () => {

@@ -1,8 +1,8 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
-import { createModel } from '@fedsim/fl/models/index';
-import { evaluate, trainLocal } from '@fedsim/fl/train/index';
+import { createModel } from '../../src/models/index.js';
+import { evaluate, trainLocal } from '../../src/train/index.js';
 import { fashionMnist } from './support/fashion-mnist.js';
 import { useCpuBackend } from '../support/tf-cpu.js';
 
@@ -13,7 +13,7 @@ test('MLP on real Fashion-MNIST (cpu backend): training lowers the loss and lift
   const held = fashionMnist('t10k', 0, 1000);
   const model = createModel('mlp', { inputShape: [28, 28, 1] });
   const start = model.init(42);
-  const sgd = { lr: 0.01, momentum: 0.7, weightDecay: 0 }; // protocol.md's reference optimiser
+  const sgd = { lr: 0.01, momentum: 0.7, weightDecay: 0 }; // docs/specs/protocol.md's reference optimiser
   const tensorsBefore = tf.memory().numTensors;
 
   const initial = await evaluate(model, start, held);

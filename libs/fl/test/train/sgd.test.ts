@@ -1,12 +1,12 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
-import type { ClientData } from '@fedsim/fl/data/types';
-import { createModel } from '@fedsim/fl/models/index';
-import type { ModelDef } from '@fedsim/fl/models/types';
-import { epochOrder, trainLocal, trainingBatches } from '@fedsim/fl/train/index';
-import type { LocalTrainOptions, TrainHooks } from '@fedsim/fl/train/types';
-import { Rng } from '@fedsim/fl/util/rng';
+import type { ClientData } from '../../src/data/types.js';
+import { createModel } from '../../src/models/index.js';
+import type { ModelDef } from '../../src/models/types.js';
+import { epochOrder, trainLocal, trainingBatches } from '../../src/train/index.js';
+import type { LocalTrainOptions, TrainHooks } from '../../src/train/types.js';
+import { Rng } from '../../src/util/rng.js';
 import { useCpuBackend } from '../support/tf-cpu.js';
 import { RefSgd, refFromFlat, refToFlat, type RefOptions } from './reference.js';
 

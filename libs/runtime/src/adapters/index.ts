@@ -6,7 +6,7 @@ export { EmbeddedTransport, EMBEDDED_QUEUE, type EmbeddedTransportOptions } from
 export * from './bullmq/index.js';
 export { type QueueDepth, type QueueDepthSource, type QueueState, QUEUE_STATES } from './queue-depth.js';
 export { consoleLogger, silentLogger, toLogger, type AdapterLogger, type LogSink } from './logger.js';
-export { deadlineError } from './flow-spec.js';
+export { deadlineError } from './child-failure.js';
 export { maskSecrets } from './redact.js';
 export {
   blobStoreProbe, checkDependencies, dependencyReadiness, DependenciesUnavailableError, redisProbe, type DependencyProbe,

@@ -1,7 +1,9 @@
 import { z } from 'zod';
-import { algorithmByName, algorithmNames } from '@fedsim/fl/algorithms/index';
-import { modelNameSchema } from '@fedsim/fl/models/index';
-import { isPlainAggregation, robustAggregationSchema, WEIGHTED_MEAN_ALGORITHMS } from '@fedsim/fl/aggregation/robust/index';
+import { formatIssues } from '@fedsim/fl/util';
+import { ConfigError } from '../errors/run.js';
+import { algorithmByName, algorithmNames } from '@fedsim/fl/algorithms';
+import { modelNameSchema } from '@fedsim/fl/models';
+import { isPlainAggregation, robustAggregationSchema, WEIGHTED_MEAN_ALGORITHMS } from '@fedsim/fl/aggregation';
 import { datasetConfigSchema, partitionConfigSchema } from '../data/index.js';
 
 const positiveInt = z.number().int().positive();
@@ -74,19 +76,10 @@ export const experimentSchema = z
 export type ExperimentConfig = z.infer<typeof experimentSchema>;
 export type TrainSettings = z.infer<typeof trainSettingsSchema>;
 
-export class ConfigError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ConfigError';
-  }
-}
+export { ConfigError } from '../errors/run.js';
 
-function describeIssues(where: string, error: z.ZodError): string {
-  const lines = error.issues.map((i) => {
-    const path = i.path.length ? i.path.join('.') : '(root)';
-    return `  - ${path}: ${i.message}`;
-  });
-  return `invalid ${where}:\n${lines.join('\n')}`;
+function describeIssues(where: string, error: z.ZodError, prefix: readonly string[] = []): string {
+  return `invalid ${where}:\n${formatIssues(error, { prefix, style: 'list' })}`;
 }
 
 /**
@@ -101,8 +94,7 @@ export function parseExperiment(raw: unknown, where = 'experiment config'): Expe
   const algo = algorithmByName(name);
   const opts = algo.options.safeParse(options);
   if (!opts.success) {
-    const err = new z.ZodError(opts.error.issues.map((i) => ({ ...i, path: ['algorithm', ...i.path] })));
-    throw new ConfigError(describeIssues(`${where} (options of algorithm '${name}')`, err));
+    throw new ConfigError(describeIssues(`${where} (options of algorithm '${name}')`, opts.error, ['algorithm']));
   }
   if (cfg.partition.numClients < 1) throw new ConfigError(`invalid ${where}: partition.numClients must be ≥ 1`);
   if (!isPlainAggregation(cfg.aggregation) && !WEIGHTED_MEAN_ALGORITHMS.has(name)) {

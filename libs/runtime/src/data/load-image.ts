@@ -2,10 +2,10 @@ import { access, readFile } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
-import type { Dataset } from '@fedsim/fl/data/types';
 import { isMainThread } from 'node:worker_threads';
-import type { ImageDatasetInit, ImageNormalization, IdxPair } from '@fedsim/fl/data/index';
-import { FASHION_MNIST_NORMALIZATION, MNIST_NORMALIZATION, imageDataset, imageDatasetInitFromIdx } from '@fedsim/fl/data/index';
+import type { Dataset, ImageDatasetInit, ImageNormalization, IdxPair } from '@fedsim/fl/data';
+import { FASHION_MNIST_NORMALIZATION, MNIST_NORMALIZATION, imageDataset, imageDatasetInitFromIdx } from '@fedsim/fl/data';
+import { DatasetNotFoundError } from '../errors/run.js';
 import { requestSharedDataset, serveSharedDatasets, sharedBytes } from './shared-datasets.js';
 
 export type ImageDatasetName = 'fashion-mnist' | 'mnist' | 'idx';
@@ -19,7 +19,7 @@ export interface IdxFiles {
 
 export interface ImageDatasetOptions {
   readonly name: ImageDatasetName;
-  /** folder of the IDX files; for fashion-mnist/mnist default $FEDSIM_DATA_DIR/<name>, else /usr/share/datasets/<name> */
+  /** folder of the IDX files; for fashion-mnist/mnist default <dataRoot>/<name> */
   readonly dir?: string;
   /** explicit paths (relative ones resolve against `dir`); default: the standard MNIST file names */
   readonly files?: IdxFiles;
@@ -28,20 +28,11 @@ export interface ImageDatasetOptions {
   readonly numClasses?: number;
   /** data set name in logs and errors (idx only; default 'idx') */
   readonly label?: string;
-  /** where FEDSIM_DATA_DIR is read from (tests pass their own) */
-  readonly env?: Readonly<Record<string, string | undefined>>;
+  /** the folder holding one folder per data set (apps pass FEDSIM_DATA_DIR); default /usr/share/datasets */
+  readonly dataRoot?: string;
 }
 
-/** A data file that is not where the config says; the message says how to get it there. */
-export class DatasetNotFoundError extends Error {
-  constructor(
-    readonly path: string,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'DatasetNotFoundError';
-  }
-}
+export { DatasetNotFoundError };
 
 export const SYSTEM_DATASETS_DIR = '/usr/share/datasets';
 
@@ -64,8 +55,7 @@ const exists = (p: string): Promise<boolean> =>
     () => false,
   );
 
-function defaultDir(name: 'fashion-mnist' | 'mnist', env: Readonly<Record<string, string | undefined>>): string {
-  const root = env.FEDSIM_DATA_DIR;
+function defaultDir(name: 'fashion-mnist' | 'mnist', root: string | undefined): string {
   return join(root && root.length > 0 ? root : SYSTEM_DATASETS_DIR, name);
 }
 
@@ -91,8 +81,7 @@ interface ResolvedFiles {
 }
 
 async function resolveFiles(opts: ImageDatasetOptions, label: string): Promise<ResolvedFiles> {
-  const env = opts.env ?? process.env;
-  const dir = opts.dir ?? (opts.name === 'idx' ? undefined : defaultDir(opts.name, env));
+  const dir = opts.dir ?? (opts.name === 'idx' ? undefined : defaultDir(opts.name, opts.dataRoot));
 
   if (opts.files) {
     const at = (p: string): string => (isAbsolute(p) || dir === undefined ? resolve(p) : resolve(dir, p));
@@ -178,7 +167,7 @@ function rebuildError(e: { name: string; message: string; path?: string }): Erro
 
 /**
  * Loads an MNIST-format data set (train pair, then the t10k pair if any, pooled in that order as
- * protocol.md says). Each distinct set of files and settings is held once per process: the main
+ * docs/specs/protocol.md says). Each distinct set of files and settings is held once per process: the main
  * thread reads it into shared memory and worker threads get views of it (shared-datasets.ts).
  */
 export async function loadImageDataset(opts: ImageDatasetOptions): Promise<Dataset> {

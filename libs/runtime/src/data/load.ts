@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
-import type { Dataset, Partition } from '@fedsim/fl/data/types';
-import type { PartitionSpec } from '@fedsim/fl/data/index';
+import type { Dataset, Partition } from '@fedsim/fl/data';
+import type { PartitionSpec } from '@fedsim/fl/data';
 import {
   PartitionError,
   indicesPartition,
@@ -8,8 +8,9 @@ import {
   makePartition,
   syntheticDataset,
   withDatasetTestSplit,
-} from '@fedsim/fl/data/index';
+} from '@fedsim/fl/data';
 import type { z } from 'zod';
+import { formatIssues } from '@fedsim/fl/util';
 import type { DatasetConfigInput, PartitionConfig, PartitionConfigInput } from './config.js';
 import { datasetConfigSchema, partitionConfigSchema } from './config.js';
 import { loadImageDataset } from './load-image.js';
@@ -18,15 +19,15 @@ import { parseIndicesFile, parseLabelCountsFile, readPartitionFile } from './par
 export interface LoadDatasetOptions {
   /** overrides `dir` of an image data set (a worker's local data folder, e.g. from --data-dir) */
   readonly dataDir?: string;
-  readonly env?: Readonly<Record<string, string | undefined>>;
+  /** the folder holding one folder per data set (FEDSIM_DATA_DIR); default /usr/share/datasets */
+  readonly dataRoot?: string;
 }
 
 /** Parses with a schema; a failure names every bad field under `where` (e.g. `data.numSamples`). */
 function parseConfig<T extends z.ZodType>(schema: T, value: unknown, where: string): z.output<T> {
   const r = schema.safeParse(value);
   if (r.success) return r.data;
-  const lines = r.error.issues.map((i) => `  - ${[where, ...i.path.map(String)].join('.')}: ${i.message}`);
-  throw new Error(`invalid ${where} config:\n${lines.join('\n')}`);
+  throw new Error(`invalid ${where} config:\n${formatIssues(r.error, { prefix: [where], style: 'list' })}`);
 }
 
 const syntheticCache = new Map<string, Dataset>();
@@ -34,7 +35,7 @@ const syntheticCache = new Map<string, Dataset>();
 /** The data set a config names: read from disk (cached per process) or generated from its seed. */
 export async function loadDataset(config: DatasetConfigInput, opts: LoadDatasetOptions = {}): Promise<Dataset> {
   const c = parseConfig(datasetConfigSchema, config, 'data');
-  const env = opts.env ? { env: opts.env } : {};
+  const env = opts.dataRoot !== undefined ? { dataRoot: opts.dataRoot } : {};
   switch (c.kind) {
     case 'fashion-mnist':
     case 'mnist': {

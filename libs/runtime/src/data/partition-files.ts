@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import type { ClientIndices, ClientLabelCounts, Partition } from '@fedsim/fl/data/index';
-import { PartitionError, labelHistograms } from '@fedsim/fl/data/index';
+import type { ClientIndices, ClientLabelCounts, Partition } from '@fedsim/fl/data';
+import { PartitionError, labelHistograms } from '@fedsim/fl/data';
 
 /**
  * The split files fedsim reads and writes (docs/reproduce.md describes them for people):

@@ -1,5 +1,5 @@
 import { BroadcastChannel, isMainThread, threadId } from 'node:worker_threads';
-import type { ImageDatasetInit } from '@fedsim/fl/data/index';
+import type { ImageDatasetInit } from '@fedsim/fl/data';
 
 /**
  * One copy of an image data set per process: the main thread loads it into SharedArrayBuffers

@@ -1,16 +1,17 @@
-import { clientsPerRound, sampleClients } from '@fedsim/fl/algorithms/index';
+import { CodecError } from '@fedsim/fl/params';
+import { formatIssues } from '@fedsim/fl/util';
+import { BlobNotFoundError } from '../errors/store.js';
 import type { ChildOutcome } from '../ports/transport.js';
 import type { AggregatePayload, AggregateReply, ClientFailure, CommitRecord } from '../jobs/catalog.js';
 import { trainReplySchema } from '../jobs/catalog.js';
+import type { FailureCode } from '../jobs/failures.js';
 import { decodeModel, encodeModel, firstNonFinite } from './blobs.js';
-import type { JobHandlerDeps } from './handlers.js';
+import type { JobHandlerDeps } from './job-handler-deps.js';
+import { encodeJson } from './json-blobs.js';
 import { keys } from './keys.js';
-import type { StateIndex } from './prepare.js';
-import { prepareRound, withEntries } from './prepare.js';
-import { decodeJson, encodeJson } from './run-record.js';
-
-/** The reasons an update is rejected before aggregation; also the metric label values. */
-export type RejectReason = 'corrupt' | 'non-finite' | 'wrong-size' | 'bad-reply' | 'missing';
+import { prepareRound } from './prepare-round.js';
+import { readStateIndex, withEntries } from './state-index.js';
+import type { StateIndex } from './state-index.js';
 
 /**
  * The round's parent job: streams accepted updates (in client order, one in memory at a time)
@@ -36,43 +37,44 @@ export async function aggregateRound(
   let downloadBytes = 0;
   const backends = new Set<string>();
   const workers = new Set<string>();
-  const reject = (clientId: number, reason: RejectReason, detail: string) =>
-    failures.push({ clientId, reason: `rejected (${reason}): ${detail}` });
+  const fail = (clientId: number, code: FailureCode, detail: string) => failures.push({ clientId, kind: 'train', code, detail });
 
   const byId = new Map(outcomes.map((o) => [o.id, o]));
   for (const clientId of [...p.clients].sort((a, b) => a - b)) {
     const o = byId.get(String(clientId));
     if (!o) {
-      failures.push({ clientId, reason: 'no outcome reported' });
+      fail(clientId, 'missing', 'no outcome reported');
       continue;
     }
     if (!o.ok) {
-      failures.push({ clientId, reason: o.error });
+      fail(clientId, o.code, o.error);
       continue;
     }
     const reply = trainReplySchema.safeParse(o.value);
     if (!reply.success) {
-      reject(clientId, 'bad-reply', reply.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+      fail(clientId, 'malformed', formatIssues(reply.error));
       continue;
     }
     const r = reply.data;
     // The weight comes from the run's own partition, never from what a worker claims.
     const numSamples = partition.clients[clientId]?.train.length ?? 0;
     if (r.numSamples !== numSamples) {
-      reject(clientId, 'bad-reply', `reported ${r.numSamples} samples, the partition gives it ${numSamples}`);
+      fail(clientId, 'malformed', `reported ${r.numSamples} samples, the partition gives it ${numSamples}`);
       continue;
     }
     let values: Float32Array;
     try {
       values = decodeModel(await deps.store.get(r.updateKey), rc.uploadSpec);
     } catch (err) {
-      const message = err instanceof Error ? err.message : String(err);
-      reject(clientId, /size|length|layout|fingerprint/i.test(message) ? 'wrong-size' : 'corrupt', message);
+      if (err instanceof CodecError) fail(clientId, err.code === 'shape_mismatch' ? 'shape_mismatch' : 'corrupt', err.message);
+      else if (err instanceof BlobNotFoundError) fail(clientId, 'malformed', `the reply names update ${r.updateKey}, which is not in the store`);
+      // anything else is the store failing, not the update: let the aggregation be retried
+      else throw err;
       continue;
     }
     const bad = firstNonFinite(values);
     if (bad >= 0) {
-      reject(clientId, 'non-finite', `element ${bad} is ${values[bad]}`);
+      fail(clientId, 'non_finite', `element ${bad} is ${values[bad]}`);
       continue;
     }
     aggregator.add({ clientId, numSamples, values });
@@ -102,18 +104,13 @@ export async function aggregateRound(
   const nextGlobalKey = keys.global(p.runId, p.round + 1);
   await deps.store.put(nextGlobalKey, encodeModel(model.spec, next, { round: p.round + 1 }));
 
-  const previous: StateIndex = p.previousStateIndexKey
-    ? (decodeJson(await deps.store.get(p.previousStateIndexKey)) as StateIndex)
-    : {};
-  let index: StateIndex = previous;
+  let index: StateIndex = await readStateIndex(deps.store, p.previousStateIndexKey);
   for (const a of accepted) if (a.stateKey) index = withEntries(index, a.clientId, a.stateKey, a.stateEntries);
 
   let prepareReports = {};
   const nextRound = p.round + 1;
   if (nextRound < config.rounds) {
-    const perRound = clientsPerRound(partition.numClients, config.joinRatio);
-    const nextClients = sampleClients(config.seed, nextRound, partition.numClients, perRound);
-    const prepared = await prepareRound(deps.store, rc, nextRound, nextClients, next, index);
+    const prepared = await prepareRound(deps.store, rc, nextRound, p.nextClients, next, index);
     index = prepared.index;
     prepareReports = prepared.reports;
   }

@@ -1,6 +1,6 @@
-import type { ClientState, Instruction } from '@fedsim/fl/algorithms/index';
+import type { ClientState, Instruction } from '@fedsim/fl/algorithms';
 import type { ParamSpec } from '@fedsim/fl';
-import { decodeBlob, decodeParams, encodeBlob, encodeParams } from '@fedsim/fl/params/codec';
+import { decodeBlob, decodeParams, encodeBlob, encodeParams } from '@fedsim/fl/params';
 
 /** Typed encoders for the engine's blob kinds, so every reader checks the kind and layout. */
 export const encodeModel = (spec: ParamSpec, values: Float32Array, meta: Record<string, number | string> = {}) =>

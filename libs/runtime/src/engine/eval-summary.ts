@@ -1,9 +1,10 @@
 import type { ChildOutcome } from '../ports/transport.js';
 import type { ClientFailure, EvalStats, EvalSummary, EvalSummaryPayload } from '../jobs/catalog.js';
 import { evalReplySchema } from '../jobs/catalog.js';
-import type { JobHandlerDeps } from './handlers.js';
+import { formatIssues } from '@fedsim/fl/util';
+import type { JobHandlerDeps } from './job-handler-deps.js';
+import { encodeJson } from './json-blobs.js';
 import { keys } from './keys.js';
-import { encodeJson } from './run-record.js';
 
 interface Counts {
   correct: number;
@@ -43,12 +44,12 @@ export async function summarizeEvaluation(
   for (const o of outcomes) {
     const clientId = Number(o.id);
     if (!o.ok) {
-      failures.push({ clientId, reason: o.error });
+      failures.push({ clientId, kind: 'eval', code: o.code, detail: o.error });
       continue;
     }
     const reply = evalReplySchema.safeParse(o.value);
     if (!reply.success) {
-      failures.push({ clientId, reason: `rejected (bad-reply): ${reply.error.message}` });
+      failures.push({ clientId, kind: 'eval', code: 'malformed', detail: formatIssues(reply.error) });
       continue;
     }
     const accs: Record<string, number> = {};

@@ -1,54 +1,56 @@
 import { hostname } from 'node:os';
-import { derivedSeed, withPersonal, personalStateOf } from '@fedsim/fl/algorithms/index';
-import type { ClientState } from '@fedsim/fl/algorithms/index';
-import { clientData } from '@fedsim/fl/data/index';
+import { derivedSeed, withPersonal, personalStateOf } from '@fedsim/fl/algorithms';
+import type { ClientState } from '@fedsim/fl/algorithms';
+import { clientData } from '@fedsim/fl/data';
 import { gatherTensors } from '@fedsim/fl';
+import { NonRetryableError } from '../errors/non-retryable.js';
 import type { ChildContext, ChildKind, ChildOutcome, JobHandlers, ParentKind } from '../ports/transport.js';
-import type { BlobStore } from '../ports/blob-store.js';
-import {
-  aggregatePayloadSchema,
-  evalPayloadSchema,
-  evalSummaryPayloadSchema,
-  parseJob,
-  trainPayloadSchema,
-} from '../jobs/catalog.js';
-import type { EvalReply, TrainReply } from '../jobs/catalog.js';
+import { parsePayload } from '../jobs/catalog.js';
+import type { EvalPayload, EvalReply, Jobs, TrainPayload, TrainReply } from '../jobs/catalog.js';
 import { decodeInstruction, decodeModel, encodeModel, encodeState } from './blobs.js';
-import { loadState } from './prepare.js';
+import { loadState } from './state-index.js';
 import { keys } from './keys.js';
-import type { RunContextCache } from './run-context.js';
+import type { JobHandlerDeps } from './job-handler-deps.js';
 import { aggregateRound } from './aggregate.js';
 import { summarizeEvaluation } from './eval-summary.js';
 
-export interface JobHandlerDeps {
-  readonly store: BlobStore;
-  readonly contexts: RunContextCache;
-  /** compute backend name, reported with every job for metrics */
-  readonly backend: string;
-}
+export type { JobHandlerDeps } from './job-handler-deps.js';
 
-/** The worker's jobs, independent of transport: the same code serves embedded and BullMQ runs. */
+type ChildRunners = { readonly [K in ChildKind]: (deps: JobHandlerDeps, p: Jobs[K]['payload'], ctx: ChildContext) => Promise<Jobs[K]['reply']> };
+type ParentRunners = {
+  readonly [K in ParentKind]: (deps: JobHandlerDeps, p: Jobs[K]['payload'], outcomes: readonly ChildOutcome[]) => Promise<Jobs[K]['reply']>;
+};
+
+const childRunners: ChildRunners = { train, eval: evaluateClient };
+const parentRunners: ParentRunners = { aggregate: aggregateRound, evalSummary: summarizeEvaluation };
+
+/**
+ * The worker's jobs, independent of transport: the same code serves embedded and BullMQ runs.
+ * Payloads are validated against the job catalog before anything runs. An invalid payload, bad
+ * data (libs/fl's DataError) or a missing instruction fails the same way on every attempt, so
+ * those errors are non-retryable.
+ */
 export function createJobHandlers(deps: JobHandlerDeps): JobHandlers {
   return {
-    runChild(kind: ChildKind, payload: unknown, ctx: ChildContext) {
-      return kind === 'train' ? train(deps, payload, ctx) : evaluateClient(deps, payload);
+    // async: an invalid payload rejects the job instead of throwing in the caller's stack
+    async runChild<K extends ChildKind>(kind: K, payload: Jobs[K]['payload'], ctx: ChildContext) {
+      const run = childRunners[kind] as ChildRunners[K];
+      return run(deps, parsePayload(kind, payload), ctx);
     },
-    runParent(kind: ParentKind, payload: unknown, outcomes: readonly ChildOutcome[]) {
-      return kind === 'aggregate'
-        ? aggregateRound(deps, parseJob(aggregatePayloadSchema, payload, 'aggregate job payload'), outcomes)
-        : summarizeEvaluation(deps, parseJob(evalSummaryPayloadSchema, payload, 'evalSummary job payload'), outcomes);
+    async runParent<K extends ParentKind>(kind: K, payload: Jobs[K]['payload'], outcomes: readonly ChildOutcome[]) {
+      const run = parentRunners[kind] as ParentRunners[K];
+      return run(deps, parsePayload(kind, payload), outcomes);
     },
   };
 }
 
-async function train(deps: JobHandlerDeps, payload: unknown, ctx: ChildContext): Promise<TrainReply> {
+async function train(deps: JobHandlerDeps, p: TrainPayload, ctx: ChildContext): Promise<TrainReply> {
   const started = performance.now();
-  const p = parseJob(trainPayloadSchema, payload, 'train job payload');
   const rc = await deps.contexts.get(p.runId);
   const { model, hooks } = rc;
   const spec = model.spec;
   const split = rc.partition.clients[p.clientId];
-  if (!split) throw new Error(`train job: client ${p.clientId} is not in run ${p.runId} (${rc.partition.numClients} clients)`);
+  if (!split) throw new NonRetryableError(`train job: client ${p.clientId} is not in run ${p.runId} (${rc.partition.numClients} clients)`);
 
   let downloadBytes = 0;
   const fetch = async (key: string) => {
@@ -112,12 +114,11 @@ function difference(a: Float32Array, b: Float32Array): Float32Array {
   return out;
 }
 
-async function evaluateClient(deps: JobHandlerDeps, payload: unknown): Promise<EvalReply> {
+async function evaluateClient(deps: JobHandlerDeps, p: EvalPayload): Promise<EvalReply> {
   const started = performance.now();
-  const p = parseJob(evalPayloadSchema, payload, 'eval job payload');
   const rc = await deps.contexts.get(p.runId);
   const split = rc.partition.clients[p.clientId];
-  if (!split) throw new Error(`eval job: client ${p.clientId} is not in run ${p.runId}`);
+  if (!split) throw new NonRetryableError(`eval job: client ${p.clientId} is not in run ${p.runId}`);
   const global = decodeModel(await deps.store.get(keys.global(p.runId, p.round)), rc.model.spec);
   const state = await loadState(deps.store, p.state);
   const results = await rc.hooks.evaluate({

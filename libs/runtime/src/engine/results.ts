@@ -1,9 +1,12 @@
 import type { ClientFailure, EvalStats } from '../jobs/catalog.js';
+import type { FailureCode } from '../jobs/failures.js';
 
 /** One line of a run's results (results.jsonl / results.csv). */
 export interface RoundRow {
   readonly round: number;
   readonly clients: number;
+  /** the clients sampled for the round, as the coordinator sampled them */
+  readonly sampled: readonly number[];
   readonly succeeded: number;
   readonly failed: number;
   readonly failures: readonly ClientFailure[];
@@ -29,44 +32,10 @@ export interface RunSummary {
   readonly finalModelKey: string;
   /** sha256 of the final global model's bytes: equal across transports and worker counts */
   readonly finalModelSha256: string;
-  /** best pooled accuracy of the personalised models over the evaluation rounds */
+  /** best pooled accuracy of the personalized models over the evaluation rounds */
   readonly bestPersonalized: { round: number; accuracy: number } | null;
   readonly final: { round: number; results: Record<string, EvalStats> } | null;
+  /** client failures of every committed round, per code (the codes of results.csv and the metrics) */
+  readonly failures: Record<FailureCode, number>;
 }
 
-const EVAL_NAMES = ['personalized', 'global', 'before', 'after'] as const;
-
-export const CSV_HEADER = [
-  'round',
-  'clients',
-  'succeeded',
-  'failed',
-  'train_loss',
-  'wall_seconds',
-  'train_seconds',
-  'aggregate_seconds',
-  'upload_bytes',
-  'download_bytes',
-  ...EVAL_NAMES.flatMap((n) => [`${n}_pooled_acc`, `${n}_mean_acc`, `${n}_std_acc`, `${n}_min_acc`, `${n}_max_acc`, `${n}_pooled_loss`]),
-];
-
-export function csvLine(row: RoundRow): string {
-  const num = (x: number | null | undefined, digits = 6) => (x === null || x === undefined ? '' : Number(x.toFixed(digits)).toString());
-  const cells = [
-    row.round,
-    row.clients,
-    row.succeeded,
-    row.failed,
-    num(row.trainLoss),
-    num(row.wallSeconds, 3),
-    num(row.trainSeconds, 3),
-    num(row.aggregateSeconds, 3),
-    row.uploadBytes,
-    row.downloadBytes,
-    ...EVAL_NAMES.flatMap((n) => {
-      const s = row.evaluation?.[n];
-      return [num(s?.pooledAccuracy), num(s?.mean), num(s?.std), num(s?.min), num(s?.max), num(s?.pooledLoss)];
-    }),
-  ];
-  return cells.join(',');
-}

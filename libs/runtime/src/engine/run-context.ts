@@ -1,15 +1,16 @@
-import type { AlgorithmEnv, AlgorithmHooks } from '@fedsim/fl/algorithms/index';
-import { algorithmByName } from '@fedsim/fl/algorithms/index';
-import { withRobustAggregation } from '@fedsim/fl/aggregation/robust/index';
-import { createModel } from '@fedsim/fl/models/index';
-import type { ModelDef } from '@fedsim/fl/models/types';
-import type { Dataset, Partition } from '@fedsim/fl/data/types';
-import { decodePartition } from '@fedsim/fl/data/index';
+import type { AlgorithmEnv, AlgorithmHooks } from '@fedsim/fl/algorithms';
+import { algorithmByName } from '@fedsim/fl/algorithms';
+import { createModel } from '@fedsim/fl/models';
+import type { ModelDef } from '@fedsim/fl/models';
+import type { Dataset, Partition } from '@fedsim/fl/data';
+import { decodePartition } from '@fedsim/fl/data';
+import { withRobustAggregation } from '@fedsim/fl/aggregation';
 import type { ParamSpec } from '@fedsim/fl';
 import { subSpec } from '@fedsim/fl';
 import type { ExperimentConfig } from '../config/experiment.js';
 import { algorithmOptions } from '../config/experiment.js';
 import { loadDataset } from '../data/index.js';
+import type { LoadDatasetOptions } from '../data/index.js';
 import type { BlobStore } from '../ports/blob-store.js';
 import { keys } from './keys.js';
 import type { RunRecord } from './run-record.js';
@@ -72,7 +73,7 @@ export class RunContextCache {
 
   constructor(
     private readonly store: BlobStore,
-    private readonly opts: { dataDir?: string } = {},
+    private readonly data: LoadDatasetOptions = {},
   ) {}
 
   get(runId: string): Promise<RunContext> {
@@ -89,7 +90,7 @@ export class RunContextCache {
   private async load(runId: string): Promise<RunContext> {
     const record = parseRunRecord(await this.store.get(keys.run(runId)), keys.run(runId));
     const config = record.config;
-    const dataset = await loadDataset(config.data, this.opts.dataDir ? { dataDir: this.opts.dataDir } : {});
+    const dataset = await loadDataset(config.data, this.data);
     const partition = decodePartition(await this.store.get(keys.partition(runId))).partition;
     const model = modelFor(config, dataset);
     const { env, hooks, uploadSpec } = algorithmFor(config, model, partition.numClients);

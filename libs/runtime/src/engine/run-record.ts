@@ -34,6 +34,3 @@ export function parseRunRecord(bytes: Uint8Array, key: string): RunRecord {
   const raw = runRecordSchema.parse(JSON.parse(Buffer.from(bytes).toString('utf8')));
   return { ...raw, config: parseExperiment(raw.config, `run record ${key}`) };
 }
-
-export const encodeJson = (value: unknown): Uint8Array => Buffer.from(JSON.stringify(value, null, 1));
-export const decodeJson = (bytes: Uint8Array): unknown => JSON.parse(Buffer.from(bytes).toString('utf8'));

@@ -1,10 +1,15 @@
 import { z } from 'zod';
+import { InvalidJobError } from '../errors/non-retryable.js';
+import { formatIssues } from '@fedsim/fl/util';
+import { failureCodeSchema } from './failures.js';
 
 /**
  * Every job's payload and reply, shared by the producer (coordinator, embedded engine) and the
  * consumer (worker). Payloads carry keys and ids only; tensors travel through the blob store.
  */
-const runId = z.string().min(1).max(120);
+/** A run id as every job carries it (also the CLI's --run-id and the store's key prefix). */
+export const runIdSchema = z.string().min(1).max(120);
+const runId = runIdSchema;
 const round = z.number().int().min(0);
 const clientId = z.number().int().min(0);
 const key = z.string().min(1);
@@ -15,6 +20,9 @@ export type JobMetricLabels = z.infer<typeof labels>;
 /** A client's stored state: entry name → key of the blob holding it. */
 export const stateRefsSchema = z.record(z.string(), key);
 export type StateRefs = z.infer<typeof stateRefsSchema>;
+/** client id (as a string) → its latest state refs; one JSON blob per round */
+export const stateIndexSchema = z.record(z.string().regex(/^\d+$/, 'client ids are integers'), stateRefsSchema);
+export type StateIndex = z.infer<typeof stateIndexSchema>;
 
 export const trainPayloadSchema = z.object({
   runId,
@@ -72,12 +80,21 @@ export const aggregatePayloadSchema = z.object({
   labels,
   round,
   clients: z.array(clientId),
+  /** the next round's clients, sampled once by the coordinator; empty after the last round */
+  nextClients: z.array(clientId),
   /** the state index the round's clients started from (end of round − 1); null before any */
   previousStateIndexKey: key.nullable(),
 });
 export type AggregatePayload = z.infer<typeof aggregatePayloadSchema>;
 
-export const clientFailureSchema = z.object({ clientId, reason: z.string() });
+/** A client that produced no accepted result in a round or evaluation: typed, never parsed from text. */
+export const clientFailureSchema = z.object({
+  clientId,
+  kind: z.enum(['train', 'eval']),
+  code: failureCodeSchema,
+  /** for people: the error message or what was wrong with the update */
+  detail: z.string(),
+});
 export type ClientFailure = z.infer<typeof clientFailureSchema>;
 
 export const commitRecordSchema = z.object({
@@ -95,7 +112,7 @@ export const commitRecordSchema = z.object({
   backends: z.array(z.string()),
   /** the worker processes that delivered this round's accepted updates */
   workers: z.array(z.string()),
-  /** per-client facts the algorithm reported when preparing round + 1 (e.g. personalised elements) */
+  /** per-client facts the algorithm reported when preparing round + 1 (e.g. personalized elements) */
   prepareReports: z.record(z.string(), z.unknown()),
   aggregateSeconds: z.number(),
 });
@@ -137,19 +154,70 @@ export const evalSummarySchema = z.object({
 });
 export type EvalSummary = z.infer<typeof evalSummarySchema>;
 
+/** Retries of one job kind: how many tries, read from the experiment's `failures` settings. */
+interface FailureSettings {
+  readonly attempts: number;
+  readonly aggregateAttempts: number;
+  readonly roundDeadlineSeconds: number;
+}
+
+const roundDeadlineMs = (f: FailureSettings) => f.roundDeadlineSeconds * 1000;
+/** a client's job: retried up to `failures.attempts` times within the round's deadline */
+const clientJob = { attempts: (f: FailureSettings) => f.attempts, timeoutMs: roundDeadlineMs };
+/** a round's parent job: `failures.aggregateAttempts` tries */
+const roundJob = { attempts: (f: FailureSettings) => f.aggregateAttempts, timeoutMs: roundDeadlineMs };
+
+/**
+ * Every job kind: where it runs in a flow (a `child` per client, or the `parent` that runs once
+ * the children are done), its payload and reply schemas, how often it is tried and how long its
+ * flow may take. Transports, handlers and the thread pool are typed from this table.
+ */
+export const jobCatalog = {
+  train: { stage: 'child', payload: trainPayloadSchema, reply: trainReplySchema, ...clientJob },
+  eval: { stage: 'child', payload: evalPayloadSchema, reply: evalReplySchema, ...clientJob },
+  aggregate: { stage: 'parent', payload: aggregatePayloadSchema, reply: aggregateReplySchema, ...roundJob },
+  evalSummary: { stage: 'parent', payload: evalSummaryPayloadSchema, reply: evalSummarySchema, ...roundJob },
+} as const;
+
+/** A flow's deadline and tries, from the catalog entries of its child and parent kinds. */
+export function flowPolicy(child: ChildKind, parent: ParentKind, failures: FailureSettings) {
+  return {
+    deadlineMs: jobCatalog[child].timeoutMs(failures),
+    attempts: jobCatalog[child].attempts(failures),
+    parentAttempts: jobCatalog[parent].attempts(failures),
+  };
+}
+
+type Catalog = typeof jobCatalog;
+export type JobKind = keyof Catalog;
+export type ChildKind = { [K in JobKind]: Catalog[K]['stage'] extends 'child' ? K : never }[JobKind];
+export type ParentKind = Exclude<JobKind, ChildKind>;
+export const JOB_KINDS = Object.keys(jobCatalog) as JobKind[];
+export const CHILD_KINDS = JOB_KINDS.filter((k): k is ChildKind => jobCatalog[k].stage === 'child');
+export const PARENT_KINDS = JOB_KINDS.filter((k): k is ParentKind => jobCatalog[k].stage === 'parent');
+
+/** Payload and reply of every job kind. */
+export type Jobs = { readonly [K in JobKind]: { readonly payload: z.infer<Catalog[K]['payload']>; readonly reply: z.infer<Catalog[K]['reply']> } };
+/** What any table of jobs looks like; transports carry payloads without looking inside. */
+export type JobShapes = { readonly [K in JobKind]: { readonly payload: unknown; readonly reply: unknown } };
+/** Jobs whose payloads and replies are opaque: transport plumbing and its tests. */
+export type UntypedJobs = JobShapes;
+
+/** Validates a job's payload against its catalog schema (a bad payload is not retried). */
+export function parsePayload<K extends JobKind>(kind: K, value: unknown): Jobs[K]['payload'] {
+  return parseJob(jobCatalog[kind].payload as unknown as z.ZodType<Jobs[K]['payload']>, value, `${kind} job payload`);
+}
+
+/** Validates a job's reply against its catalog schema. */
+export function parseReply<K extends JobKind>(kind: K, value: unknown, what = `${kind} job reply`): Jobs[K]['reply'] {
+  return parseJob(jobCatalog[kind].reply as unknown as z.ZodType<Jobs[K]['reply']>, value, what);
+}
+
 /** Parses a job payload or reply at the edge, with an error that names the job and the field. */
 export function parseJob<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
   const r = schema.safeParse(value);
-  if (!r.success) {
-    const detail = r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
-    throw new InvalidJobError(`invalid ${what}: ${detail}`);
-  }
+  if (!r.success) throw new InvalidJobError(`invalid ${what}: ${formatIssues(r.error)}`);
   return r.data;
 }
 
-export class InvalidJobError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'InvalidJobError';
-  }
-}
+export { InvalidJobError };

@@ -93,13 +93,13 @@ export const METRIC_CATALOG = {
   clientFailures: {
     name: 'client_failures_total',
     type: 'counter',
-    help: 'Client jobs that failed for good (after retries) or missed the round deadline.',
+    help: 'Client jobs that produced no result, by failure code (error, bad_input, deadline, stalled, missing).',
     labelNames: [...EXPERIMENT, 'job_kind', 'reason'],
   },
   updatesRejected: {
     name: 'updates_rejected_total',
     type: 'counter',
-    help: 'Client updates refused by aggregation, by reason.',
+    help: 'Client updates refused by aggregation, by failure code (non_finite, shape_mismatch, corrupt, malformed).',
     labelNames: [...EXPERIMENT, 'reason'],
   },
   evalAccuracy: {

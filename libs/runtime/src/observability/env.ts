@@ -1,12 +1,8 @@
 import type { FedsimRole } from './metrics.js';
 
-/** Thrown for bad observability settings; the message names the environment variable to fix. */
-export class ObservabilityConfigError extends Error {
-  constructor(readonly variable: string, message: string) {
-    super(`${variable}: ${message}`);
-    this.name = 'ObservabilityConfigError';
-  }
-}
+import { ObservabilityConfigError } from '../errors/observability.js';
+
+export { ObservabilityConfigError };
 
 export const DEFAULT_METRICS_PORTS: Readonly<Record<FedsimRole, number>> = { coordinator: 9464, worker: 9465 };
 /**

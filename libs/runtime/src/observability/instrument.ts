@@ -1,9 +1,11 @@
-import { BACKEND_PREFERENCE, type BackendName } from '@fedsim/fl/compute/types';
+import { BACKEND_PREFERENCE, type BackendName } from '@fedsim/fl/compute';
 import type { ExperimentConfig } from '../config/experiment.js';
-import type { RunObserver } from '../engine/coordinator.js';
+import type { RunObserver } from '../engine/observers.js';
 import type { RoundRow } from '../engine/results.js';
+import type { Jobs, JobShapes, JobKind } from '../jobs/catalog.js';
+import { isRejection } from '../jobs/failures.js';
 import type { ChildContext, ChildKind, ChildOutcome, JobHandlers, ParentKind } from '../ports/transport.js';
-import type { ClientFailureReason, ExperimentLabels, FedsimMetrics, UpdateRejectReason } from './metrics.js';
+import type { ExperimentLabels, FedsimMetrics } from './metrics.js';
 
 const isBackend = (b: unknown): b is BackendName => (BACKEND_PREFERENCE as readonly unknown[]).includes(b);
 
@@ -17,18 +19,18 @@ function labelsOf(payload: unknown): ExperimentLabels {
  * per job kind, backend and pool, and the blob bytes each train job reports. Wraps the handlers
  * on the main thread, so it measures what the queue sees, queueing in the thread pool included.
  */
-export function instrumentHandlers(
-  handlers: JobHandlers,
+export function instrumentHandlers<J extends JobShapes = Jobs>(
+  handlers: JobHandlers<J>,
   metrics: FedsimMetrics,
   opts: { pool: string; backend: BackendName },
-): JobHandlers {
+): JobHandlers<J> {
   // The threads pick the backend; the first reply tells which one they picked.
   let backend = opts.backend;
   const learnBackend = (value: unknown) => {
     const b = (value as { backend?: unknown } | null)?.backend;
     if (isBackend(b)) backend = b;
   };
-  const timed = async <T>(kind: ChildKind | ParentKind, payload: unknown, attempt: number, run: () => Promise<T>) => {
+  const timed = async <T>(kind: JobKind, payload: unknown, attempt: number, run: () => Promise<T>) => {
     const timer = metrics.startJob({ ...labelsOf(payload), job_kind: kind, backend, pool: opts.pool }, attempt);
     try {
       const value = await run();
@@ -41,31 +43,17 @@ export function instrumentHandlers(
     }
   };
   return {
-    async runChild(kind: ChildKind, payload: unknown, ctx: ChildContext) {
+    async runChild<K extends ChildKind>(kind: K, payload: J[K]['payload'], ctx: ChildContext) {
       const value = await timed(kind, payload, ctx.attempt, () => handlers.runChild(kind, payload, ctx));
       const bytes = value as { uploadBytes?: unknown; downloadBytes?: unknown } | null;
       if (typeof bytes?.uploadBytes === 'number') metrics.recordBlobTransfer('upload', bytes.uploadBytes);
       if (typeof bytes?.downloadBytes === 'number') metrics.recordBlobTransfer('download', bytes.downloadBytes);
       return value;
     },
-    runParent(kind: ParentKind, payload: unknown, outcomes: readonly ChildOutcome[]) {
+    runParent<K extends ParentKind>(kind: K, payload: J[K]['payload'], outcomes: readonly ChildOutcome[]) {
       return timed(kind, payload, 1, () => handlers.runParent(kind, payload, outcomes));
     },
   };
-}
-
-/** Maps the engine's failure text to the metric's bounded reason sets. */
-export function classifyFailure(
-  reason: string,
-): { kind: 'rejected'; reason: UpdateRejectReason } | { kind: 'failed'; reason: ClientFailureReason } {
-  const rejected = /^rejected \(([a-z-]+)\)/.exec(reason)?.[1];
-  if (rejected) {
-    const map: Record<string, UpdateRejectReason> = { 'non-finite': 'non_finite', 'wrong-size': 'shape_mismatch' };
-    return { kind: 'rejected', reason: map[rejected] ?? 'malformed' };
-  }
-  if (/^deadline/.test(reason)) return { kind: 'failed', reason: 'deadline' };
-  if (/stalled/i.test(reason)) return { kind: 'failed', reason: 'stalled' };
-  return { kind: 'failed', reason: 'error' };
 }
 
 /** Round-level metrics from the coordinator's view of a run. */
@@ -86,10 +74,10 @@ export function metricsObserver(metrics: FedsimMetrics, config: ExperimentConfig
       round = null;
       metrics.clientUpdates.inc(labels, row.succeeded);
       if (row.trainLoss !== null) metrics.trainLoss.set(labels, row.trainLoss);
+      // The failure's own code is the label value: the same word as in results.csv and summary.json.
       for (const f of row.failures) {
-        const c = classifyFailure(f.reason);
-        if (c.kind === 'rejected') metrics.recordRejectedUpdate(labels, c.reason);
-        else metrics.recordClientFailure(labels, 'train', c.reason);
+        if (isRejection(f.code)) metrics.recordRejectedUpdate(labels, f.code);
+        else metrics.recordClientFailure(labels, f.kind, f.code);
       }
       const personalized = row.evaluation?.['personalized'];
       if (personalized) {

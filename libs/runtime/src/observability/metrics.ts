@@ -1,19 +1,18 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { BackendName } from '@fedsim/fl/compute/types';
-import type { ChildKind, ParentKind } from '../ports/transport.js';
+import type { BackendName } from '@fedsim/fl/compute';
+import type { JobKind as CatalogJobKind } from '../jobs/catalog.js';
+import type { JobFailureCode, RejectionCode } from '../jobs/failures.js';
 import { METRIC_CATALOG, type MetricKey, type MetricSpec } from './catalog.js';
 
 export type FedsimRole = 'coordinator' | 'worker';
-export type JobKind = ChildKind | ParentKind;
-/** Why a client job produced no update: it failed for good, or the round deadline passed first. */
-export type ClientFailureReason = 'error' | 'deadline' | 'stalled';
-/** Why aggregation refused an update that did arrive. */
-export type UpdateRejectReason = 'non_finite' | 'shape_mismatch' | 'stale_round' | 'duplicate' | 'malformed' | 'too_large';
+export type JobKind = CatalogJobKind;
+/** Why a client job produced no update (jobs/failures.ts: the codes of results.csv and summary.json). */
+export type ClientFailureReason = JobFailureCode;
+/** Why aggregation refused an update that did arrive (jobs/failures.ts). */
+export type UpdateRejectReason = RejectionCode;
 // Records (not arrays) so the compiler checks every reason is listed; they seed the counters at 0.
-const CLIENT_FAILURE_REASONS: Record<ClientFailureReason, true> = { error: true, deadline: true, stalled: true };
-const UPDATE_REJECT_REASONS: Record<UpdateRejectReason, true> = {
-  non_finite: true, shape_mismatch: true, stale_round: true, duplicate: true, malformed: true, too_large: true,
-};
+const CLIENT_FAILURE_REASONS: Record<ClientFailureReason, true> = { error: true, bad_input: true, deadline: true, stalled: true, missing: true };
+const UPDATE_REJECT_REASONS: Record<UpdateRejectReason, true> = { non_finite: true, shape_mismatch: true, corrupt: true, malformed: true };
 export type EvalView = 'pooled' | 'client_mean' | 'global';
 export type JobOutcome = 'completed' | 'failed';
 export type BlobDirection = 'upload' | 'download';

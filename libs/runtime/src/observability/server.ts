@@ -51,13 +51,9 @@ export interface ObservabilityServer {
   close(): Promise<void>;
 }
 
-/** Thrown when the server cannot start; the message says what to change. */
-export class ObservabilityStartError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'ObservabilityStartError';
-  }
-}
+import { ObservabilityStartError } from '../errors/observability.js';
+
+export { ObservabilityStartError };
 
 function errorMessage(error: unknown): string {
   const text = error instanceof Error ? error.message : String(error);

@@ -1,3 +1,4 @@
+import { NonRetryableError, isNonRetryable } from '../errors/non-retryable.js';
 import type { ChildKind, ChildOutcome, ParentKind } from '../ports/transport.js';
 
 /** The messages between the pool and its threads (structured-cloned, so plain data only). */
@@ -13,6 +14,8 @@ export interface SerializedError {
   readonly name: string;
   readonly message: string;
   readonly stack?: string;
+  /** set for non-retryable errors, so the pool's caller does not retry them either */
+  readonly retryable?: false;
 }
 
 export type FromThread =
@@ -34,12 +37,20 @@ export interface ThreadWorkerData {
 }
 
 export function serializeError(err: unknown): SerializedError {
-  if (err instanceof Error) return { name: err.name, message: err.message, ...(err.stack ? { stack: err.stack } : {}) };
+  if (err instanceof Error) {
+    return {
+      name: err.name,
+      message: err.message,
+      ...(err.stack ? { stack: err.stack } : {}),
+      ...(isNonRetryable(err) ? { retryable: false as const } : {}),
+    };
+  }
   return { name: 'Error', message: typeof err === 'string' ? err : String(err) };
 }
 
+/** The thread's error on this side: same name and message, and still non-retryable if it was. */
 export function deserializeError(e: SerializedError): Error {
-  const err = new Error(e.message);
+  const err = e.retryable === false ? new NonRetryableError(e.message) : new Error(e.message);
   err.name = e.name;
   if (e.stack) err.stack = e.stack;
   return err;

@@ -3,6 +3,7 @@
  * their caches for the thread's life), then runs one job at a time as the pool sends them.
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import type { UntypedJobs } from '../jobs/catalog.js';
 import type { JobHandlers } from '../ports/transport.js';
 import { serializeError } from './messages.js';
 import type { FromThread, ThreadInit, ThreadJob, ThreadWorkerData, ToThread } from './messages.js';
@@ -11,19 +12,20 @@ const port = parentPort;
 if (!port) throw new Error('thread-main must run in a worker thread');
 const send = (msg: FromThread) => port.postMessage(msg);
 
-async function loadHandlers(init: ThreadInit): Promise<JobHandlers> {
+async function loadHandlers(init: ThreadInit): Promise<JobHandlers<UntypedJobs>> {
   const mod = (await import(init.entry)) as { createHandlers?: unknown };
   if (typeof mod.createHandlers !== 'function') {
     throw new Error(`thread pool entry ${init.entry} does not export createHandlers(workerData)`);
   }
-  const handlers = (await (mod.createHandlers as (data: unknown) => Promise<JobHandlers>)(init.workerData));
+  const handlers = (await (mod.createHandlers as (data: unknown) => Promise<JobHandlers<UntypedJobs>>)(init.workerData));
   if (typeof handlers?.runChild !== 'function' || typeof handlers.runParent !== 'function') {
     throw new Error(`createHandlers() in ${init.entry} did not return JobHandlers (runChild, runParent)`);
   }
   return handlers;
 }
 
-function run(handlers: JobHandlers, job: ThreadJob, signal: AbortSignal): Promise<unknown> {
+/** Runs a job; a handler that throws instead of rejecting fails only that job, never the thread. */
+async function run(handlers: JobHandlers<UntypedJobs>, job: ThreadJob, signal: AbortSignal): Promise<unknown> {
   return job.op === 'child'
     ? handlers.runChild(job.kind, job.payload, { attempt: job.attempt, jobId: job.jobId, signal })
     : handlers.runParent(job.kind, job.payload, job.outcomes);

@@ -2,8 +2,10 @@ import { resolve as resolvePath } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { ResourceLimits } from 'node:worker_threads';
+import type { Jobs, JobShapes } from '../jobs/catalog.js';
 import type { ChildContext, ChildKind, ChildOutcome, JobHandlers, ParentKind } from '../ports/transport.js';
 import { deserializeError } from './messages.js';
+import { ThreadPoolClosedError } from '../errors/transport.js';
 import type { FromThread, ThreadInit, ThreadJob, ThreadWorkerData, ToThread } from './messages.js';
 
 export interface ThreadPoolOptions {
@@ -20,12 +22,7 @@ export interface ThreadPoolOptions {
   readonly resourceLimits?: ResourceLimits;
 }
 
-export class ThreadPoolClosedError extends Error {
-  constructor() {
-    super('thread pool closed');
-    this.name = 'ThreadPoolClosedError';
-  }
-}
+export { ThreadPoolClosedError };
 
 interface Task {
   readonly id: number;
@@ -89,10 +86,11 @@ function entryHref(entry: URL | string): string {
  * handlers it builds (data sets, compute backend) for its life. Threads inherit the process's
  * execArgv, so under `node --import tsx` a `.ts` entry loads too.
  *
- * A job's error rejects that job with the original name and message. A thread that dies takes
+ * A job's error rejects that job with the original name and message, and stays non-retryable
+ * when it was (errors/non-retryable.ts). A thread that dies takes
  * only its current job down (rejected, naming the exit) and is replaced on demand.
  */
-export class ThreadPoolHandlers implements JobHandlers {
+export class ThreadPoolHandlers<J extends JobShapes = Jobs> implements JobHandlers<J> {
   private readonly init: ThreadInit;
   private readonly boot: ThreadWorkerData['boot'];
   private readonly threads = new Set<PoolThread>();
@@ -110,11 +108,11 @@ export class ThreadPoolHandlers implements JobHandlers {
     this.boot = { main: threadMainUrl().href, ...(tsx ? { tsx } : {}) };
   }
 
-  runChild(kind: ChildKind, payload: unknown, ctx: ChildContext): Promise<unknown> {
+  runChild<K extends ChildKind>(kind: K, payload: J[K]['payload'], ctx: ChildContext): Promise<J[K]['reply']> {
     return this.submit({ op: 'child', kind, payload, attempt: ctx.attempt, jobId: ctx.jobId }, `${kind} job ${ctx.jobId}`, ctx.signal);
   }
 
-  runParent(kind: ParentKind, payload: unknown, outcomes: readonly ChildOutcome[]): Promise<unknown> {
+  runParent<K extends ParentKind>(kind: K, payload: J[K]['payload'], outcomes: readonly ChildOutcome[]): Promise<J[K]['reply']> {
     return this.submit({ op: 'parent', kind, payload, outcomes }, `${kind} job`, undefined);
   }
 

@@ -17,16 +17,4 @@ export interface BlobStore {
   describe(): string;
 }
 
-export class BlobNotFoundError extends Error {
-  constructor(readonly key: string, where: string) {
-    super(`no object '${key}' in ${where}`);
-    this.name = 'BlobNotFoundError';
-  }
-}
-
-export class BlobStoreUnavailableError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'BlobStoreUnavailableError';
-  }
-}
+export { BlobNotFoundError, BlobStoreUnavailableError } from '../errors/store.js';

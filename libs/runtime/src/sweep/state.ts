@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { BlobStore } from '../ports/blob-store.js';
-import { decodeJson, encodeJson } from '../engine/run-record.js';
+import { decodeJson, encodeJson } from '../engine/json-blobs.js';
 
 /**
  * What `fedsim status` and `fedsim cancel` read and write, in the run store beside the runs

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { BACKEND_PREFERENCE } from '@fedsim/fl/compute/types';
+import { BACKEND_PREFERENCE } from '@fedsim/fl/compute';
 
 /** `auto` (first that loads, in preference order) or one named compute backend. */
 export const backendChoiceSchema = z.enum(['auto', ...BACKEND_PREFERENCE]);

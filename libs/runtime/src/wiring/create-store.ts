@@ -5,5 +5,5 @@ import type { StoreConfig } from './store-config.js';
 export function createBlobStore(config: StoreConfig): BlobStore {
   return config.kind === 'dir'
     ? new LocalDirBlobStore(config.root)
-    : S3BlobStore.fromEnv({ ...process.env, ...config.env });
+    : S3BlobStore.fromEnv(config.env);
 }

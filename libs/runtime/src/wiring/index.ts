@@ -2,4 +2,4 @@ export * from './runtimes.js';
 export * from './store-config.js';
 export * from './create-store.js';
 export * from './worker-thread-entry.js';
-export type { WorkerThreadData } from './worker-thread.js';
+export { createHandlers, type WorkerThreadData } from './worker-thread.js';

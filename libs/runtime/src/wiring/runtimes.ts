@@ -1,6 +1,9 @@
 import { resolve } from 'node:path';
 import { z } from 'zod';
-import { BullmqTransport, EmbeddedTransport, LocalDirBlobStore, S3BlobStore } from '../adapters/index.js';
+import { formatIssues } from '@fedsim/fl/util';
+import type { WasmKernelMode } from '@fedsim/fl/compute';
+import { BullmqTransport, EmbeddedTransport, LocalDirBlobStore, namePartSchema, S3BlobStore } from '../adapters/index.js';
+import { ConfigError } from '../errors/run.js';
 import { ThreadPoolHandlers } from '../pool/index.js';
 import type { BlobStore } from '../ports/blob-store.js';
 import type { FlowTransport, JobHandlers } from '../ports/transport.js';
@@ -26,7 +29,10 @@ export async function embeddedRuntime(opts: {
   root: string;
   workers: number;
   backend?: BackendChoice;
-  dataDir?: string;
+  /** the folder holding one folder per data set (FEDSIM_DATA_DIR) */
+  dataRoot?: string;
+  /** wasm gradient kernels ('stock' only for benchmarks) */
+  wasmKernels?: WasmKernelMode;
   /** wraps the compute threads' handlers, e.g. with job metrics */
   instrument?: (handlers: JobHandlers) => JobHandlers;
 }): Promise<Runtime> {
@@ -36,7 +42,8 @@ export async function embeddedRuntime(opts: {
   const workerData: WorkerThreadData = {
     store: { kind: 'dir', root },
     backend: opts.backend ?? 'auto',
-    ...(opts.dataDir ? { dataDir: opts.dataDir } : {}),
+    ...(opts.dataRoot ? { dataRoot: opts.dataRoot } : {}),
+    ...(opts.wasmKernels ? { wasmKernels: opts.wasmKernels } : {}),
     logBackend: true,
   };
   const handlers = new ThreadPoolHandlers({ entry: workerThreadEntry(), size: opts.workers, workerData });
@@ -56,18 +63,17 @@ export async function embeddedRuntime(opts: {
 }
 
 export const distributedEnvSchema = z.object({
-  REDIS_URL: z.string().min(1, 'REDIS_URL is required for a distributed run (e.g. redis://127.0.0.1:6379)'),
-  FEDSIM_QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9_-]+$/).default('fedsim'),
+  REDIS_URL: z.string({ error: 'is required for a distributed run (e.g. redis://127.0.0.1:6379)' }).min(1),
+  FEDSIM_QUEUE_PREFIX: namePartSchema.default('fedsim'),
 });
 
-/** Coordinator side of a distributed run: BullMQ over REDIS_URL, S3 from S3_* variables. Fails fast. */
-export async function distributedRuntime(env: NodeJS.ProcessEnv): Promise<Runtime> {
+/**
+ * Coordinator side of a distributed run: BullMQ over REDIS_URL, S3 from the S3_* variables of
+ * `env` (the app's environment, passed in). Fails fast.
+ */
+export async function distributedRuntime(env: Readonly<Record<string, string | undefined>>): Promise<Runtime> {
   const parsed = distributedEnvSchema.safeParse(env);
-  if (!parsed.success) {
-    throw new Error(
-      `distributed run: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
-    );
-  }
+  if (!parsed.success) throw new ConfigError(`distributed run: ${formatIssues(parsed.error)}`);
   const store = S3BlobStore.fromEnv(env);
   const transport = new BullmqTransport({ connection: parsed.data.REDIS_URL, prefix: parsed.data.FEDSIM_QUEUE_PREFIX });
   try {

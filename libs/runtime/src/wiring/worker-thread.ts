@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { initCompute } from '@fedsim/fl/compute/index';
+import { initCompute, WASM_KERNEL_MODES } from '@fedsim/fl/compute';
 import { RunContextCache } from '../engine/run-context.js';
 import { createJobHandlers } from '../engine/handlers.js';
 import type { JobHandlers } from '../ports/transport.js';
@@ -10,8 +10,10 @@ import { backendChoiceSchema } from './backend-choice.js';
 export const workerThreadDataSchema = z.object({
   store: storeConfigSchema,
   backend: backendChoiceSchema.default('auto'),
-  /** overrides the data directory of every run's config (workers may mount data elsewhere) */
-  dataDir: z.string().optional(),
+  /** the folder holding one folder per data set (the app's FEDSIM_DATA_DIR) */
+  dataRoot: z.string().optional(),
+  /** wasm gradient kernels ('stock' only for benchmarks) */
+  wasmKernels: z.enum(WASM_KERNEL_MODES as ['fast', 'stock']).default('fast'),
   /** log the compute backend once (first thread only) */
   logBackend: z.boolean().default(false),
 });
@@ -22,9 +24,10 @@ export async function createHandlers(workerData: unknown): Promise<JobHandlers> 
   const data = workerThreadDataSchema.parse(workerData);
   const compute = await initCompute({
     prefer: data.backend,
+    wasmKernels: data.wasmKernels,
     ...(data.logBackend ? { log: (m: string) => console.error(`[compute] ${m}`) } : {}),
   });
   const store = createBlobStore(data.store);
-  const contexts = new RunContextCache(store, data.dataDir ? { dataDir: data.dataDir } : {});
+  const contexts = new RunContextCache(store, data.dataRoot ? { dataRoot: data.dataRoot } : {});
   return createJobHandlers({ store, contexts, backend: compute.backend });
 }

@@ -5,7 +5,10 @@ import type { RedisHandle } from '../../../../test/harness/index.js';
 import { BullmqTransport } from '../../src/adapters/bullmq/transport.js';
 import { startBullmqWorkers } from '../../src/adapters/bullmq/workers.js';
 import { silentLogger } from '../../src/adapters/logger.js';
-import type { FlowSpec } from '../../src/ports/transport.js';
+import type { FlowSpec as TypedFlowSpec } from '../../src/ports/transport.js';
+import type { UntypedJobs } from '../../src/jobs/catalog.js';
+
+type FlowSpec = TypedFlowSpec<UntypedJobs>;
 import { ScriptedHandlers } from './scripted-handlers.js';
 
 let redis: RedisHandle;
@@ -40,10 +43,10 @@ function flow(id: string, n: number, priority?: number): FlowSpec {
 async function bigBeforeSmall(bigPriority: number | undefined): Promise<{ before: number; atSubmit: number }> {
   const prefix = `${redis.prefix}-${++seq}`;
   const handlers = new ScriptedHandlers();
-  const transport = new BullmqTransport({
+  const transport = new BullmqTransport<UntypedJobs>({
     connection: redis.url, prefix, keyPrefix: redis.prefix, childBackoffMs: 20, parentBackoffMs: 20, pollIntervalMs: 100, log: silentLogger,
   });
-  const workers = await startBullmqWorkers({
+  const workers = await startBullmqWorkers<UntypedJobs>({
     connection: redis.url, prefix, keyPrefix: redis.prefix, handlers, pools: ['default'], concurrency: 1, closeTimeoutMs: 2_000, log: silentLogger,
   });
   try {

@@ -11,7 +11,10 @@ import type { BullmqWorkersHandle } from '../../src/adapters/bullmq/workers.js';
 import { silentLogger } from '../../src/adapters/logger.js';
 import type { AdapterLogger } from '../../src/adapters/logger.js';
 import { TransportUnavailableError } from '../../src/ports/transport.js';
-import type { FlowSpec } from '../../src/ports/transport.js';
+import type { FlowSpec as TypedFlowSpec } from '../../src/ports/transport.js';
+import type { UntypedJobs } from '../../src/jobs/catalog.js';
+
+type FlowSpec = TypedFlowSpec<UntypedJobs>;
 import { ScriptedHandlers } from './scripted-handlers.js';
 import type { ParentSummary } from './scripted-handlers.js';
 import { transportConformance } from './transport-conformance.js';
@@ -35,7 +38,7 @@ function transportOptions(prefix: string, extra: Partial<BullmqTransportOptions>
 }
 
 function workers(prefix: string, handlers: ScriptedHandlers, pools = ['default']): Promise<BullmqWorkersHandle> {
-  return startBullmqWorkers({
+  return startBullmqWorkers<UntypedJobs>({
     connection: redis.url, prefix, keyPrefix: redis.prefix, handlers, pools, concurrency: 16, closeTimeoutMs: 2_000,
     log: silentLogger,
   });
@@ -44,7 +47,7 @@ function workers(prefix: string, handlers: ScriptedHandlers, pools = ['default']
 // The handlers run in two worker handles (two BullMQ Worker sets, as two processes would).
 transportConformance('BullmqTransport', async (handlers) => {
   const prefix = prefixFor();
-  const transport = new BullmqTransport(transportOptions(prefix));
+  const transport = new BullmqTransport<UntypedJobs>(transportOptions(prefix));
   const handles = [await workers(prefix, handlers), await workers(prefix, handlers)];
   return {
     transport,
@@ -101,7 +104,7 @@ test('BullmqTransport: the parent does not start between chunks even when every 
   const handle = await workers(prefix, handlers);
   const chunksSeen: number[] = [];
   const flow = `chunks-${seq}`;
-  const transport = new BullmqTransport(transportOptions(prefix, {
+  const transport = new BullmqTransport<UntypedJobs>(transportOptions(prefix, {
     chunkSize: 10,
     async afterChunk({ added }) {
       chunksSeen.push(added);
@@ -128,7 +131,7 @@ test('BullmqTransport: children routed to a pool no worker serves are removed at
   const prefix = prefixFor();
   const handlers = new ScriptedHandlers();
   const handle = await workers(prefix, handlers, ['default']);
-  const transport = new BullmqTransport(transportOptions(prefix));
+  const transport = new BullmqTransport<UntypedJobs>(transportOptions(prefix));
   const flow = `pools-${seq}`;
   try {
     const running = transport.runFlow(spec(flow, [
@@ -157,8 +160,8 @@ test('BullmqTransport: a second coordinator re-submitting a running flow waits f
   const prefix = prefixFor();
   const handlers = new ScriptedHandlers();
   const handle = await workers(prefix, handlers);
-  const first = new BullmqTransport(transportOptions(prefix));
-  const second = new BullmqTransport(transportOptions(prefix));
+  const first = new BullmqTransport<UntypedJobs>(transportOptions(prefix));
+  const second = new BullmqTransport<UntypedJobs>(transportOptions(prefix));
   const flow = `resubmit-${seq}`;
   const children = ['x', 'y', 'z'].map((id, i) => ({ ...okChild(flow, id, i), payload: { flow, child: id, value: i, script: { do: 'ok', delayMs: 300 } } }));
   try {
@@ -167,7 +170,7 @@ test('BullmqTransport: a second coordinator re-submitting a running flow waits f
     const b = second.runFlow(spec(flow, children));
     const [ra, rb] = await Promise.all([a, b]);
     assert.deepEqual(rb, ra);
-    const third = new BullmqTransport(transportOptions(prefix));
+    const third = new BullmqTransport<UntypedJobs>(transportOptions(prefix));
     assert.deepEqual(await third.runFlow(spec(flow, children)), ra);
     await third.close();
     for (const id of ['x', 'y', 'z']) assert.deepEqual(handlers.runsOf(flow, id), [1]);
@@ -183,7 +186,7 @@ test('BullmqTransport: a re-submitted flow whose parent failed rejects again wit
   const prefix = prefixFor();
   const handlers = new ScriptedHandlers();
   const handle = await workers(prefix, handlers);
-  const transport = new BullmqTransport(transportOptions(prefix));
+  const transport = new BullmqTransport<UntypedJobs>(transportOptions(prefix));
   const flow = `failed-${seq}`;
   const failing: FlowSpec = { ...spec(flow, [okChild(flow, 'a', 1)]), parent: { kind: 'aggregate', payload: { flow, fail: true } } };
   try {
@@ -200,7 +203,7 @@ test('BullmqTransport: event streams are capped and queue depths are reported pe
   const prefix = prefixFor();
   const handlers = new ScriptedHandlers();
   const handle = await workers(prefix, handlers);
-  const transport = new BullmqTransport(transportOptions(prefix, { eventsMaxLen: 50, pools: ['default', 'gpu'] }));
+  const transport = new BullmqTransport<UntypedJobs>(transportOptions(prefix, { eventsMaxLen: 50, pools: ['default', 'gpu'] }));
   const flow = `streams-${seq}`;
   try {
     await transport.runFlow(spec(flow, Array.from({ length: 300 }, (_, i) => okChild(flow, `s${i}`, i))));
@@ -228,11 +231,11 @@ test('BullmqTransport: event streams are capped and queue depths are reported pe
 test('startBullmqWorkers: close hands a job that outlives the grace period back to the queue, where another worker finishes it', async () => {
   const prefix = prefixFor();
   const stuck = new ScriptedHandlers();
-  const first = await startBullmqWorkers({
+  const first = await startBullmqWorkers<UntypedJobs>({
     connection: redis.url, prefix, keyPrefix: redis.prefix, handlers: stuck, pools: ['default'], concurrency: 1,
     aggregate: false, closeTimeoutMs: 300, log: silentLogger,
   });
-  const transport = new BullmqTransport(transportOptions(prefix));
+  const transport = new BullmqTransport<UntypedJobs>(transportOptions(prefix));
   const flow = `handback-${seq}`;
   const running = transport.runFlow(spec(flow, [{ id: 'h', kind: 'train', payload: { flow, child: 'h', value: 5, script: { do: 'hang' } } }], { attempts: 1 }));
   let second: BullmqWorkersHandle | undefined;
@@ -241,7 +244,7 @@ test('startBullmqWorkers: close hands a job that outlives the grace period back 
     assert.deepEqual(stuck.runsOf(flow, 'h'), [1]);
     await first.close();
     const attempts: number[] = [];
-    second = await startBullmqWorkers({
+    second = await startBullmqWorkers<UntypedJobs>({
       connection: redis.url, prefix, keyPrefix: redis.prefix, pools: ['default'], concurrency: 1, log: silentLogger,
       handlers: {
         async runChild(_kind, payload, ctx) {
@@ -265,7 +268,7 @@ test('startBullmqWorkers: close hands a job that outlives the grace period back 
 
 test('BullmqTransport.check: an unreachable Redis fails within seconds, names the URL without its password', async () => {
   const port = await freePort();
-  const transport = new BullmqTransport({ connection: `redis://user:hunter2@127.0.0.1:${port}/0`, prefix: 'x', log: silentLogger });
+  const transport = new BullmqTransport<UntypedJobs>({ connection: `redis://user:hunter2@127.0.0.1:${port}/0`, prefix: 'x', log: silentLogger });
   const started = Date.now();
   await assert.rejects(transport.check(), (err: unknown) => {
     assert.ok(err instanceof TransportUnavailableError);
@@ -281,7 +284,7 @@ test('BullmqTransport.check: an unreachable Redis fails within seconds, names th
 test('BullmqTransport.check: passes against the test Redis and warns when maxmemory-policy is not noeviction', async (t) => {
   const warnings: string[] = [];
   const log: AdapterLogger = { ...silentLogger, warn: (m) => warnings.push(m) };
-  const transport = new BullmqTransport({ connection: redis.url, prefix: 'x', log });
+  const transport = new BullmqTransport<UntypedJobs>({ connection: redis.url, prefix: 'x', log });
   await transport.check();
   assert.deepEqual(warnings, []);
   if (process.env['REDIS_URL']) {

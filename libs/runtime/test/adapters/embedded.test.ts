@@ -1,18 +1,19 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { EmbeddedTransport } from '../../src/adapters/embedded/embedded-transport.js';
+import type { UntypedJobs } from '../../src/jobs/catalog.js';
 import { ScriptedHandlers } from './scripted-handlers.js';
 import { transportConformance } from './transport-conformance.js';
 
 transportConformance('EmbeddedTransport', async (handlers) => {
-  const transport = new EmbeddedTransport({ handlers, concurrency: 8, retryBackoffMs: 5 });
+  const transport = new EmbeddedTransport<UntypedJobs>({ handlers, concurrency: 8, retryBackoffMs: 5 });
   return { transport, close: () => transport.close() };
 });
 
 test('EmbeddedTransport: never runs more jobs at once than its concurrency', async () => {
   let running = 0;
   let peak = 0;
-  const transport = new EmbeddedTransport({
+  const transport = new EmbeddedTransport<UntypedJobs>({
     concurrency: 3,
     handlers: {
       async runChild() {
@@ -38,7 +39,7 @@ test('EmbeddedTransport: never runs more jobs at once than its concurrency', asy
 
 test('EmbeddedTransport: close rejects flows still running and new ones', async () => {
   const handlers = new ScriptedHandlers();
-  const transport = new EmbeddedTransport({ handlers, concurrency: 2 });
+  const transport = new EmbeddedTransport<UntypedJobs>({ handlers, concurrency: 2 });
   const running = transport.runFlow({
     flowId: 'closing', parent: { kind: 'aggregate', payload: { flow: 'closing' } },
     children: [{ id: 'h', kind: 'train', payload: { flow: 'closing', child: 'h', value: 1, script: { do: 'hang' } } }],
@@ -56,7 +57,7 @@ test('EmbeddedTransport: close rejects flows still running and new ones', async 
 test('EmbeddedTransport: queueDepths reports waiting and active jobs', async () => {
   let release: () => void = () => undefined;
   const gate = new Promise<void>((r) => { release = r; });
-  const transport = new EmbeddedTransport({
+  const transport = new EmbeddedTransport<UntypedJobs>({
     concurrency: 2,
     handlers: { runChild: () => gate.then(() => 1), runParent: async () => 'done' },
   });

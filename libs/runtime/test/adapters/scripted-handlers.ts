@@ -1,3 +1,5 @@
+import { NonRetryableError } from '../../src/errors/index.js';
+import type { UntypedJobs } from '../../src/jobs/catalog.js';
 import type { ChildContext, ChildKind, ChildOutcome, JobHandlers, ParentKind } from '../../src/ports/transport.js';
 
 /** What a scripted child does, keyed into its payload. */
@@ -5,6 +7,8 @@ export type ChildScript =
   | { readonly do: 'ok'; readonly delayMs?: number }
   | { readonly do: 'failFirst'; readonly times: number }
   | { readonly do: 'fail' }
+  /** fails with a non-retryable error: no attempt after the first */
+  | { readonly do: 'invalid' }
   | { readonly do: 'hang' };
 
 export interface ChildPayload {
@@ -17,6 +21,8 @@ export interface ChildPayload {
 export interface ParentPayload {
   readonly flow: string;
   readonly fail?: boolean;
+  /** fail with a non-retryable error */
+  readonly invalid?: boolean;
 }
 
 /** What the scripted parent returns: a compact view of the outcomes it was given. */
@@ -25,13 +31,14 @@ export interface ParentSummary {
   readonly ids: string[];
   readonly values: (number | null)[];
   readonly errors: (string | null)[];
+  readonly codes: (string | null)[];
 }
 
 /**
  * JobHandlers driven by the payload, recording every call so tests can count runs. Hanging
  * children wait for their abort signal or for release(), whichever comes first.
  */
-export class ScriptedHandlers implements JobHandlers {
+export class ScriptedHandlers implements JobHandlers<UntypedJobs> {
   readonly childRuns = new Map<string, number[]>();
   readonly childDone = new Set<string>();
   readonly parentRuns = new Map<string, number>();
@@ -48,6 +55,7 @@ export class ScriptedHandlers implements JobHandlers {
     if (s.do === 'ok' && s.delayMs) await new Promise((r) => setTimeout(r, s.delayMs));
     if (s.do === 'failFirst' && ctx.attempt <= s.times) throw new Error(`scripted failure of ${p.child} on attempt ${ctx.attempt}`);
     if (s.do === 'fail') throw new Error(`scripted permanent failure of ${p.child}`);
+    if (s.do === 'invalid') throw new NonRetryableError(`scripted invalid input of ${p.child}`);
     if (s.do === 'hang') {
       await new Promise<void>((resolve, reject) => {
         void this.hung.then(resolve);
@@ -63,11 +71,13 @@ export class ScriptedHandlers implements JobHandlers {
     const p = payload as ParentPayload;
     this.parentRuns.set(p.flow, (this.parentRuns.get(p.flow) ?? 0) + 1);
     if (p.fail) throw new Error(`scripted parent failure of ${p.flow}`);
+    if (p.invalid) throw new NonRetryableError(`scripted invalid parent input of ${p.flow}`);
     const summary: ParentSummary = {
       flow: p.flow,
       ids: outcomes.map((o) => o.id),
       values: outcomes.map((o) => (o.ok ? (o.value as { value: number }).value : null)),
       errors: outcomes.map((o) => (o.ok ? null : o.error)),
+      codes: outcomes.map((o) => (o.ok ? null : o.code)),
     };
     return summary;
   }

@@ -1,7 +1,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { FlowFailedError } from '../../src/ports/transport.js';
-import type { FlowChild, FlowSpec, FlowTransport } from '../../src/ports/transport.js';
+import type { UntypedJobs } from '../../src/jobs/catalog.js';
+import type { FlowChild as TypedFlowChild, FlowSpec as TypedFlowSpec, FlowTransport as TypedFlowTransport } from '../../src/ports/transport.js';
+
+// Scripted payloads: the suite checks delivery, not the job catalog.
+type FlowChild = TypedFlowChild<UntypedJobs>;
+type FlowSpec = TypedFlowSpec<UntypedJobs>;
+type FlowTransport = TypedFlowTransport<UntypedJobs>;
 import { ScriptedHandlers } from './scripted-handlers.js';
 import type { ChildScript, ParentSummary } from './scripted-handlers.js';
 
@@ -76,7 +82,28 @@ export function transportConformance(name: string, factory: TransportFactory): v
     assert.deepEqual(result.values, [1, null, 3]);
     assert.equal(result.errors[0], null);
     assert.match(result.errors[1] ?? '', /scripted permanent failure of bad/);
+    assert.equal(result.codes[1], 'error');
     assert.deepEqual(h.runsOf(flow, 'bad'), [1, 2]);
+    assert.equal(h.parentRuns.get(flow), 1);
+  });
+
+  withTransport('a non-retryable child error gets exactly one attempt and reaches the parent as bad_input', async (t, h, flow) => {
+    const children = [child(flow, 'good', 1), child(flow, 'bad', 2, { do: 'invalid' }), child(flow, 'flaky', 3, { do: 'failFirst', times: 1 })];
+    const result = (await t.runFlow(flowSpec(flow, children, { attempts: 3 }))) as ParentSummary;
+    assert.deepEqual(h.runsOf(flow, 'bad'), [1]);
+    assert.deepEqual(h.runsOf(flow, 'flaky'), [1, 2], 'ordinary errors are still retried');
+    assert.deepEqual(result.values, [1, null, 3]);
+    assert.deepEqual(result.codes, [null, 'bad_input', null]);
+    assert.match(result.errors[1] ?? '', /^scripted invalid input of bad$/);
+  });
+
+  withTransport('a non-retryable parent error fails the flow after exactly one attempt', async (t, h, flow) => {
+    const spec: FlowSpec = { ...flowSpec(flow, [child(flow, 'x', 1)]), parent: { kind: 'aggregate', payload: { flow, invalid: true } }, parentAttempts: 3 };
+    await assert.rejects(t.runFlow(spec), (err: unknown) => {
+      assert.ok(err instanceof FlowFailedError, String(err));
+      assert.match(err.message, /scripted invalid parent input/);
+      return true;
+    });
     assert.equal(h.parentRuns.get(flow), 1);
   });
 
@@ -86,6 +113,7 @@ export function transportConformance(name: string, factory: TransportFactory): v
     assert.deepEqual(result.ids, ['fast', 'stuck', 'fast2']);
     assert.deepEqual(result.values, [1, null, 3]);
     assert.match(result.errors[1] ?? '', /^deadline/);
+    assert.equal(result.codes[1], 'deadline');
     assert.equal(h.parentRuns.get(flow), 1);
   });
 

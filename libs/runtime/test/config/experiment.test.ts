@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { Rng } from '@fedsim/fl/util/rng';
+import { Rng } from '@fedsim/fl/util';
 import { ConfigError, parseExperiment } from '../../src/config/experiment.js';
 
 const valid = {
@@ -22,7 +22,7 @@ const errorOf = (raw: unknown): string => {
   assert.fail('config was accepted');
 };
 
-test('defaults follow protocol.md', () => {
+test('defaults follow docs/specs/protocol.md', () => {
   const cfg = parseExperiment(valid);
   assert.equal(cfg.seed, 42);
   assert.equal(cfg.joinRatio, 0.1);

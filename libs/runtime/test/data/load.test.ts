@@ -4,7 +4,7 @@ import { mkdtempSync, mkdirSync, rmSync, writeFileSync, existsSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { encodeIdx, validatePartition, summarizePartition, labelHistograms } from '@fedsim/fl/data/index';
+import { encodeIdx, validatePartition, summarizePartition, labelHistograms } from '@fedsim/fl/data';
 import {
   DatasetNotFoundError,
   clearDatasetCache,
@@ -13,7 +13,7 @@ import {
   loadImageDataset,
   partitionConfigSchema,
   partitionFor,
-} from '@fedsim/runtime/data/index';
+} from '../../src/data/index.js';
 
 const root = mkdtempSync(join(tmpdir(), 'fedsim-data-'));
 test.after(() => rmSync(root, { recursive: true, force: true }));
@@ -58,7 +58,7 @@ for (const naming of ['gz', 'raw', 'dotted'] as const) {
 
 test('FEDSIM_DATA_DIR is a root holding one folder per data set; mnist uses its own normalisation', async () => {
   writeSet(join(root, 'envroot', 'mnist'), 'gz');
-  const ds = await loadImageDataset({ name: 'mnist', env: { FEDSIM_DATA_DIR: join(root, 'envroot') } });
+  const ds = await loadImageDataset({ name: 'mnist', dataRoot: join(root, 'envroot') });
   close(ds.gather([0])[1]!, (20 / 255 - 0.1307) / 0.3081);
 });
 
@@ -77,7 +77,7 @@ test('missing files name the path and how to fix it', async () => {
       e.message.includes('FEDSIM_DATA_DIR'),
   );
   await assert.rejects(
-    loadImageDataset({ name: 'mnist', env: { FEDSIM_DATA_DIR: join(root, 'nowhere') } }),
+    loadImageDataset({ name: 'mnist', dataRoot: join(root, 'nowhere') }),
     (e: unknown) =>
       e instanceof DatasetNotFoundError &&
       e.message.includes(join(root, 'nowhere', 'mnist', 'train-images-idx3-ubyte.gz')) &&

@@ -4,9 +4,9 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { encodeIdx, labelHistograms, validatePartition } from '@fedsim/fl/data/index';
-import type { Dataset } from '@fedsim/fl/data/types';
-import type { PartitionConfigInput } from '@fedsim/runtime/data/index';
+import { encodeIdx, labelHistograms, validatePartition } from '@fedsim/fl/data';
+import type { Dataset } from '@fedsim/fl/data';
+import type { PartitionConfigInput } from '../../src/data/index.js';
 import {
   PFLLIB_COUNTS_KEY,
   formatSplitFile,
@@ -15,8 +15,8 @@ import {
   loadDataset,
   partitionFor,
   pfllibCountsFile,
-} from '@fedsim/runtime/data/index';
-import { algorithmEnv, modelFor, parseExperiment } from '@fedsim/runtime';
+} from '../../src/data/index.js';
+import { algorithmEnv, modelFor, parseExperiment } from '../../src/index.js';
 import { parse as parseYaml } from 'yaml';
 
 const root = mkdtempSync(join(tmpdir(), 'fedsim-splitfiles-'));

@@ -1,7 +1,7 @@
 // Worker side of shared.test.ts: loads the data set named in workerData and reports what it got.
 import { parentPort, workerData } from 'node:worker_threads';
-import { requestSharedDataset } from '@fedsim/runtime/data/shared-datasets';
-import { loadImageDataset, type ImageDatasetOptions } from '@fedsim/runtime/data/index';
+import { requestSharedDataset } from '../../src/data/shared-datasets.js';
+import { loadImageDataset, type ImageDatasetOptions } from '../../src/data/index.js';
 
 const opts = workerData as ImageDatasetOptions;
 try {

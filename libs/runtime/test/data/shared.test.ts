@@ -4,8 +4,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { encodeIdx } from '@fedsim/fl/data/index';
-import { loadImageDataset } from '@fedsim/runtime/data/index';
+import { encodeIdx } from '@fedsim/fl/data';
+import { loadImageDataset } from '../../src/data/index.js';
 
 const root = mkdtempSync(join(tmpdir(), 'fedsim-shared-data-'));
 test.after(() => rmSync(root, { recursive: true, force: true }));

@@ -1,16 +1,18 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { threadId as mainThreadId } from 'node:worker_threads';
+import { isNonRetryable } from '../../src/errors/index.js';
 import { ThreadPoolClosedError, ThreadPoolHandlers } from '../../src/pool/index.js';
+import type { UntypedJobs } from '../../src/jobs/catalog.js';
 import type { EchoReply, PoolTestOp } from './fixtures/pool-entry.js';
 
 const entry = new URL('./fixtures/pool-entry.ts', import.meta.url);
 const ctx = (jobId: string, attempt = 1, signal?: AbortSignal) => ({ jobId, attempt, ...(signal ? { signal } : {}) });
-const run = (pool: ThreadPoolHandlers, op: PoolTestOp, jobId = 'j', signal?: AbortSignal) =>
+const run = (pool: ThreadPoolHandlers<UntypedJobs>, op: PoolTestOp, jobId = 'j', signal?: AbortSignal) =>
   pool.runChild('train', op, ctx(jobId, 1, signal));
 
 test('ThreadPoolHandlers: a .ts entry loads in worker threads once per thread and gets workerData and the job context', async () => {
-  const pool = new ThreadPoolHandlers({ entry, size: 2, workerData: { shard: 7 } });
+  const pool = new ThreadPoolHandlers<UntypedJobs>({ entry, size: 2, workerData: { shard: 7 } });
   try {
     const replies = (await Promise.all(Array.from({ length: 8 }, (_, i) =>
       pool.runChild('eval', { op: 'echo' }, ctx(`job-${i}`, 3))))) as EchoReply[];
@@ -23,7 +25,7 @@ test('ThreadPoolHandlers: a .ts entry loads in worker threads once per thread an
       assert.equal(r.kind, 'eval');
     }
     assert.ok(new Set(replies.map((r) => r.threadId)).size <= 2);
-    const parent = await pool.runParent('aggregate', null, [{ id: 'a', ok: true, value: 1 }, { id: 'b', ok: false, error: 'x' }]);
+    const parent = await pool.runParent('aggregate', null, [{ id: 'a', ok: true, value: 1 }, { id: 'b', ok: false, code: 'error', error: 'x' }]);
     assert.deepEqual((parent as { ids: string[] }).ids, ['a', 'b']);
   } finally {
     await pool.close();
@@ -31,7 +33,7 @@ test('ThreadPoolHandlers: a .ts entry loads in worker threads once per thread an
 });
 
 test('ThreadPoolHandlers: at most `size` jobs run at once and the event loop stays free while they compute', async () => {
-  const pool = new ThreadPoolHandlers({ entry, size: 2 });
+  const pool = new ThreadPoolHandlers<UntypedJobs>({ entry, size: 2 });
   try {
     await pool.ready();
     let ticks = 0;
@@ -48,8 +50,39 @@ test('ThreadPoolHandlers: at most `size` jobs run at once and the event loop sta
   }
 });
 
+test('ThreadPoolHandlers: a non-retryable error stays non-retryable across the thread boundary; others do not become so', async () => {
+  const pool = new ThreadPoolHandlers<UntypedJobs>({ entry, size: 1 });
+  try {
+    for (const op of ['throwNonRetryable', 'throwDataError'] as const) {
+      await assert.rejects(run(pool, { op, message: `bad payload (${op})` }), (err: unknown) => {
+        assert.ok(isNonRetryable(err), `${op}: ${String(err)}`);
+        assert.equal((err as Error).message, `bad payload (${op})`);
+        return true;
+      });
+    }
+    await assert.rejects(run(pool, { op: 'throw', message: 'flaky disk' }), (err: unknown) => !isNonRetryable(err));
+  } finally {
+    await pool.close();
+  }
+});
+
+test('ThreadPoolHandlers: a handler that throws synchronously fails its job, not its thread', async () => {
+  const pool = new ThreadPoolHandlers<UntypedJobs>({ entry, size: 1 });
+  try {
+    const before = ((await run(pool, { op: 'echo' })) as EchoReply).threadId;
+    await assert.rejects(pool.runParent('aggregate', { throwSync: 'invalid aggregate job payload' }, []), (err: unknown) => {
+      assert.ok(isNonRetryable(err), String(err));
+      assert.match((err as Error).message, /invalid aggregate job payload/);
+      return true;
+    });
+    assert.equal(((await run(pool, { op: 'echo' })) as EchoReply).threadId, before, 'the same thread serves the next job');
+  } finally {
+    await pool.close();
+  }
+});
+
 test('ThreadPoolHandlers: a job error rejects that job with the original name and message; the pool keeps working', async () => {
-  const pool = new ThreadPoolHandlers({ entry, size: 1 });
+  const pool = new ThreadPoolHandlers<UntypedJobs>({ entry, size: 1 });
   try {
     await assert.rejects(run(pool, { op: 'throw', message: 'shard 3 is corrupt' }), (err: unknown) => {
       assert.ok(err instanceof Error);
@@ -64,7 +97,7 @@ test('ThreadPoolHandlers: a job error rejects that job with the original name an
 });
 
 test('ThreadPoolHandlers: a crashed thread rejects only its job and is replaced', async () => {
-  const pool = new ThreadPoolHandlers({ entry, size: 2 });
+  const pool = new ThreadPoolHandlers<UntypedJobs>({ entry, size: 2 });
   try {
     const other = run(pool, { op: 'spin', ms: 100 }, 'bystander');
     await assert.rejects(run(pool, { op: 'crash', code: 3 }, 'doomed'), /train job doomed: compute thread exited with code 3/);
@@ -78,7 +111,7 @@ test('ThreadPoolHandlers: a crashed thread rejects only its job and is replaced'
 });
 
 test('ThreadPoolHandlers: aborting a job signals it in its thread; a job deaf to aborts loses its thread after the grace period', async () => {
-  const pool = new ThreadPoolHandlers({ entry, size: 1, abortGraceMs: 100 });
+  const pool = new ThreadPoolHandlers<UntypedJobs>({ entry, size: 1, abortGraceMs: 100 });
   try {
     await pool.ready();
     const polite = new AbortController();
@@ -105,7 +138,7 @@ test('ThreadPoolHandlers: aborting a job signals it in its thread; a job deaf to
 
 test('ThreadPoolHandlers: an entry without createHandlers fails ready() and its jobs with a message naming the entry', async () => {
   const bad = new URL('./fixtures/no-handlers-entry.ts', import.meta.url);
-  const pool = new ThreadPoolHandlers({ entry: bad, size: 1 });
+  const pool = new ThreadPoolHandlers<UntypedJobs>({ entry: bad, size: 1 });
   try {
     await assert.rejects(pool.ready(), /no-handlers-entry\.ts does not export createHandlers/);
     await assert.rejects(run(pool, { op: 'echo' }), /no-handlers-entry\.ts does not export createHandlers/);
@@ -115,7 +148,7 @@ test('ThreadPoolHandlers: an entry without createHandlers fails ready() and its 
 });
 
 test('ThreadPoolHandlers: close rejects queued jobs and later submissions', async () => {
-  const pool = new ThreadPoolHandlers({ entry, size: 1, closeTimeoutMs: 2_000 });
+  const pool = new ThreadPoolHandlers<UntypedJobs>({ entry, size: 1, closeTimeoutMs: 2_000 });
   await pool.ready();
   const running = run(pool, { op: 'spin', ms: 100 }, 'running');
   const queued = assert.rejects(run(pool, { op: 'echo' }, 'queued'), ThreadPoolClosedError);

@@ -7,6 +7,7 @@ import type { PatchPlan } from './patch.js';
 import { applyPatch, patchFromInstruction, patchInstruction, patchPayloadBytes, planPatch } from './patch.js';
 import type { Candidates } from './score.js';
 import { candidatesOf, emaStep, importance, normalise } from './score.js';
+import { MissingInstructionError } from '../errors.js';
 
 export * from './patch.js';
 export * from './quantile.js';
@@ -21,7 +22,7 @@ export const fedobpOptions = z
   .object({
     /**
      * Quantile of the normalised scores above which an element is personalised: about a
-     * (1 − q) fraction of the candidates. Default: the authors' FMNIST Dir(0.1) value (fedobp.md
+     * (1 − q) fraction of the candidates. Default: the authors' FMNIST Dir(0.1) value (docs/specs/fedobp.md
      * table; MNIST 0.9995, CIFAR-10 0.9999 at Dir 0.1). 1 = FedAvg, 0 = Local-only.
      */
     q: z.number().min(0).max(1).default(0.99992),
@@ -90,7 +91,7 @@ export function personalisation(
 }
 
 /**
- * Chen et al. (fedobp.md): everything is trained and FedAvg-aggregated; personalisation is a
+ * Chen et al. (docs/specs/fedobp.md): everything is trained and FedAvg-aggregated; personalisation is a
  * small per-client patch of θ_i_last's most important elements, computed on the server when the
  * previous round aggregates and applied by the worker to the shared θ_g.
  */
@@ -141,7 +142,7 @@ export const fedobp: Algorithm<FedObpOptions> = {
 
       startModel({ clientId, round, global, instruction }) {
         if (!instruction) {
-          throw new Error(
+          throw new MissingInstructionError(
             `fedobp: train job of client ${clientId} in round ${round} has no personalisation patch; ` +
               'the previous round (or round 0 preparation) should have stored one',
           );

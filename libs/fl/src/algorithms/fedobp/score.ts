@@ -1,7 +1,7 @@
 import type { ParamSpec, TensorSpec } from '../../params/spec.js';
 
 /**
- * FedOBP's element importance (fedobp.md "Score"): how much replacing a client's own value by the
+ * FedOBP's element importance (docs/specs/fedobp.md "Score"): how much replacing a client's own value by the
  * global one would cost, judged from the client's drift θ_i_last − θ_g, which the server has.
  * Scores live in the "candidate layout": the candidate tensors' elements concatenated in spec
  * order (all tensors, or only the head).

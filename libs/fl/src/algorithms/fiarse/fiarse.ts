@@ -11,7 +11,7 @@ import { tcbTrainHooks } from './tcb-gd.js';
 import { checkThresholds, MagnitudeIndexCache, thresholdMask } from './threshold.js';
 
 /**
- * FIARSE (Wu et al., NeurIPS 2024; specs/fiarse.md): model-heterogeneous FL where a client of
+ * FIARSE (Wu et al., NeurIPS 2024; docs/specs/fiarse.md): model-heterogeneous FL where a client of
  * capacity β trains the β-fraction of weights with the largest magnitude.
  *
  * - Server, per client per round (`instruct`): θ_thr from θ_g at the client's β, sent as the

@@ -11,7 +11,7 @@ import type { Algorithm, AlgorithmHooks } from '../types.js';
 import { widthMask } from './width-mask.js';
 
 /**
- * HeteroFL (Diao et al., ICLR 2021), the baseline of specs/fiarse.md: a client of capacity β
+ * HeteroFL (Diao et al., ICLR 2021), the baseline of docs/specs/fiarse.md: a client of capacity β
  * trains the width-sliced submodel (first ⌈β·c⌉ channels of every layer, width-mask.ts),
  * simulated exactly by masking. Uploads are deltas (zero outside the slice); each element is
  * averaged, unweighted, over the round's clients whose slice holds it, and elements no client

@@ -21,19 +21,14 @@ function override(kernelName: string, kernelFunc: tf.KernelFunc): void {
   tf.registerKernel({ kernelName, backendName: WASM, kernelFunc });
 }
 
-export function wasmKernelModeFromEnv(): WasmKernelMode {
-  const v = process.env['FEDSIM_WASM_KERNELS'];
-  if (v === undefined || v === '' || v === 'fast') return 'fast';
-  if (v === 'stock') return 'stock';
-  throw new Error(`env FEDSIM_WASM_KERNELS: expected 'fast' or 'stock', got '${v}'`);
-}
+export const WASM_KERNEL_MODES: readonly WasmKernelMode[] = ['fast', 'stock'];
 
 /**
  * Registers the gradient kernels the wasm backend lacks or runs slowly. Must run after the wasm
  * backend initialised (the stock kernels' setup has to have happened). Idempotent.
  * Returns the names of the kernels registered.
  */
-export function registerWasmTrainingKernels(mode: WasmKernelMode = wasmKernelModeFromEnv()): string[] {
+export function registerWasmTrainingKernels(mode: WasmKernelMode = 'fast'): string[] {
   if (registeredMode !== undefined) {
     if (registeredMode !== mode) throw new Error(`wasm kernels already registered in mode '${registeredMode}', cannot switch to '${mode}'`);
     return [];

@@ -52,7 +52,7 @@ export function testCount(n: number, testRatio: number): number {
   return Math.min(n, Math.floor(n * testRatio + 1e-9));
 }
 
-/** Shuffles a client's samples and cuts off its test split (protocol.md: per client, shuffled). */
+/** Shuffles a client's samples and cuts off its test split (docs/specs/protocol.md: per client, shuffled). */
 export function splitShuffled(samples: Uint32Array, testRatio: number, rng: Rng): ClientSplit {
   const s = rng.shuffle(Uint32Array.from(samples));
   const nTest = testCount(s.length, testRatio);

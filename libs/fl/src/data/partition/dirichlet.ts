@@ -13,7 +13,7 @@ export interface DirichletOptions extends PartitionOptionsBase {
   readonly maxDraws?: number;
   /**
    * FL-bench's variant: while dealing a label, clients already holding ≥ total/N samples get no
-   * more. Off by default (protocol.md describes the plain scheme).
+   * more. Off by default (docs/specs/protocol.md describes the plain scheme).
    */
   readonly capAtMean?: boolean;
 }
@@ -22,7 +22,7 @@ export const DEFAULT_MIN_SAMPLES = 10;
 export const DEFAULT_MAX_DRAWS = 1000;
 
 /**
- * protocol.md's reference partition: for each label, proportions p ~ Dir(α·1_N) over the clients;
+ * docs/specs/protocol.md's reference partition: for each label, proportions p ~ Dir(α·1_N) over the clients;
  * the label's shuffled samples are cut at the cumulative proportions. Redraw all labels until every
  * client has ≥ minSamples, then split each client into train/test.
  */

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import type { ClientData } from '@fedsim/fl/data/types';
+import type { ClientData } from '../../../src/data/types.js';
 
 /** Where the Debian package `dataset-fashion-mnist` installs the files; FEDSIM_FMNIST_DIR overrides. */
 const DIR = process.env.FEDSIM_FMNIST_DIR ?? '/usr/share/datasets/fashion-mnist';
@@ -27,7 +27,7 @@ function readIdx(file: string): { dims: number[]; data: Uint8Array } {
   return { dims, data: new Uint8Array(raw.buffer, raw.byteOffset + start, size) };
 }
 
-/** Samples [from, from + count) of a split, normalised as protocol.md says, 28×28×1 each. */
+/** Samples [from, from + count) of a split, normalised as docs/specs/protocol.md says, 28×28×1 each. */
 export function fashionMnist(split: 'train' | 't10k', from: number, count: number): ClientData {
   const images = readIdx(`${split}-images-idx3-ubyte.gz`);
   const labels = readIdx(`${split}-labels-idx1-ubyte.gz`);

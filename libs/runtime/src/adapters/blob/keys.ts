@@ -1,3 +1,5 @@
+import { InvalidBlobKeyError } from '../../errors/store.js';
+
 /**
  * One key grammar for every blob store, so a key that works against a local directory also works
  * against S3 and cannot escape the store's root: '/'-separated, non-empty segments, no '.' or
@@ -7,12 +9,7 @@ const MAX_KEY_LENGTH = 1024;
 // eslint-disable-next-line no-control-regex
 const FORBIDDEN_CHARS = /[\u0000-\u001f\u007f\\]/;
 
-export class InvalidBlobKeyError extends Error {
-  constructor(readonly key: string, reason: string) {
-    super(`invalid blob key '${key}': ${reason}`);
-    this.name = 'InvalidBlobKeyError';
-  }
-}
+export { InvalidBlobKeyError };
 
 export function assertValidKey(key: string): void {
   if (typeof key !== 'string' || key.length === 0) throw new InvalidBlobKeyError(String(key), 'empty');

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { BlobStoreUnavailableError } from '../../ports/blob-store.js';
-import type { S3BlobStoreOptions } from './s3.js';
+import type { S3BlobStoreOptions } from './s3-options.js';
 
 /** Empty strings count as unset: `S3_ENDPOINT=` in a compose file means "none". */
 const optionalString = z.preprocess((v) => (v === '' ? undefined : v), z.string().optional());

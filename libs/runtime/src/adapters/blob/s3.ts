@@ -11,44 +11,14 @@ import type { S3ClientConfig } from '@aws-sdk/client-s3';
 import { BlobNotFoundError, BlobStoreUnavailableError } from '../../ports/blob-store.js';
 import type { BlobStore } from '../../ports/blob-store.js';
 import { toLogger } from '../logger.js';
-import type { LogSink } from '../logger.js';
 import { maskSecrets } from '../redact.js';
 import { assertValidKey, assertValidPrefix } from './keys.js';
 import { OutageRetry } from './outage-retry.js';
 import { explainS3CheckError, isNotFound, transientReason } from './s3-errors.js';
 import { parseS3Env } from './s3-env.js';
 
-export interface S3Credentials {
-  readonly accessKeyId: string;
-  readonly secretAccessKey: string;
-  readonly sessionToken?: string;
-}
-
-export interface S3BlobStoreOptions {
-  /** S3-compatible endpoint (MinIO, s3rver, ...); absent = AWS S3 for `region` */
-  readonly endpoint?: string;
-  readonly region: string;
-  readonly bucket: string;
-  /** key prefix inside the bucket, e.g. 'fedsim/'; a missing trailing '/' is added */
-  readonly prefix?: string;
-  readonly forcePathStyle: boolean;
-  /** absent = the SDK's default chain (env, shared config, web identity, instance metadata) */
-  readonly credentials?: S3Credentials;
-  /**
-   * How long one operation rides out transient faults (refused or cut connections, timeouts,
-   * 5xx, throttling) with capped exponential backoff before failing (default 300 s;
-   * S3_OUTAGE_BUDGET_SECONDS). Non-transient errors (403, 404, 400) fail at once.
-   */
-  readonly outageBudgetSeconds?: number;
-  /** per-request socket timeout for data operations (default 60 s) */
-  readonly requestTimeoutMs?: number;
-  /** how many keys one ListObjectsV2 page asks for (default 1000, S3's maximum) */
-  readonly listPageSize?: number;
-  /** budget for check() (default 10 s) */
-  readonly checkTimeoutMs?: number;
-  /** where outage start/end and give-up messages go (default: console) */
-  readonly log?: LogSink;
-}
+export type { S3BlobStoreOptions, S3Credentials } from './s3-options.js';
+import type { S3BlobStoreOptions } from './s3-options.js';
 
 const CONNECT_TIMEOUT_MS = 3_000;
 export const DEFAULT_OUTAGE_BUDGET_SECONDS = 300;
@@ -90,7 +60,7 @@ export class S3BlobStore implements BlobStore {
    * S3_PREFIX, S3_FORCE_PATH_STYLE (default true) and AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY
    * / AWS_SESSION_TOKEN (both keys or neither; neither = the SDK's default credential chain).
    */
-  static fromEnv(env: Readonly<Record<string, string | undefined>> = process.env): S3BlobStore {
+  static fromEnv(env: Readonly<Record<string, string | undefined>>): S3BlobStore {
     return new S3BlobStore(parseS3Env(env));
   }
 

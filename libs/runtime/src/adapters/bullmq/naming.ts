@@ -8,10 +8,15 @@
  *   <prefix>-gate           one placeholder child per flow while its children are being added;
  *                           no worker consumes it
  */
+import { z } from 'zod';
+
 export const DEFAULT_POOL = 'default';
 export const DEFAULT_KEY_PREFIX = 'bull';
 
 const NAME_PART = /^[A-Za-z0-9_-]{1,64}$/;
+
+/** A queue prefix or pool name, for apps validating their environment with the same rule. */
+export const namePartSchema = z.string().regex(NAME_PART, "1-64 letters, digits, '_' or '-'");
 
 export function assertNamePart(what: string, value: string): void {
   if (!NAME_PART.test(value)) throw new Error(`${what} '${value}' must be 1-64 letters, digits, '_' or '-'`);

@@ -1,8 +1,9 @@
 import { FlowProducer, Job, Queue, QueueEvents } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { FlowFailedError } from '../../ports/transport.js';
+import { FlowFailedError } from '../../errors/transport.js';
+import type { Jobs, JobShapes, ParentKind, UntypedJobs } from '../../jobs/catalog.js';
 import type { FlowChild, FlowSpec, FlowTransport } from '../../ports/transport.js';
-import { assertValidFlow } from '../flow-spec.js';
+import { assertValidFlow } from '../flow-validation.js';
 import { toLogger } from '../logger.js';
 import type { AdapterLogger, LogSink } from '../logger.js';
 import type { QueueDepth, QueueDepthSource } from '../queue-depth.js';
@@ -52,7 +53,7 @@ class TransportClosed extends Error {}
  * the parent worker reports every child with neither a value nor a recorded failure as
  * 'deadline'.
  */
-export class BullmqTransport implements FlowTransport, QueueDepthSource {
+export class BullmqTransport<J extends JobShapes = Jobs> implements FlowTransport<J>, QueueDepthSource {
   private readonly names: QueueNames;
   private readonly keyPrefix: string;
   private readonly retention: Retention;
@@ -79,7 +80,9 @@ export class BullmqTransport implements FlowTransport, QueueDepthSource {
     }
   }
 
-  runFlow(flow: FlowSpec): Promise<unknown> {
+  runFlow<P extends ParentKind>(typed: FlowSpec<J, P>): Promise<J[P]['reply']> {
+    // Payloads go to Redis as JSON; the worker's handlers validate them.
+    const flow: FlowSpec<UntypedJobs> = typed;
     if (this.closed) return Promise.reject(new FlowFailedError(flow.flowId, 'transport closed'));
     try {
       assertValidFlow(flow);
@@ -89,13 +92,13 @@ export class BullmqTransport implements FlowTransport, QueueDepthSource {
     }
     // Same-process re-submissions share one wait; other processes find the jobs in Redis.
     const known = this.inflight.get(flow.flowId);
-    if (known) return known;
+    if (known) return known as Promise<J[P]['reply']>;
     const run = this.execute(flow).catch((err: unknown) => {
       if (err instanceof TransportClosed) throw new FlowFailedError(flow.flowId, 'transport closed');
       throw err;
     }).finally(() => this.inflight.delete(flow.flowId));
     this.inflight.set(flow.flowId, run);
-    return run;
+    return run as Promise<J[P]['reply']>;
   }
 
   check(): Promise<void> {
@@ -120,7 +123,7 @@ export class BullmqTransport implements FlowTransport, QueueDepthSource {
     return readQueueDepths(queues);
   }
 
-  private async execute(flow: FlowSpec): Promise<unknown> {
+  private async execute(flow: FlowSpec<UntypedJobs>): Promise<unknown> {
     await this.listenForParents();
     const aggregate = this.queue(this.names.aggregate);
     const parentId = jobIds.parent(flow.flowId);
@@ -134,7 +137,7 @@ export class BullmqTransport implements FlowTransport, QueueDepthSource {
     return this.waitForParent(flow);
   }
 
-  private async addParentWithGate(flow: FlowSpec): Promise<void> {
+  private async addParentWithGate(flow: FlowSpec<UntypedJobs>): Promise<void> {
     const data: ParentJobData = {
       flowId: flow.flowId,
       kind: flow.parent.kind,
@@ -157,7 +160,7 @@ export class BullmqTransport implements FlowTransport, QueueDepthSource {
   }
 
   /** Queues every child not yet queued, in chunks, then lifts the gate. No-op once the gate is gone. */
-  private async addChildrenWhileGated(flow: FlowSpec): Promise<void> {
+  private async addChildrenWhileGated(flow: FlowSpec<UntypedJobs>): Promise<void> {
     const gate = this.queue(this.names.gate);
     const gateId = jobIds.gate(flow.flowId);
     if ((await gate.getJobState(gateId)) === 'unknown') return;
@@ -176,7 +179,7 @@ export class BullmqTransport implements FlowTransport, QueueDepthSource {
     for (let start = 0; start < todo.length; start += chunkSize) {
       if (this.closed) throw new TransportClosed();
       if (start > 0 && (await gate.getJobState(gateId)) === 'unknown') return; // another submitter finished
-      const byQueue = new Map<string, FlowChild[]>();
+      const byQueue = new Map<string, FlowChild<UntypedJobs>[]>();
       for (const child of todo.slice(start, start + chunkSize)) {
         const pool = child.pool ?? DEFAULT_POOL;
         this.pools.add(pool);
@@ -200,7 +203,7 @@ export class BullmqTransport implements FlowTransport, QueueDepthSource {
     return new Set([...Object.keys(values ?? {}), ...Object.keys(failures ?? {})].map(jobIdOfKey));
   }
 
-  private async waitForParent(flow: FlowSpec): Promise<unknown> {
+  private async waitForParent(flow: FlowSpec<UntypedJobs>): Promise<unknown> {
     const aggregate = this.queue(this.names.aggregate);
     const parentId = jobIds.parent(flow.flowId);
     const first = await Job.fromId(aggregate, parentId);
@@ -223,7 +226,7 @@ export class BullmqTransport implements FlowTransport, QueueDepthSource {
   }
 
   /** Unlinks every child the parent still waits for, so the parent runs and sees them as 'deadline'. */
-  private async detachUnfinished(flow: FlowSpec, parentId: string): Promise<void> {
+  private async detachUnfinished(flow: FlowSpec<UntypedJobs>, parentId: string): Promise<void> {
     const parent = await Job.fromId(this.queue(this.names.aggregate), parentId);
     if (!parent) return;
     const keys: string[] = [];

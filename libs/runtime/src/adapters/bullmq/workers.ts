@@ -1,24 +1,27 @@
 import { Queue, UnrecoverableError, Worker } from 'bullmq';
 import type { Job } from 'bullmq';
+import { isNonRetryable } from '../../errors/non-retryable.js';
+import type { Jobs, JobShapes, UntypedJobs } from '../../jobs/catalog.js';
 import type { ChildOutcome, JobHandlers } from '../../ports/transport.js';
-import { deadlineError } from '../flow-spec.js';
+import { deadlineError, errorMessage } from '../child-failure.js';
 import { toLogger } from '../logger.js';
 import type { AdapterLogger, LogSink } from '../logger.js';
 import type { QueueDepthSource } from '../queue-depth.js';
 import { toConnectionOptions } from './connection.js';
 import type { RedisConnectionInput } from './connection.js';
+import { decodeFailedReason, encodeFailedReason } from './failed-reason.js';
 import { ChildJobData, ParentJobData } from './job-data.js';
 import { DEFAULT_KEY_PREFIX, jobIdOfKey, jobIds, queueNames } from './naming.js';
 import { readQueueDepths } from './queue-depths.js';
 
-export interface BullmqWorkersOptions {
+export interface BullmqWorkersOptions<J extends JobShapes = Jobs> {
   readonly connection: RedisConnectionInput;
   /** the coordinator's queue-name prefix */
   readonly prefix: string;
   /** BullMQ's Redis key prefix (default 'bull') */
   readonly keyPrefix?: string;
   /** runs the jobs; must keep CPU work off this event loop (ThreadPoolHandlers does) */
-  readonly handlers: JobHandlers;
+  readonly handlers: JobHandlers<J>;
   /** pools whose child queues this process serves (e.g. ['default'] or ['gpu']) */
   readonly pools: readonly string[];
   /** child jobs per pool in flight at once */
@@ -51,7 +54,9 @@ interface RunningJob {
  * the aggregate queue. Processors only await the handlers, so BullMQ's lock renewal keeps
  * running on this event loop while the work happens elsewhere.
  */
-export async function startBullmqWorkers(options: BullmqWorkersOptions): Promise<BullmqWorkersHandle> {
+export async function startBullmqWorkers<J extends JobShapes = Jobs>(options: BullmqWorkersOptions<J>): Promise<BullmqWorkersHandle> {
+  // Workers move payloads and replies; the handlers validate them.
+  const handlers: JobHandlers<UntypedJobs> = options.handlers;
   const names = queueNames(options.prefix);
   const keyPrefix = options.keyPrefix ?? DEFAULT_KEY_PREFIX;
   const log: AdapterLogger = toLogger(options.log);
@@ -72,13 +77,17 @@ export async function startBullmqWorkers(options: BullmqWorkersOptions): Promise
     const jobId = job.id ?? jobIds.child(parsed.data.flowId, parsed.data.childId);
     running.set(`${job.queueName}/${jobId}`, { job, token });
     try {
-      const value = await options.handlers.runChild(kind, payload, {
+      const value = await handlers.runChild(kind, payload, {
         attempt: job.attemptsMade + 1,
         jobId,
         ...(signal ? { signal } : {}),
       });
       // BullMQ stores JSON; `undefined` would not survive the parent's parse of its children's values.
       return value === undefined ? null : value;
+    } catch (err) {
+      // BullMQ skips the remaining attempts of an UnrecoverableError.
+      if (isNonRetryable(err)) throw new UnrecoverableError(encodeFailedReason('bad_input', errorMessage(err)));
+      throw err;
     } finally {
       running.delete(`${job.queueName}/${jobId}`);
     }
@@ -89,16 +98,22 @@ export async function startBullmqWorkers(options: BullmqWorkersOptions): Promise
     if (!parsed.success) throw new UnrecoverableError(`malformed parent job data: ${parsed.error.message}`);
     const data = parsed.data;
     const [values, failures] = await Promise.all([job.getChildrenValues(), job.getIgnoredChildrenFailures()]);
-    const byJobId = new Map<string, { ok: true; value: unknown } | { ok: false; error: string }>();
-    for (const [key, value] of Object.entries(values ?? {})) byJobId.set(jobIdOfKey(key), { ok: true, value });
-    for (const [key, error] of Object.entries(failures ?? {})) byJobId.set(jobIdOfKey(key), { ok: false, error });
+    const byJobId = new Map<string, ChildOutcome>();
+    for (const [key, value] of Object.entries(values ?? {})) byJobId.set(jobIdOfKey(key), { id: '', ok: true, value });
+    for (const [key, reason] of Object.entries(failures ?? {})) {
+      byJobId.set(jobIdOfKey(key), { id: '', ok: false, ...decodeFailedReason(reason) });
+    }
     const outcomes: ChildOutcome[] = data.childIds.map((id) => {
       const found = byJobId.get(jobIds.child(data.flowId, id));
-      if (!found) return { id, ok: false, error: deadlineError(data.deadlineMs) };
-      return found.ok ? { id, ok: true, value: found.value } : { id, ok: false, error: found.error };
+      return found ? { ...found, id } : { id, ok: false, code: 'deadline', error: deadlineError(data.deadlineMs) };
     });
-    const value = await options.handlers.runParent(data.kind, data.payload, outcomes);
-    return value === undefined ? null : value;
+    try {
+      const value = await handlers.runParent(data.kind, data.payload, outcomes);
+      return value === undefined ? null : value;
+    } catch (err) {
+      if (isNonRetryable(err)) throw new UnrecoverableError(errorMessage(err));
+      throw err;
+    }
   };
 
   const workers: Worker[] = [];

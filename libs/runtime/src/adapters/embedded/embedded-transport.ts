@@ -1,15 +1,20 @@
 import { setMaxListeners } from 'node:events';
-import { FlowFailedError } from '../../ports/transport.js';
+import { TransportClosedError } from '../../errors/transport.js';
+import { FlowFailedError } from '../../errors/transport.js';
+import { isNonRetryable } from '../../errors/non-retryable.js';
+import type { Jobs, JobShapes, ParentKind, UntypedJobs } from '../../jobs/catalog.js';
 import type { ChildOutcome, FlowChild, FlowSpec, FlowTransport, JobHandlers } from '../../ports/transport.js';
-import { assertValidFlow, deadlineError, errorMessage, sleep } from '../flow-spec.js';
+import { deadlineError, errorMessage, failedOutcome } from '../child-failure.js';
+import { assertValidFlow } from '../flow-validation.js';
+import { sleep } from '../sleep.js';
 import type { QueueDepth, QueueDepthSource } from '../queue-depth.js';
 import { Limiter } from './limiter.js';
 
-export interface EmbeddedTransportOptions {
-  readonly handlers: JobHandlers;
+export interface EmbeddedTransportOptions<J extends JobShapes = Jobs> {
+  readonly handlers: JobHandlers<J>;
   /** jobs (children and parents together) running at once */
   readonly concurrency: number;
-  /** retry n waits retryBackoffMs · 2^(n-1) (default 0: retry at once) */
+  /** retry n waits retryBackoffMs · 2^(n-1) (default 0: retry at once); non-retryable errors are not retried */
   readonly retryBackoffMs?: number;
   /** settled flows remembered so a re-submitted flowId returns the same result (default 64) */
   readonly rememberFlows?: number;
@@ -18,36 +23,33 @@ export interface EmbeddedTransportOptions {
 /** The embedded queue's name in queueDepths(). */
 export const EMBEDDED_QUEUE = 'embedded';
 
-class TransportClosedError extends Error {
-  constructor() {
-    super('transport closed');
-    this.name = 'TransportClosedError';
-  }
-}
 
 /**
  * Runs flows in this process with a concurrency limit. The handlers decide where the CPU work
  * happens (ThreadPoolHandlers keeps it off this event loop). A re-submitted flowId, while running
  * or recently settled, returns the first submission's result instead of running again.
  */
-export class EmbeddedTransport implements FlowTransport, QueueDepthSource {
+export class EmbeddedTransport<J extends JobShapes = Jobs> implements FlowTransport<J>, QueueDepthSource {
   private readonly limiter: Limiter;
+  /** the transport only moves payloads and replies; the handlers are typed by the caller */
+  private readonly handlers: JobHandlers<UntypedJobs>;
   private readonly flows = new Map<string, Promise<unknown>>();
   /** settled flow ids, oldest first */
   private readonly settled = new Set<string>();
   private readonly closing = new AbortController();
   private backingOff = 0;
 
-  constructor(private readonly options: EmbeddedTransportOptions) {
+  constructor(private readonly options: EmbeddedTransportOptions<J>) {
     this.limiter = new Limiter(options.concurrency);
+    this.handlers = options.handlers;
   }
 
-  runFlow(flow: FlowSpec): Promise<unknown> {
+  runFlow<P extends ParentKind>(flow: FlowSpec<J, P>): Promise<J[P]['reply']> {
     if (this.closing.signal.aborted) return Promise.reject(new FlowFailedError(flow.flowId, 'transport closed'));
     assertValidFlow(flow);
     const known = this.flows.get(flow.flowId);
     if (known) return known;
-    const run = this.execute(flow);
+    const run = this.execute(flow) as Promise<J[P]['reply']>;
     this.flows.set(flow.flowId, run);
     run.catch(() => undefined).finally(() => this.forgetOldFlows(flow.flowId));
     return run;
@@ -69,7 +71,7 @@ export class EmbeddedTransport implements FlowTransport, QueueDepthSource {
     ];
   }
 
-  private async execute(flow: FlowSpec): Promise<unknown> {
+  private async execute(flow: FlowSpec<UntypedJobs>): Promise<unknown> {
     // A plain (ref'd) timer, not AbortSignal.timeout: a flow waiting only on its deadline must
     // keep the process alive.
     const expiry = new AbortController();
@@ -94,9 +96,13 @@ export class EmbeddedTransport implements FlowTransport, QueueDepthSource {
         throw new FlowFailedError(flow.flowId, 'transport closed');
       }
       try {
-        return await this.options.handlers.runParent(flow.parent.kind, flow.parent.payload, outcomes);
+        return await this.handlers.runParent(flow.parent.kind, flow.parent.payload, outcomes);
       } catch (err) {
         lastError = err;
+        if (isNonRetryable(err)) {
+          throw new FlowFailedError(flow.flowId, `parent ${flow.parent.kind} failed after ${attempt} attempt(s), `
+            + `not retryable: ${errorMessage(err)}`);
+        }
       } finally {
         release();
       }
@@ -106,7 +112,7 @@ export class EmbeddedTransport implements FlowTransport, QueueDepthSource {
       + `attempt(s): ${errorMessage(lastError)}`);
   }
 
-  private async runChild(flow: FlowSpec, child: FlowChild, deadline: AbortSignal): Promise<ChildOutcome> {
+  private async runChild(flow: FlowSpec<UntypedJobs>, child: FlowChild<UntypedJobs>, deadline: AbortSignal): Promise<ChildOutcome> {
     const jobId = `${flow.flowId}/${child.id}`;
     let lastError: unknown;
     for (let attempt = 1; attempt <= flow.attempts; attempt++) {
@@ -118,13 +124,14 @@ export class EmbeddedTransport implements FlowTransport, QueueDepthSource {
       }
       try {
         const value = await untilAborted(
-          this.options.handlers.runChild(child.kind, child.payload, { attempt, jobId, signal: deadline }),
+          this.handlers.runChild(child.kind, child.payload, { attempt, jobId, signal: deadline }),
           deadline,
         );
         return { id: child.id, ok: true, value };
       } catch (err) {
         if (deadline.aborted) return deadlineOutcome(flow, child, lastError);
         lastError = err;
+        if (isNonRetryable(err)) break;
       } finally {
         // A handler that ignores the abort keeps running; its slot is freed anyway so one stuck
         // job cannot stall later flows (the thread pool bounds the real CPU use).
@@ -135,7 +142,7 @@ export class EmbeddedTransport implements FlowTransport, QueueDepthSource {
         if (deadline.aborted) return deadlineOutcome(flow, child, lastError);
       }
     }
-    return { id: child.id, ok: false, error: errorMessage(lastError) };
+    return failedOutcome(child.id, lastError);
   }
 
   private async backoff(attempt: number, signal: AbortSignal): Promise<void> {
@@ -160,9 +167,9 @@ export class EmbeddedTransport implements FlowTransport, QueueDepthSource {
   }
 }
 
-function deadlineOutcome(flow: FlowSpec, child: FlowChild, lastError: unknown): ChildOutcome {
+function deadlineOutcome(flow: FlowSpec<UntypedJobs>, child: FlowChild<UntypedJobs>, lastError: unknown): ChildOutcome {
   const last = lastError === undefined ? '' : ` (last error: ${errorMessage(lastError)})`;
-  return { id: child.id, ok: false, error: `${deadlineError(flow.deadlineMs)}${last}` };
+  return { id: child.id, ok: false, code: 'deadline', error: `${deadlineError(flow.deadlineMs)}${last}` };
 }
 
 /** Resolves or rejects like `work`, or rejects with the abort reason as soon as `signal` aborts. */

@@ -1,19 +1,12 @@
 import type { FlowSpec } from '../ports/transport.js';
-
-/** What a child outcome says when the child did not finish before the flow's deadline. */
-export function deadlineError(deadlineMs: number): string {
-  return `deadline: not finished within ${deadlineMs} ms`;
-}
-
-export function errorMessage(err: unknown): string {
-  if (err instanceof Error) return err.message || err.name;
-  return typeof err === 'string' ? err : JSON.stringify(err) ?? String(err);
-}
+import type { JobShapes } from '../jobs/catalog.js';
+import { CHILD_KINDS, PARENT_KINDS } from '../jobs/catalog.js';
 
 const POOL = /^[A-Za-z0-9_-]{1,64}$/;
+const quoted = (kinds: readonly string[]) => kinds.map((k) => `'${k}'`).join(' or ');
 
 /** Rejects flows no transport can run faithfully, naming the field. */
-export function assertValidFlow(flow: FlowSpec): void {
+export function assertValidFlow<J extends JobShapes>(flow: FlowSpec<J>): void {
   const where = `flow '${flow.flowId}'`;
   if (typeof flow.flowId !== 'string' || flow.flowId.length === 0) throw new Error('flow.flowId must be a non-empty string');
   if (flow.flowId.length > 200) throw new Error(`${where}: flowId is longer than 200 characters`);
@@ -33,24 +26,12 @@ export function assertValidFlow(flow: FlowSpec): void {
     if (typeof child.id !== 'string' || child.id.length === 0) throw new Error(`${where}: children[${i}].id must be a non-empty string`);
     if (seen.has(child.id)) throw new Error(`${where}: children[${i}].id '${child.id}' is not unique`);
     seen.add(child.id);
-    if (child.kind !== 'train' && child.kind !== 'eval') throw new Error(`${where}: children[${i}].kind must be 'train' or 'eval'`);
+    if (!(CHILD_KINDS as readonly string[]).includes(child.kind)) throw new Error(`${where}: children[${i}].kind must be ${quoted(CHILD_KINDS)}`);
     if (child.pool !== undefined && !POOL.test(child.pool)) {
       throw new Error(`${where}: children[${i}].pool '${child.pool}' must be 1-64 letters, digits, '_' or '-'`);
     }
   }
-  if (flow.parent.kind !== 'aggregate' && flow.parent.kind !== 'evalSummary') {
-    throw new Error(`${where}: parent.kind must be 'aggregate' or 'evalSummary'`);
+  if (!(PARENT_KINDS as readonly string[]).includes(flow.parent.kind)) {
+    throw new Error(`${where}: parent.kind must be ${quoted(PARENT_KINDS)}`);
   }
 }
-
-export const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
-  new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });

@@ -1,40 +1,33 @@
 import { createHash } from 'node:crypto';
-import { clientsPerRound, sampleClients } from '@fedsim/fl/algorithms/index';
-import type { AlgorithmHooks } from '@fedsim/fl/algorithms/index';
-import { decodePartition, encodePartition, labelHistograms } from '@fedsim/fl/data/index';
-import type { Partition } from '@fedsim/fl/data/types';
+import { clientsPerRound, sampleClients } from '@fedsim/fl/algorithms';
+import type { AlgorithmHooks } from '@fedsim/fl/algorithms';
+import { decodePartition, encodePartition, labelHistograms } from '@fedsim/fl/data';
+import type { Partition } from '@fedsim/fl/data';
 import { specFingerprint } from '@fedsim/fl';
 import type { ExperimentConfig } from '../config/experiment.js';
 import { loadDataset, partitionFor } from '../data/index.js';
+import type { LoadDatasetOptions } from '../data/index.js';
 import type { BlobStore } from '../ports/blob-store.js';
-import type { FlowTransport } from '../ports/transport.js';
-import type {
-  AggregatePayload,
-  CommitRecord,
-  EvalPayload,
-  EvalSummary,
-  EvalSummaryPayload,
-  TrainPayload,
-} from '../jobs/catalog.js';
-import { aggregateReplySchema, commitRecordSchema, evalSummarySchema, parseJob } from '../jobs/catalog.js';
+import type { FlowChild, FlowTransport } from '../ports/transport.js';
+import { formatIssues } from '@fedsim/fl/util';
+import { ConfigError, RunFailedError } from '../errors/run.js';
+import type { AggregatePayload, ClientFailure, CommitRecord, EvalSummary, EvalSummaryPayload } from '../jobs/catalog.js';
+import { commitRecordSchema, evalSummarySchema, flowPolicy, parseJob, parseReply, runIdSchema } from '../jobs/catalog.js';
+import { countByCode } from '../jobs/failures.js';
 import { decodeModel, encodeModel } from './blobs.js';
+import { decodeJson, encodeJson } from './json-blobs.js';
 import { keys } from './keys.js';
-import type { StateIndex } from './prepare.js';
-import { instructionKeyFor, prepareRound, trainStateRefs } from './prepare.js';
+import { instructionKeyFor, prepareRound, trainStateRefs } from './prepare-round.js';
 import type { RunContext } from './run-context.js';
 import { algorithmFor, modelFor } from './run-context.js';
 import type { RunRecord } from './run-record.js';
-import { configHash, decodeJson, encodeJson, parseRunRecord } from './run-record.js';
+import { configHash, parseRunRecord } from './run-record.js';
+import type { RunObserver } from './observers.js';
 import type { RoundRow, RunSummary } from './results.js';
+import { isEvalRound, roundRow } from './round-row.js';
+import { readStateIndex } from './state-index.js';
 
-/** What the coordinator reports as it goes; the CLI draws progress and writes results from it. */
-export interface RunObserver {
-  onStart?(info: { runId: string; resumedFrom: number | null; numClients: number; perRound: number; rounds: number }): void | Promise<void>;
-  onRoundStart?(round: number, clients: readonly number[]): void;
-  onRound?(row: RoundRow): void | Promise<void>;
-  onEvalStart?(round: number, clients: number): void;
-  log?(message: string): void;
-}
+export type { RunObserver } from './observers.js';
 
 export interface RunOptions {
   readonly runId: string;
@@ -43,16 +36,13 @@ export interface RunOptions {
   readonly observer?: RunObserver;
   /** `resume` continues a run with the same id and config; `fresh` refuses an existing run id */
   readonly existing?: 'resume' | 'fresh';
+  /** where data sets live (the app's FEDSIM_DATA_DIR) */
+  readonly data?: LoadDatasetOptions;
   /** queue priority of this run's jobs (FlowSpec.priority); unset for single runs */
   readonly priority?: number;
 }
 
-export class RunFailedError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'RunFailedError';
-  }
-}
+export { RunFailedError };
 
 /**
  * Drives a run round by round: writes the run record, partition and θ_g^0 once, then for each
@@ -63,11 +53,16 @@ export class RunFailedError extends Error {
 export async function runExperiment(config: ExperimentConfig, opts: RunOptions): Promise<RunSummary> {
   const { store, transport, runId } = opts;
   const obs = opts.observer ?? {};
-  const dataset = await loadDataset(config.data);
+  // Checked before any work: every job would refuse the id after the clients trained.
+  const validRunId = runIdSchema.safeParse(runId);
+  if (!validRunId.success) throw new ConfigError(`run id '${runId.length > 40 ? `${runId.slice(0, 40)}…` : runId}': ${formatIssues(validRunId.error)}`);
+  const dataset = await loadDataset(config.data, opts.data);
   const model = modelFor(config, dataset);
   const numClients = config.partition.numClients;
   const { hooks, env, uploadSpec } = algorithmFor(config, model, numClients);
   const perRound = clientsPerRound(numClients, config.joinRatio);
+  // The run's only sampling: each round's clients, also handed to the aggregation that prepares them.
+  const schedule = Array.from({ length: config.rounds }, (_, r) => sampleClients(config.seed, r, numClients, perRound));
 
   const existingRecord = (await store.exists(keys.run(runId)))
     ? parseRunRecord(await store.get(keys.run(runId)), keys.run(runId))
@@ -104,20 +99,20 @@ export async function runExperiment(config: ExperimentConfig, opts: RunOptions):
 
   // Resume point: the first round without a commit record.
   let round = 0;
-  let last: CommitRecord | null = null;
+  const commits: CommitRecord[] = [];
   while (round < config.rounds && (await store.exists(keys.commit(runId, round)))) {
-    last = parseJob(commitRecordSchema, decodeJson(await store.get(keys.commit(runId, round))), `commit of round ${round}`);
+    commits.push(parseJob(commitRecordSchema, decodeJson(await store.get(keys.commit(runId, round))), `commit of round ${round}`));
     round++;
   }
+  const last = commits.at(-1) ?? null;
   let stateIndexKey: string | null = last?.stateIndexKey ?? null;
   // What the server prepared for the round about to run (FedOBP patches, ...), for its row.
   let preparedReports: Record<string, unknown> = last?.prepareReports ?? {};
   if (round === 0) {
     // Round 0's instructions come from the coordinator; later rounds' from the previous
     // aggregation. Deterministic, so redoing it after a crash rewrites identical bytes.
-    const clients0 = sampleClients(config.seed, 0, numClients, perRound);
     const global0 = decodeModel(await store.get(keys.global(runId, 0)), model.spec);
-    const prepared = await prepareRound(store, rc, 0, clients0, global0, {});
+    const prepared = await prepareRound(store, rc, 0, schedule[0] ?? [], global0, {});
     preparedReports = prepared.reports;
     if (Object.keys(prepared.index).length > 0) {
       stateIndexKey = keys.initialStateIndex(runId);
@@ -127,23 +122,34 @@ export async function runExperiment(config: ExperimentConfig, opts: RunOptions):
   // Written last: a run record means the run's inputs are all in place.
   if (!existingRecord) await store.put(keys.run(runId), encodeJson(record));
 
-  await obs.onStart?.({ runId, resumedFrom: existingRecord ? round : null, numClients, perRound, rounds: config.rounds });
-  const deadlineMs = config.failures.roundDeadlineSeconds * 1000;
-  const isEvalRound = (r: number) => (r + 1) % config.eval.every === 0 || r + 1 === config.rounds;
-  // A stop between a round's commit and its evaluation would otherwise lose that evaluation
-  // (for the last round: the run's final results).
-  if (existingRecord && round > 0 && isEvalRound(round - 1) && !(await store.exists(keys.evalSummary(runId, round)))) {
-    await evaluateAll(config, opts, hooks, round, stateIndexKey, numClients, deadlineMs);
+  // A coordinator stopped after a commit but before that round's evaluation finished: evaluate now,
+  // so the round's row and the run's final results are those of the model it committed.
+  const lostEval = last && isEvalRound(last.round, config) ? keys.evalSummary(runId, last.round + 1) : null;
+  if (last && lostEval && !(await store.exists(lostEval))) {
+    const summary = await evaluateAll(config, { ...opts, observer: {} }, hooks, last.round + 1, last.stateIndexKey, numClients);
+    // A transport may answer a re-submitted flow from its record of the first run without
+    // re-running the job that writes the summary; the same bytes either way.
+    if (!(await store.exists(lostEval))) await store.put(lostEval, encodeJson(summary));
   }
+  const committed: RoundRow[] = [];
+  for (const c of commits) {
+    const evalKey = keys.evalSummary(runId, c.round + 1);
+    const evaluation = (await store.exists(evalKey)) ? parseJob(evalSummarySchema, decodeJson(await store.get(evalKey)), evalKey) : undefined;
+    // wall time is not recorded in the store: 0 for rounds this process did not run
+    committed.push(roundRow(c, schedule[c.round] ?? [], commits[c.round - 1]?.prepareReports ?? {}, evaluation, 0));
+  }
+
+  await obs.onStart?.({ runId, resumedFrom: existingRecord ? round : null, committed, numClients, perRound, rounds: config.rounds });
   const labels = metricLabels(config);
 
   for (; round < config.rounds; round++) {
     const started = performance.now();
-    const clients = sampleClients(config.seed, round, numClients, perRound);
+    const clients = schedule[round] ?? [];
     obs.onRoundStart?.(round, clients);
-    const index: StateIndex = stateIndexKey ? (decodeJson(await store.get(stateIndexKey)) as StateIndex) : {};
-    const children = clients.map((clientId) => {
-      const payload: TrainPayload = {
+    const index = await readStateIndex(store, stateIndexKey);
+    const children = clients.map((clientId): FlowChild => {
+      const pool = hooks.poolOf?.(clientId);
+      const payload = {
         runId,
         labels,
         round,
@@ -151,52 +157,39 @@ export async function runExperiment(config: ExperimentConfig, opts: RunOptions):
         state: trainStateRefs(rc, index[String(clientId)]),
         instructionKey: instructionKeyFor(rc, round, clientId),
       };
-      const pool = hooks.poolOf?.(clientId);
-      return { id: String(clientId), kind: 'train' as const, payload, ...(pool ? { pool } : {}) };
+      return { id: String(clientId), kind: 'train', payload, ...(pool ? { pool } : {}) };
     });
-    const aggregate: AggregatePayload = { runId, labels, round, clients, previousStateIndexKey: stateIndexKey };
-    const reply = parseJob(
-      aggregateReplySchema,
+    const aggregate: AggregatePayload = {
+      runId,
+      labels,
+      round,
+      clients,
+      nextClients: schedule[round + 1] ?? [],
+      previousStateIndexKey: stateIndexKey,
+    };
+    const reply = parseReply(
+      'aggregate',
       await transport.runFlow({
         flowId: `${runId}.train.${round}`,
         parent: { kind: 'aggregate', payload: aggregate },
         children,
-        deadlineMs,
-        attempts: config.failures.attempts,
-        parentAttempts: config.failures.aggregateAttempts,
+        ...flowPolicy('train', 'aggregate', config.failures),
         ...(opts.priority !== undefined ? { priority: opts.priority } : {}),
       }),
       `aggregation result of round ${round}`,
     );
     if (reply.status === 'failed') {
-      const detail = reply.failures.map((f) => `client ${f.clientId}: ${f.reason}`).join('\n  ');
+      const detail = reply.failures.map((f) => `client ${f.clientId}: ${f.code}: ${f.detail}`).join('\n  ');
       throw new RunFailedError(`round ${round} failed: ${reply.reason}\n  ${detail}`);
     }
     stateIndexKey = reply.stateIndexKey;
     const reportsOfThisRound = preparedReports;
     preparedReports = reply.prepareReports;
 
-    let evaluation: EvalSummary | undefined;
-    if (isEvalRound(round)) {
-      evaluation = await evaluateAll(config, opts, hooks, round + 1, stateIndexKey, numClients, deadlineMs);
-    }
-    const row: RoundRow = {
-      round,
-      clients: clients.length,
-      succeeded: reply.succeeded.length,
-      failed: reply.failures.length,
-      failures: reply.failures,
-      trainLoss: reply.trainLoss,
-      wallSeconds: (performance.now() - started) / 1000,
-      trainSeconds: reply.trainSeconds,
-      aggregateSeconds: reply.aggregateSeconds,
-      uploadBytes: reply.uploadBytes,
-      downloadBytes: reply.downloadBytes,
-      backends: reply.backends,
-      prepareReports: reportsOfThisRound,
-      ...(evaluation ? { evaluation: evaluation.results, evaluationFailures: evaluation.failures.length } : {}),
-    };
-    await obs.onRound?.(row);
+    const evaluation = isEvalRound(round, config)
+      ? await evaluateAll(config, opts, hooks, round + 1, stateIndexKey, numClients)
+      : undefined;
+    await obs.onRound?.(roundRow(reply, clients, reportsOfThisRound, evaluation, (performance.now() - started) / 1000));
   }
 
   const finalKey = keys.global(runId, config.rounds);
@@ -208,7 +201,12 @@ export async function runExperiment(config: ExperimentConfig, opts: RunOptions):
     if (summary.round <= config.rounds) evals.push({ round: summary.round, summary });
   }
   evals.sort((a, b) => a.round - b.round);
-  return summarize(runId, config, finalKey, finalBytes, evals);
+  // Failures of every round, including those committed before a resume, from the commit records.
+  const failures: ClientFailure[] = [];
+  for (let r = 0; r < config.rounds; r++) {
+    failures.push(...parseJob(commitRecordSchema, decodeJson(await store.get(keys.commit(runId, r))), `commit of round ${r}`).failures);
+  }
+  return summarize(runId, config, finalKey, finalBytes, evals, failures);
 }
 
 export const metricLabels = (config: ExperimentConfig) => ({ experiment: config.name, algorithm: config.algorithm.name });
@@ -220,27 +218,24 @@ async function evaluateAll(
   modelRound: number,
   stateIndexKey: string | null,
   numClients: number,
-  deadlineMs: number,
 ): Promise<EvalSummary> {
   const { store, transport, runId } = opts;
-  const index: StateIndex = stateIndexKey ? (decodeJson(await store.get(stateIndexKey)) as StateIndex) : {};
+  const index = await readStateIndex(store, stateIndexKey);
   const clients = Array.from({ length: numClients }, (_, i) => i);
   opts.observer?.onEvalStart?.(modelRound, clients.length);
-  const children = clients.map((clientId) => {
-    const payload: EvalPayload = { runId, labels: metricLabels(config), round: modelRound, clientId, state: index[String(clientId)] ?? {} };
+  const children = clients.map((clientId): FlowChild => {
+    const payload = { runId, labels: metricLabels(config), round: modelRound, clientId, state: index[String(clientId)] ?? {} };
     const pool = hooks.poolOf?.(clientId);
-    return { id: String(clientId), kind: 'eval' as const, payload, ...(pool ? { pool } : {}) };
+    return { id: String(clientId), kind: 'eval', payload, ...(pool ? { pool } : {}) };
   });
   const parent: EvalSummaryPayload = { runId, labels: metricLabels(config), round: modelRound, clients };
-  return parseJob(
-    evalSummarySchema,
+  return parseReply(
+    'evalSummary',
     await transport.runFlow({
       flowId: `${runId}.eval.${modelRound}`,
       parent: { kind: 'evalSummary', payload: parent },
       children,
-      deadlineMs,
-      attempts: config.failures.attempts,
-      parentAttempts: config.failures.aggregateAttempts,
+      ...flowPolicy('eval', 'evalSummary', config.failures),
       ...(opts.priority !== undefined ? { priority: opts.priority } : {}),
     }),
     `evaluation summary after round ${modelRound}`,
@@ -253,6 +248,7 @@ function summarize(
   finalModelKey: string,
   finalBytes: Uint8Array,
   evals: readonly { round: number; summary: EvalSummary }[],
+  failures: readonly ClientFailure[],
 ): RunSummary {
   const best = evals.reduce<{ round: number; accuracy: number } | null>((b, e) => {
     const acc = e.summary.results['personalized']?.pooledAccuracy;
@@ -268,5 +264,6 @@ function summarize(
     finalModelSha256: createHash('sha256').update(finalBytes).digest('hex'),
     bestPersonalized: best,
     final: final ? { round: final.round, results: final.summary.results } : null,
+    failures: countByCode(failures),
   };
 }

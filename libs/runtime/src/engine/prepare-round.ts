@@ -1,45 +1,11 @@
-import type { ClientState, JsonValue } from '@fedsim/fl/algorithms/index';
-import { PERSONAL_STATE } from '@fedsim/fl/algorithms/index';
-import type { StateRefs } from '../jobs/catalog.js';
+import type { JsonValue } from '@fedsim/fl/algorithms';
+import { PERSONAL_STATE } from '@fedsim/fl/algorithms';
+import type { StateIndex, StateRefs } from '../jobs/catalog.js';
 import type { BlobStore } from '../ports/blob-store.js';
-import { decodeState, encodeInstruction, encodeState } from './blobs.js';
+import { encodeInstruction, encodeState } from './blobs.js';
 import { keys } from './keys.js';
 import type { RunContext } from './run-context.js';
-
-/** client id (as a string) → its latest state: entry name → blob key */
-export type StateIndex = Record<string, StateRefs>;
-
-/** Loads the named entries (all when `only` is absent) of a client's state, each blob once. */
-export async function loadState(
-  store: Pick<BlobStore, 'get'>,
-  refs: StateRefs | undefined,
-  only?: readonly string[],
-): Promise<ClientState | undefined> {
-  if (!refs) return undefined;
-  const wanted = Object.entries(refs).filter(([name]) => !only || only.includes(name));
-  if (wanted.length === 0) return undefined;
-  const blobs = new Map<string, ClientState>();
-  const out: Record<string, Float32Array> = {};
-  for (const [name, key] of wanted) {
-    let blob = blobs.get(key);
-    if (!blob) {
-      blob = decodeState(await store.get(key));
-      blobs.set(key, blob);
-    }
-    const entry = blob[name];
-    if (!entry) throw new Error(`client state blob ${key} has no entry '${name}'`);
-    out[name] = entry;
-  }
-  return out;
-}
-
-/** The index after a client stored new entries in one blob. */
-export function withEntries(index: StateIndex, clientId: number, blobKey: string, entries: readonly string[]): StateIndex {
-  if (entries.length === 0) return index;
-  const refs = { ...index[String(clientId)] };
-  for (const e of entries) refs[e] = blobKey;
-  return { ...index, [String(clientId)]: refs };
-}
+import { loadState, withEntries } from './state-index.js';
 
 /** The state entries a train job gets: what the algorithm declares, plus its personal tensors. */
 export function trainStateRefs(rc: Pick<RunContext, 'hooks'>, refs: StateRefs | undefined): StateRefs {

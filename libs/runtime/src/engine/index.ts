@@ -1,0 +1,6 @@
+// The engine's building blocks beyond the package entry point: blob encodings, state indexes and
+// JSON documents in the store, for tests and tools that inspect a run's store.
+export * from './blobs.js';
+export * from './json-blobs.js';
+export * from './state-index.js';
+export * from './run-record.js';
