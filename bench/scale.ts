@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { LocalDirBlobStore, S3BlobStore } from '@fedsim/runtime/adapters/index';
+import { LocalDirBlobStore, S3BlobStore } from '@fedsim/runtime/adapters';
 import { startRedis, startS3 } from '../test/harness/index.js';
 import { sourceNodeArgs } from '../test/integration/fixtures.js';
 import { blobCeiling, bullmqCeiling, type BlobCeiling, type QueueCeiling } from './lib/ceilings.js';
