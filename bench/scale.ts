@@ -4,7 +4,7 @@
  * server + worker processes), next to this machine's ceilings (plain BullMQ, blob put/get).
  *
  *   npm run bench:scale -- [--cells 1000x100,10000x1000] [--modes embedded,distributed]
- *                          [--slots 2] [--budget 300]
+ *                          [--slots 2] [--budget 300] [--cohort-size auto|N]
  *
  * Each cell runs in a child process of its own, so the coordinator's peak RSS is that cell's.
  * A cell whose estimated time (from the previous cells' seconds per client) exceeds --budget
@@ -29,15 +29,20 @@ const { values } = parseArgs({
     modes: { type: 'string', default: 'embedded,distributed' },
     slots: { type: 'string', default: '2' },
     budget: { type: 'string', default: '300' },
+    /** the experiments' cohortSize (clients per train job); the engine's default when absent */
+    'cohort-size': { type: 'string' },
     /** internal: run one cell (`N:K:mode`) and print its result as JSON */
     cell: { type: 'string' },
   },
 });
 const slots = Number(values.slots);
+const cohortArg = values['cohort-size'];
+const cohortSize = cohortArg === undefined ? undefined : cohortArg === 'auto' ? ('auto' as const) : Number(cohortArg);
+if (typeof cohortSize === 'number' && !(Number.isInteger(cohortSize) && cohortSize >= 1)) throw new Error(`--cohort-size: '${cohortArg}' is neither auto nor a positive integer`);
 
 if (values.cell) {
   const [n, k, mode] = values.cell.split(':');
-  const result = await runCell({ numClients: Number(n), perRound: Number(k), mode: mode as Mode, slots });
+  const result = await runCell({ numClients: Number(n), perRound: Number(k), mode: mode as Mode, slots, ...(cohortSize !== undefined ? { cohortSize } : {}) });
   console.log(`CELL ${JSON.stringify(result)}`);
   process.exit(0);
 }
@@ -53,7 +58,7 @@ const modes = values.modes.split(',').map((m) => {
 });
 const budget = Number(values.budget);
 
-console.log(`bench:scale: logreg, synthetic, ${slots} compute slots; budget ${budget} s per cell`);
+console.log(`bench:scale: logreg, synthetic, ${slots} compute slots, cohortSize ${cohortArg ?? 'default'}; budget ${budget} s per cell`);
 const ceilings = await measureCeilings();
 printCeilings(ceilings);
 
@@ -62,7 +67,7 @@ const outcomes: Outcome[] = [];
 const secondsPerClient: Partial<Record<Mode, number>> = {};
 for (const cell of [...cells].sort((a, b) => a.perRound - b.perRound || a.numClients - b.numClients)) {
   for (const mode of modes) {
-    const spec: CellSpec = { ...cell, mode, slots };
+    const spec: CellSpec = { ...cell, mode, slots, ...(cohortSize !== undefined ? { cohortSize } : {}) };
     const perClient = secondsPerClient[mode];
     // Two rounds (cold + measured) plus start-up; 0.3 s per 1k registered clients for data and partition.
     const estimate = perClient === undefined ? 0 : 2 * perClient * cell.perRound + 20 + (0.3 * cell.numClients) / 1000;
@@ -86,7 +91,10 @@ function label(s: CellSpec) {
 
 async function runCellProcess(spec: CellSpec): Promise<CellResult> {
   const script = fileURLToPath(import.meta.url);
-  const child = spawn(process.execPath, [...sourceNodeArgs, script, '--cell', `${spec.numClients}:${spec.perRound}:${spec.mode}`, '--slots', String(spec.slots)], {
+  const child = spawn(process.execPath, [
+    ...sourceNodeArgs, script, '--cell', `${spec.numClients}:${spec.perRound}:${spec.mode}`, '--slots', String(spec.slots),
+    ...(spec.cohortSize !== undefined ? ['--cohort-size', String(spec.cohortSize)] : []),
+  ], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
