@@ -102,3 +102,24 @@ async function embeddedStore(root: string) {
   const { LocalDirBlobStore } = await import('@fedsim/runtime/adapters');
   return new LocalDirBlobStore(join(dir, root));
 }
+
+test('a cohort reply that misreports one client\'s samples refuses the whole partial, recorded per client', async () => {
+  const config = syntheticExperiment({ joinRatio: 1, cohortSize: 3, rounds: 1, failures: { minSuccessFraction: 0.4 } });
+  const forgeCount = (inner: JobHandlers): JobHandlers => ({
+    async runChild(kind, payload, ctx) {
+      const reply = await inner.runChild(kind, payload, ctx);
+      if (kind !== 'trainCohort' || !('clients' in reply)) return reply;
+      return { ...reply, clients: reply.clients.map((c) => (c.ok && c.clientId === 4 ? { ...c, numSamples: c.numSamples + 100 } : c)) };
+    },
+    runParent: (kind, payload, outcomes) => inner.runParent(kind, payload, outcomes),
+  });
+  const ran = await run(config, 'c4', 1, forgeCount);
+  const row = ran.rows[0]!;
+  const cohortOf4 = row.failures.map((f) => f.clientId);
+  assert.equal(row.succeeded, 3);
+  assert.ok(cohortOf4.includes(4) && cohortOf4.length === 3, `failures ${cohortOf4.join(',')}`);
+  for (const f of row.failures) {
+    assert.equal(f.code, 'malformed');
+    assert.match(f.detail, /client 4 reported a sample count/);
+  }
+});

@@ -53,6 +53,15 @@ export async function aggregateRound(
     const reject = (code: FailureCode, detail: string) => {
       for (const clientId of ref.clients) rejectedPartial.set(clientId, { code, detail: `cohort ${ref.cohort}'s partial: ${detail}` });
     };
+    // A client's contribution cannot be taken out of a sum: one bad claim refuses the whole partial.
+    const miscounted = ref.clients.find((id) => {
+      const r = results.byClient.get(id);
+      return !r?.ok || r.numSamples !== samplesOf(id);
+    });
+    if (miscounted !== undefined) {
+      reject('malformed', `client ${miscounted} reported a sample count the partition does not give it`);
+      continue;
+    }
     const partial = decodeFetched(fetched, (bytes) => decodePartial(bytes, rc.uploadSpec.size), reject);
     if (!partial) continue;
     const expectedWeight = weighted ? ref.clients.reduce((s, id) => s + samplesOf(id), 0) : ref.clients.length;
@@ -77,18 +86,17 @@ export async function aggregateRound(
       fail(clientId, r.code, r.detail);
       continue;
     }
+    const rejected = rejectedPartial.get(clientId);
+    if (rejected) {
+      fail(clientId, rejected.code, rejected.detail);
+      continue;
+    }
     const numSamples = samplesOf(clientId);
     if (r.numSamples !== numSamples) {
       fail(clientId, 'malformed', `reported ${r.numSamples} samples, the partition gives it ${numSamples}`);
       continue;
     }
-    if (r.updateKey === null) {
-      const rejected = rejectedPartial.get(clientId);
-      if (rejected) {
-        fail(clientId, rejected.code, rejected.detail);
-        continue;
-      }
-    } else {
+    if (r.updateKey !== null) {
       const values = decodeFetched(fetched, (bytes) => decodeModel(bytes, rc.uploadSpec), (code, detail) => fail(clientId, code, detail));
       if (!values) continue;
       const bad = firstNonFinite(values);
