@@ -78,7 +78,8 @@ for (const cell of [...cells].sort((a, b) => a.perRound - b.perRound || a.numCli
     }
     const started = performance.now();
     const result = await runCellProcess(spec);
-    secondsPerClient[mode] = Math.max(perClient ?? 0, result.wall / result.perRound);
+    // Cells run by growing K, so the last cell's cost per client is the best guess for the next.
+    secondsPerClient[mode] = result.wall / result.perRound;
     console.log(`${label(spec)}: measured round ${result.wall.toFixed(2)} s (cell took ${((performance.now() - started) / 1000).toFixed(0)} s)`);
     outcomes.push({ spec, result });
   }
