@@ -123,3 +123,18 @@ test('a cohort reply that misreports one client\'s samples refuses the whole par
     assert.match(f.detail, /client 4 reported a sample count/);
   }
 });
+
+test('cohorts without a sum aggregation store every update; cohorts keep per-client state', async () => {
+  // A robust combine needs each update: cohorts train together but upload one by one.
+  const robust = await run(syntheticExperiment({ joinRatio: 1, cohortSize: 2, rounds: 2, aggregation: { robust: 'median' } }), 'c5', 2);
+  assert.equal(robust.jobKinds.get('trainCohort'), 6);
+  assert.equal(robust.keys.filter((k) => k.includes('/partials/')).length, 0);
+  assert.equal(robust.keys.filter((k) => k.includes('/updates/')).length, 12);
+  for (const r of robust.rows) assert.equal(r.succeeded, 6);
+
+  // Ditto keeps v_i per client: written by each client of a cohort, found by the next round's jobs.
+  const ditto = await run(syntheticExperiment({ joinRatio: 1, cohortSize: 3, rounds: 2, algorithm: { name: 'ditto' } }), 'c6', 2);
+  assert.equal(ditto.keys.filter((k) => k.includes('/partials/')).length, 4);
+  assert.equal(ditto.keys.filter((k) => /\/rounds\/000000\/state\//.test(k)).length, 6);
+  for (const r of ditto.rows) assert.equal(r.succeeded, 6);
+});
