@@ -77,6 +77,19 @@ for (const [name, make] of [
   });
 }
 
+test('cohorts with partial sums: distributed equals embedded bit for bit, with 1 or 2 compute threads', async () => {
+  // 6 clients a round in 3 cohorts of 2 (trainCohort jobs, one partial sum each)
+  const config = syntheticExperiment({ joinRatio: 1, cohortSize: 2 });
+  const distributed = await runDistributed(config, 'd-cohorts');
+  const embedded1 = await runEmbedded(config, 'd-cohorts', 1);
+  const embedded2 = await runEmbedded(config, 'd-cohorts', 2);
+  assert.equal(distributed.finalModelSha256, embedded1.finalModelSha256);
+  assert.equal(embedded2.finalModelSha256, embedded1.finalModelSha256);
+  assert.deepEqual(distributed.final, embedded1.final);
+  const commit = JSON.parse(Buffer.from(await readCommit('d-cohorts', 0)).toString('utf8')) as { succeeded: number[] };
+  assert.deepEqual(commit.succeeded, [0, 1, 2, 3, 4, 5]);
+});
+
 test('an unreachable Redis or S3 fails within seconds with an actionable message', async () => {
   const started = Date.now();
   await assert.rejects(

@@ -67,7 +67,7 @@ async function failingHandlers(failClients: Set<number>, root: string): Promise<
   const inner = await createHandlers({ store: { kind: 'dir', root }, backend: 'wasm' });
   return {
     runChild(kind, payload, ctx) {
-      const clientId = payload.clientId;
+      const clientId = 'clientId' in payload ? payload.clientId : -1;
       if (kind === 'train' && failClients.has(clientId)) return Promise.reject(new Error(`injected failure of client ${clientId}`));
       return inner.runChild(kind, payload, ctx);
     },

@@ -1,1 +1,2 @@
 export * from './robust/index.js';
+export * from './partial-sum.js';

@@ -9,7 +9,7 @@ import { evaluate } from '../train/evaluate.js';
 import { softmaxCrossEntropy } from '../train/loss.js';
 import { checkTrainOptions } from '../train/options.js';
 import { TorchSgd } from '../train/torch-sgd.js';
-import { weightedMeanAggregator } from './base.js';
+import { weightedMeanAggregation } from './base.js';
 import type {
   Algorithm,
   AlgorithmEnv,
@@ -173,7 +173,7 @@ export const apfl: Algorithm<ApflOptions> = {
       upload: 'model',
       hasGlobalModel: true,
       personalState: [APFL_PERSONAL_STATE],
-      createAggregator: (previousGlobal) => weightedMeanAggregator(env.model.spec, selectAll, previousGlobal),
+      ...weightedMeanAggregation(env.model.spec, selectAll),
       fit: (input) => apflFit(env, options, input),
       evaluate: (input) => apflEvaluate(env, options, input),
     };

@@ -3,6 +3,7 @@ import { gatherTensors, scatterTensors, subSpec } from '../params/spec.js';
 import { evaluate } from '../train/evaluate.js';
 import { trainLocal } from '../train/sgd.js';
 import type { TrainHooks } from '../train/types.js';
+import { partialSumAccumulator } from '../aggregation/partial-sum.js';
 import type {
   Aggregator,
   AlgorithmEnv,
@@ -45,28 +46,36 @@ export function weightedMeanAggregator(
   shared: TensorSelector,
   previousGlobal: Float32Array,
   opts: { weighted: boolean } = { weighted: true },
-): Aggregator {
+): Aggregator & Required<Pick<Aggregator, 'addPartial'>> {
   const size = subSpec(spec, shared).size;
-  const sum = new Float64Array(size);
-  let totalWeight = 0;
+  const total = partialSumAccumulator(size, opts.weighted);
   return {
-    add({ values, numSamples, clientId }) {
-      if (values.length !== size) {
-        throw new Error(`update of client ${clientId} has ${values.length} elements, expected ${size}`);
-      }
-      const w = opts.weighted ? numSamples : 1;
-      if (!(w > 0)) throw new Error(`update of client ${clientId} has weight ${w}; weights must be positive`);
-      totalWeight += w;
-      for (let i = 0; i < size; i++) sum[i]! += w * values[i]!;
-    },
+    add: (update) => total.add(update),
+    addPartial: (partial) => total.addPartial(partial),
     finish() {
+      const { sum, weight } = total.result();
       const next = previousGlobal.slice();
-      if (totalWeight === 0) return next;
+      if (weight === 0) return next;
       const mean = new Float32Array(size);
-      for (let i = 0; i < size; i++) mean[i] = sum[i]! / totalWeight;
+      for (let i = 0; i < size; i++) mean[i] = sum[i]! / weight;
       scatterTensors(spec, next, shared, mean);
       return next;
     },
+  };
+}
+
+/**
+ * An algorithm's aggregation when it is the weighted mean of its uploads: the aggregator and the
+ * declaration that lets workers sum a cohort's uploads into one partial before it.
+ */
+export function weightedMeanAggregation(
+  spec: ParamSpec,
+  shared: TensorSelector,
+  opts: { weighted: boolean } = { weighted: true },
+): Pick<AlgorithmHooks, 'createAggregator' | 'sumAggregation'> {
+  return {
+    createAggregator: (previousGlobal) => weightedMeanAggregator(spec, shared, previousGlobal, opts),
+    sumAggregation: { weighted: opts.weighted },
   };
 }
 
@@ -123,7 +132,7 @@ export function fedAvgHooks(
     shared: split.shared,
     upload: 'model',
     hasGlobalModel: split.hasGlobalModel ?? true,
-    createAggregator: (previousGlobal) => weightedMeanAggregator(env.model.spec, split.shared, previousGlobal),
+    ...weightedMeanAggregation(env.model.spec, split.shared),
     fit: (input) => sgdFit(env, input),
     evaluate: (input) => personalizedEvaluate(env, hooks, input),
   };

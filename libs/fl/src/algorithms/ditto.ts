@@ -4,7 +4,7 @@ import type { ParamSpec } from '../params/spec.js';
 import { selectAll, selectNone } from '../params/spec.js';
 import { evaluate } from '../train/evaluate.js';
 import { trainLocal } from '../train/sgd.js';
-import { sgdFit, weightedMeanAggregator } from './base.js';
+import { sgdFit, weightedMeanAggregation } from './base.js';
 import { proximalLoss } from './fedprox.js';
 import { derivedSeed } from './sampling.js';
 import type {
@@ -116,7 +116,7 @@ export const ditto: Algorithm<DittoOptions> = {
       upload: 'model',
       hasGlobalModel: true,
       personalState: [DITTO_PERSONAL_STATE],
-      createAggregator: (previousGlobal) => weightedMeanAggregator(env.model.spec, selectAll, previousGlobal),
+      ...weightedMeanAggregation(env.model.spec, selectAll),
       fit: (input) => dittoFit(env, options, input),
       evaluate: (input) => dittoEvaluate(env, input),
     };

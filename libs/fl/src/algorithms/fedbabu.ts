@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { selectNone, selectRole, subSpec } from '../params/spec.js';
-import { sgdFit, weightedMeanAggregator } from './base.js';
+import { sgdFit, weightedMeanAggregation } from './base.js';
 import { finetunedEvaluation } from './fedavg-ft.js';
 import type { Algorithm, AlgorithmHooks } from './types.js';
 
@@ -49,7 +49,7 @@ export const fedbabu: Algorithm<FedBabuOptions> = {
       shared: body,
       upload: 'model',
       hasGlobalModel: true,
-      createAggregator: (previousGlobal) => weightedMeanAggregator(spec, body, previousGlobal, { weighted }),
+      ...weightedMeanAggregation(spec, body, { weighted }),
       fit: (input) => sgdFit(env, input, { lrScale: (t) => (head(t) ? 0 : 1) }),
       evaluate: (input) => finetunedEvaluation(env, input),
     };

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { selectRole } from '../params/spec.js';
 import { trainLocal } from '../train/sgd.js';
 import type { LocalTrainOptions } from '../train/types.js';
-import { personalizedEvaluate, weightedMeanAggregator } from './base.js';
+import { personalizedEvaluate, weightedMeanAggregation } from './base.js';
 import { derivedSeed } from './sampling.js';
 import type { Algorithm, AlgorithmEnv, AlgorithmHooks, FitInput, FitResult } from './types.js';
 
@@ -60,7 +60,7 @@ export const fedrep: Algorithm<FedRepOptions> = {
       shared: isBody,
       upload: 'model',
       hasGlobalModel: false,
-      createAggregator: (previousGlobal) => weightedMeanAggregator(env.model.spec, isBody, previousGlobal),
+      ...weightedMeanAggregation(env.model.spec, isBody),
       fit: (input) => fedRepFit(env, options, input),
       evaluate: (input) => personalizedEvaluate(env, hooks, input),
     };

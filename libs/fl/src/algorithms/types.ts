@@ -1,3 +1,4 @@
+import type { PartialSum } from '../aggregation/partial-sum.js';
 import type { z } from 'zod';
 import type { ClientData } from '../data/types.js';
 import type { ModelDef } from '../models/types.js';
@@ -84,6 +85,8 @@ export interface Aggregator {
   add(update: UpdateForAggregation): void;
   /** the next global model, full layout */
   finish(): Float32Array;
+  /** A cohort's partial sum, in cohort order; present exactly when the hooks declare `sumAggregation`. */
+  addPartial?(partial: PartialSum): void;
   /** facts about the finished aggregation for the round's metrics (e.g. clipped updates, DP noise σ) */
   report?(): Readonly<Record<string, JsonValue>>;
 }
@@ -135,6 +138,12 @@ export interface AlgorithmHooks {
   transferBytes?(clientId: number): { readonly download: number; readonly upload: number };
   /** Server side, by the aggregation of the previous round: per-client instruction for a round. */
   instruct?(input: InstructInput): InstructResult;
+  /**
+   * Declared when `createAggregator` is a weighted sum of the uploads (divided by the total weight
+   * at the end), each weighing its sample count or 1: a worker may then sum a cohort's accepted
+   * uploads into one partial, which the aggregator's `addPartial` takes instead of the uploads.
+   */
+  readonly sumAggregation?: { readonly weighted: boolean };
   /** Server side: how updates become the next global model. */
   createAggregator(previousGlobal: Float32Array, round: number): Aggregator;
   /** Client side: the start model when the default (θ_g + personal tensors) is not right. */

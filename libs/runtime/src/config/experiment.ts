@@ -44,6 +44,11 @@ export const experimentSchema = z
     system: systemConfigSchema.optional(),
     rounds: positiveInt,
     joinRatio: z.number().gt(0).max(1).default(0.1),
+    /**
+     * Clients per train job, trained one after another with model and data resident: a number, or
+     * 'auto' (absent): about 64 jobs per round of at most 256 clients. 1 = one job per client.
+     */
+    cohortSize: z.union([z.literal('auto'), positiveInt]).optional(),
     train: trainSettingsSchema.default(trainSettingsSchema.parse({})),
     finetune: z
       .object({ epochs: z.number().int().min(0).default(5), lr: z.number().positive().optional() })

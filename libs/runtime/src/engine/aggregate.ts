@@ -1,16 +1,17 @@
 import { CodecError } from '@fedsim/fl/params';
-import { formatIssues } from '@fedsim/fl/util';
 import { BlobNotFoundError } from '../errors/store.js';
 import type { ChildOutcome } from '../ports/transport.js';
 import type { AggregatePayload, AggregateReply, ClientFailure, CommitRecord } from '../jobs/catalog.js';
-import { trainReplySchema } from '../jobs/catalog.js';
 import type { FailureCode } from '../jobs/failures.js';
-import { decodeModel, encodeModel, firstNonFinite } from './blobs.js';
+import { decodeModel, decodePartial, encodeModel, firstNonFinite } from './blobs.js';
+import { clientResults } from './client-results.js';
+import type { ClientResult, CohortPartialRef } from './client-results.js';
+import { prefetchInOrder } from './prefetch.js';
 import type { JobHandlerDeps } from './job-handler-deps.js';
 import { encodeJson } from './json-blobs.js';
 import { keys } from './keys.js';
 import { prepareRound } from './prepare-round.js';
-import { assertAggregateInRun, forgedTrainKeys } from './reply-trust.js';
+import { assertAggregateInRun, forgedPartialKey, forgedTrainKeys } from './reply-trust.js';
 import { readStateIndex, withEntries } from './state-index.js';
 import { assertNoStorageFailures } from './storage-failures.js';
 import type { StateIndex } from './state-index.js';
@@ -36,56 +37,93 @@ export async function aggregateRound(
   const failures: ClientFailure[] = [];
   const accepted: { clientId: number; stateKey: string | null; stateEntries: string[]; loss: number; numSamples: number }[] = [];
   let trainSeconds = 0;
-  let uploadBytes = 0;
-  let downloadBytes = 0;
+  const results = clientResults(p, outcomes);
+  let uploadBytes = results.jobUploadBytes;
+  let downloadBytes = results.jobDownloadBytes;
   const backends = new Set<string>();
   const workers = new Set<string>();
   const fail = (clientId: number, code: FailureCode, detail: string) => failures.push({ clientId, kind: 'train', code, detail });
+  // The weight comes from the run's own partition, never from what a worker claims.
+  const samplesOf = (clientId: number) => partition.clients[clientId]?.train.length ?? 0;
+  const { attempts } = config.failures;
+  const forgedKeysOf = (r: ClientResult) => (r.ok ? forgedTrainKeys(p.runId, p.round, r.clientId, attempts, r) : null);
 
-  const byId = new Map(outcomes.map((o) => [o.id, o]));
-  for (const clientId of [...p.clients].sort((a, b) => a - b)) {
-    const o = byId.get(String(clientId));
-    if (!o) {
-      fail(clientId, 'missing', 'no outcome reported');
+  // Partials first, in cohort order; a partial that fails its checks drops its clients (recorded below).
+  const rejectedPartial = new Map<number, { code: FailureCode; detail: string }>();
+  const weighted = hooks.sumAggregation?.weighted;
+  if (results.partials.length > 0 && (weighted === undefined || !aggregator.addPartial)) {
+    throw new Error(`round ${p.round} has cohort partials, but algorithm '${config.algorithm.name}' does not aggregate by a sum`);
+  }
+  const partialKeyOf = (r: CohortPartialRef) => (forgedPartialKey(p.runId, p.round, r.cohort, attempts, r.key) === null ? r.key : null);
+  for await (const { ref, fetched } of prefetchInOrder(results.partials, FETCH_WINDOW, fetchBlob(deps, partialKeyOf))) {
+    const reject = (code: FailureCode, detail: string) => {
+      for (const clientId of ref.clients) rejectedPartial.set(clientId, { code, detail: `cohort ${ref.cohort}'s partial: ${detail}` });
+    };
+    const forgedKey = forgedPartialKey(p.runId, p.round, ref.cohort, attempts, ref.key);
+    if (forgedKey) {
+      reject('forged', forgedKey);
       continue;
     }
-    if (!o.ok) {
-      fail(clientId, o.code, o.error);
+    // A client's contribution cannot be taken out of a sum: one bad claim refuses the whole partial.
+    const miscounted = ref.clients.find((id) => {
+      const r = results.byClient.get(id);
+      return !r?.ok || r.numSamples !== samplesOf(id);
+    });
+    if (miscounted !== undefined) {
+      reject('forged', `client ${miscounted} reported a sample count the partition does not give it`);
       continue;
     }
-    const reply = trainReplySchema.safeParse(o.value);
-    if (!reply.success) {
-      fail(clientId, 'malformed', formatIssues(reply.error));
+    const partial = decodeFetched(fetched, (bytes) => decodePartial(bytes, rc.uploadSpec.size), reject);
+    if (!partial) continue;
+    const expectedWeight = weighted ? ref.clients.reduce((s, id) => s + samplesOf(id), 0) : ref.clients.length;
+    if (partial.clients !== ref.clients.length || partial.weight !== expectedWeight) {
+      reject('malformed', `sums ${partial.clients} clients of weight ${partial.weight}; the partition gives its ${ref.clients.length} clients weight ${expectedWeight}`);
       continue;
     }
-    const r = reply.data;
-    const forgedKey = forgedTrainKeys(p.runId, p.round, clientId, config.failures.attempts, r);
+    const bad = firstNonFinite(partial.sum);
+    if (bad >= 0) {
+      reject('non_finite', `element ${bad} is ${partial.sum[bad]}`);
+      continue;
+    }
+    aggregator.addPartial!(partial);
+  }
+
+  const inClientOrder = [...p.clients].sort((a, b) => a - b).map((clientId) => results.byClient.get(clientId)!);
+  // only keys the run assigned are read: a forged one never reaches the store
+  const updateKeyOf = (r: ClientResult) =>
+    r.ok && r.updateKey !== null && r.numSamples === samplesOf(r.clientId) && forgedKeysOf(r) === null ? r.updateKey : null;
+  const fetchUpdate = fetchBlob(deps, (r: ClientResult) => updateKeyOf(r));
+  for await (const { ref: r, fetched } of prefetchInOrder(inClientOrder, FETCH_WINDOW, fetchUpdate)) {
+    const clientId = r.clientId;
+    if (!r.ok) {
+      fail(clientId, r.code, r.detail);
+      continue;
+    }
+    const rejected = rejectedPartial.get(clientId);
+    if (rejected) {
+      fail(clientId, rejected.code, rejected.detail);
+      continue;
+    }
+    const forgedKey = forgedKeysOf(r);
     if (forgedKey) {
       fail(clientId, 'forged', forgedKey);
       continue;
     }
-    // The weight comes from the run's own partition, never from what a worker claims.
-    const numSamples = partition.clients[clientId]?.train.length ?? 0;
+    const numSamples = samplesOf(clientId);
     if (r.numSamples !== numSamples) {
       fail(clientId, 'forged', `reported ${r.numSamples} samples, the partition gives it ${numSamples}`);
       continue;
     }
-    let values: Float32Array;
-    try {
-      values = decodeModel(await deps.store.get(r.updateKey), rc.uploadSpec);
-    } catch (err) {
-      if (err instanceof CodecError) fail(clientId, err.code === 'shape_mismatch' ? 'shape_mismatch' : 'corrupt', err.message);
-      else if (err instanceof BlobNotFoundError) fail(clientId, 'malformed', `the reply names update ${r.updateKey}, which is not in the store`);
-      // anything else is the store failing, not the update: let the aggregation be retried
-      else throw err;
-      continue;
+    if (r.updateKey !== null) {
+      const values = decodeFetched(fetched, (bytes) => decodeModel(bytes, rc.uploadSpec), (code, detail) => fail(clientId, code, detail));
+      if (!values) continue;
+      const bad = firstNonFinite(values);
+      if (bad >= 0) {
+        fail(clientId, 'non_finite', `element ${bad} is ${values[bad]}`);
+        continue;
+      }
+      aggregator.add({ clientId, numSamples, values });
     }
-    const bad = firstNonFinite(values);
-    if (bad >= 0) {
-      fail(clientId, 'non_finite', `element ${bad} is ${values[bad]}`);
-      continue;
-    }
-    aggregator.add({ clientId, numSamples, values });
     accepted.push({ clientId, stateKey: r.stateKey, stateEntries: r.stateEntries, loss: r.loss, numSamples });
     trainSeconds += r.seconds;
     uploadBytes += r.uploadBytes;
@@ -148,4 +186,43 @@ export async function aggregateRound(
   };
   await deps.store.put(keys.commit(p.runId, p.round), encodeJson(commit));
   return commit;
+}
+
+/** Updates and partials fetched ahead of the sum that consumes them in order (bounded memory). */
+const FETCH_WINDOW = 16;
+
+type Fetched = { readonly bytes: Uint8Array } | { readonly error: unknown } | null;
+
+/** A fetch that never rejects: a missing or unreadable blob becomes that item's failure, in order. */
+function fetchBlob<T>(deps: JobHandlerDeps, keyOf: (item: T) => string | null) {
+  return async (ref: T): Promise<{ ref: T; fetched: Fetched }> => {
+    const key = keyOf(ref);
+    if (key === null) return { ref, fetched: null };
+    try {
+      return { ref, fetched: { bytes: await deps.store.get(key) } };
+    } catch (error) {
+      return { ref, fetched: { error } };
+    }
+  };
+}
+
+/**
+ * Decodes a fetched blob, or records why it cannot count: damaged or foreign bytes and a key the
+ * store does not hold are the contribution's fault; anything else is the store failing, not the
+ * update, and is thrown so the aggregation is retried.
+ */
+function decodeFetched<V>(fetched: Fetched, decode: (bytes: Uint8Array) => V, reject: (code: FailureCode, detail: string) => void): V | null {
+  if (!fetched) return null;
+  if ('error' in fetched) {
+    if (fetched.error instanceof BlobNotFoundError) reject('malformed', `the reply names ${fetched.error.key}, which is not in the store`);
+    else throw fetched.error;
+    return null;
+  }
+  try {
+    return decode(fetched.bytes);
+  } catch (err) {
+    if (err instanceof CodecError) reject(err.code === 'shape_mismatch' ? 'shape_mismatch' : 'corrupt', err.message);
+    else throw err;
+    return null;
+  }
 }

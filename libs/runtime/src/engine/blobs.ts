@@ -1,5 +1,7 @@
 import type { ClientState, Instruction } from '@fedsim/fl/algorithms';
 import type { ParamSpec } from '@fedsim/fl';
+import type { PartialSum } from '@fedsim/fl/aggregation';
+import { CodecError } from '@fedsim/fl/params';
 import { decodeBlob, decodeParams, encodeBlob, encodeParams } from '@fedsim/fl/params';
 
 /** Typed encoders for the engine's blob kinds, so every reader checks the kind and layout. */
@@ -38,7 +40,33 @@ export function decodeInstruction(bytes: Uint8Array): Instruction {
 }
 
 /** Index of the first non-finite element, or −1. */
-export function firstNonFinite(values: Float32Array): number {
+export function firstNonFinite(values: Float32Array | Float64Array): number {
   for (let i = 0; i < values.length; i++) if (!Number.isFinite(values[i]!)) return i;
   return -1;
+}
+
+/**
+ * A partial sum keeps its float64 sums bit for bit: the codec has no f64 arrays, so the sums
+ * travel as their little-endian bytes (every platform fedsim runs on is little-endian).
+ */
+export function encodePartial(partial: PartialSum, meta: Record<string, number | string>): Uint8Array {
+  const bytes = new Uint8Array(partial.sum.buffer, partial.sum.byteOffset, partial.sum.byteLength);
+  return encodeBlob({ kind: 'partial-sum', meta: { ...meta, weight: partial.weight, clients: partial.clients }, arrays: { sum: bytes } });
+}
+
+/** Refuses (CodecError) a partial that is not `size` float64 sums with a finite, non-negative weight. */
+export function decodePartial(bytes: Uint8Array, size: number): PartialSum {
+  const blob = decodeBlob(bytes, 'partial-sum');
+  const raw = blob.arrays['sum'];
+  const { weight, clients } = blob.meta;
+  if (!(raw instanceof Uint8Array) || raw.byteLength !== size * 8) {
+    throw new CodecError(`partial sum holds ${raw?.byteLength ?? 0} bytes, expected ${size} float64 sums`, 'shape_mismatch');
+  }
+  if (typeof weight !== 'number' || !(weight >= 0) || typeof clients !== 'number' || !Number.isInteger(clients) || clients < 0) {
+    throw new CodecError(`partial sum has weight ${String(weight)} over ${String(clients)} clients`, 'corrupt');
+  }
+  // copied: the view into the blob need not be 8-byte aligned
+  const sum = new Float64Array(size);
+  new Uint8Array(sum.buffer).set(raw);
+  return { sum, weight, clients };
 }

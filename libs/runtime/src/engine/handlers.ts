@@ -1,13 +1,12 @@
-import { hostname } from 'node:os';
-import { derivedSeed, withPersonal, personalStateOf } from '@fedsim/fl/algorithms';
-import type { ClientState } from '@fedsim/fl/algorithms';
+import { derivedSeed } from '@fedsim/fl/algorithms';
 import { clientData } from '@fedsim/fl/data';
-import { gatherTensors } from '@fedsim/fl';
 import { NonRetryableError } from '../errors/non-retryable.js';
 import type { ChildContext, ChildKind, ChildOutcome, JobHandlers, ParentKind } from '../ports/transport.js';
 import { parsePayload } from '../jobs/catalog.js';
 import type { EvalPayload, EvalReply, Jobs, TrainPayload, TrainReply } from '../jobs/catalog.js';
-import { decodeInstruction, decodeModel, encodeModel, encodeState } from './blobs.js';
+import { decodeModel, encodeModel } from './blobs.js';
+import { trainClient } from './train-client.js';
+import { trainCohort, workerIdentity } from './train-cohort.js';
 import { loadState } from './state-index.js';
 import { keys } from './keys.js';
 import type { JobHandlerDeps } from './job-handler-deps.js';
@@ -22,7 +21,7 @@ type ParentRunners = {
   readonly [K in ParentKind]: (deps: JobHandlerDeps, p: Jobs[K]['payload'], outcomes: readonly ChildOutcome[]) => Promise<Jobs[K]['reply']>;
 };
 
-const childRunners: ChildRunners = { train, eval: evaluateClient };
+const childRunners: ChildRunners = { train, trainCohort, eval: evaluateClient };
 const parentRunners: ParentRunners = { aggregate: aggregateRound, evalSummary: summarizeEvaluation };
 
 /**
@@ -49,71 +48,27 @@ async function train(deps: JobHandlerDeps, p: TrainPayload, ctx: ChildContext): 
   const started = performance.now();
   assertRefsInRun('train', p.runId, p.state, p.instructionKey);
   const rc = await deps.contexts.get(p.runId);
-  const { model, hooks } = rc;
-  const spec = model.spec;
-  const split = rc.partition.clients[p.clientId];
-  if (!split) throw new NonRetryableError(`train job: client ${p.clientId} is not in run ${p.runId} (${rc.partition.numClients} clients)`);
-
-  let downloadBytes = 0;
-  const fetch = async (key: string) => {
-    const bytes = await deps.store.get(key);
-    downloadBytes += bytes.byteLength;
-    return bytes;
-  };
-  const global = decodeModel(await fetch(keys.global(p.runId, p.round)), spec);
-  const state = await loadState({ get: fetch }, p.state);
-  // The server may prepare nothing for a client (e.g. no patch needed); hooks that need one say so.
-  const instruction =
-    p.instructionKey && (await deps.store.exists(p.instructionKey))
-      ? decodeInstruction(await fetch(p.instructionKey))
-      : undefined;
-  const trainData = clientData(rc.dataset, split.train);
-
-  const base = { clientId: p.clientId, round: p.round, global, state, instruction };
-  const start = hooks.startModel ? hooks.startModel(base) : withPersonal(spec, global, hooks.personal, state);
-  const fit = await hooks.fit({
-    ...base,
-    start,
-    train: trainData,
-    seed: derivedSeed(rc.config.seed, 'train', p.round, p.clientId),
-  });
-
-  const uploadSource = hooks.upload === 'delta' ? difference(start, fit.trained) : fit.trained;
-  const upload = gatherTensors(spec, uploadSource, hooks.shared);
+  const globalBytes = await deps.store.get(keys.global(p.runId, p.round));
+  const global = decodeModel(globalBytes, rc.model.spec);
+  const trained = await trainClient(deps.store, rc, p.round, global, p, ctx.attempt);
   // A diverged (NaN/Inf) update is still uploaded: retrying is deterministic and would diverge
   // again, and the aggregation rejects it with a recorded reason before it can reach θ_g.
   const updateKey = keys.update(p.runId, p.round, p.clientId, ctx.attempt);
-  const updateBytes = encodeModel(rc.uploadSpec, upload, { round: p.round, client: p.clientId });
+  const updateBytes = encodeModel(rc.uploadSpec, trained.upload, { round: p.round, client: p.clientId });
   await deps.store.put(updateKey, updateBytes);
-
-  // Only what this round produced; the aggregation merges it into the client's index entry by entry.
-  const nextState: ClientState = { ...personalStateOf(spec, hooks.personal, fit.trained), ...fit.state };
-  let stateKey: string | null = null;
-  if (Object.keys(nextState).length > 0) {
-    stateKey = keys.trainedState(p.runId, p.round, p.clientId, ctx.attempt);
-    await deps.store.put(stateKey, encodeState(nextState, { round: p.round, client: p.clientId }));
-  }
   return {
     updateKey,
-    stateKey,
-    stateEntries: Object.keys(nextState),
-    numSamples: trainData.n,
-    loss: fit.loss,
-    steps: fit.steps,
+    stateKey: trained.stateKey,
+    stateEntries: trained.stateEntries,
+    numSamples: trained.numSamples,
+    loss: trained.loss,
+    steps: trained.steps,
     seconds: (performance.now() - started) / 1000,
     uploadBytes: updateBytes.byteLength,
-    downloadBytes,
+    downloadBytes: globalBytes.byteLength + trained.downloadBytes,
     backend: deps.backend,
     worker: workerIdentity,
   };
-}
-
-const workerIdentity = `${hostname()}/${process.pid}`;
-
-function difference(a: Float32Array, b: Float32Array): Float32Array {
-  const out = new Float32Array(a.length);
-  for (let i = 0; i < a.length; i++) out[i] = a[i]! - b[i]!;
-  return out;
 }
 
 async function evaluateClient(deps: JobHandlerDeps, p: EvalPayload): Promise<EvalReply> {

@@ -16,6 +16,9 @@ export const keys = {
     `runs/${runId}/rounds/${pad(round)}/instructions/${client}.bin`,
   update: (runId: string, round: number, client: number, attempt: number) =>
     `runs/${runId}/rounds/${pad(round)}/updates/${client}/attempt-${attempt}.bin`,
+  /** a cohort's partial sum of its accepted updates (weighted-sum algorithms) */
+  partial: (runId: string, round: number, cohort: number, attempt: number) =>
+    `runs/${runId}/rounds/${pad(round)}/partials/${cohort}/attempt-${attempt}.bin`,
   trainedState: (runId: string, round: number, client: number, attempt: number) =>
     `runs/${runId}/rounds/${pad(round)}/state/${client}/attempt-${attempt}.bin`,
   /** state rewritten when the server prepares a client's round (e.g. FedOBP's EMA scores) */

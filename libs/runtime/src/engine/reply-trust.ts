@@ -9,17 +9,40 @@ import { keys } from './keys.js';
  * A payload only names blobs of its own run. Each check returns why it refused, or null.
  */
 
-/** Why a train reply names a key the run did not assign to this client's job, or null. */
-export function forgedTrainKeys(runId: string, round: number, clientId: number, attempts: number, reply: Pick<TrainReply, 'updateKey' | 'stateKey'>): string | null {
+/**
+ * Why a train reply names a key the run did not assign to this client's job, or null. A client
+ * summed into its cohort's partial has no update key; its state must still be one of its own.
+ */
+export function forgedTrainKeys(
+  runId: string,
+  round: number,
+  clientId: number,
+  attempts: number,
+  reply: { readonly updateKey: string | null; readonly stateKey: string | null },
+): string | null {
+  const stateOf = (a: number) => keys.trainedState(runId, round, clientId, a);
+  if (reply.updateKey === null) {
+    if (reply.stateKey !== null && attemptOf(reply.stateKey, stateOf, attempts) === null) {
+      return `state key ${reply.stateKey} is not the state of run ${runId}, round ${round}, client ${clientId}, attempt 1-${attempts}`;
+    }
+    return null;
+  }
   const attempt = attemptOf(reply.updateKey, (a) => keys.update(runId, round, clientId, a), attempts);
   if (attempt === null) {
     return `update key ${reply.updateKey} is not the update of run ${runId}, round ${round}, client ${clientId}, attempt 1-${attempts}`;
   }
   // state comes from the same attempt that trained the update, never from another job's
-  if (reply.stateKey !== null && reply.stateKey !== keys.trainedState(runId, round, clientId, attempt)) {
+  if (reply.stateKey !== null && reply.stateKey !== stateOf(attempt)) {
     return `state key ${reply.stateKey} is not the state of run ${runId}, round ${round}, client ${clientId}, attempt ${attempt}`;
   }
   return null;
+}
+
+/** Why a cohort reply's partial key is not the one the run assigns to that cohort, or null. */
+export function forgedPartialKey(runId: string, round: number, cohort: number, attempts: number, key: string): string | null {
+  return attemptOf(key, (a) => keys.partial(runId, round, cohort, a), attempts) === null
+    ? `partial key ${key} is not the partial of run ${runId}, round ${round}, cohort ${cohort}, attempt 1-${attempts}`
+    : null;
 }
 
 function attemptOf(key: string, keyOf: (attempt: number) => string, attempts: number): number | null {

@@ -17,7 +17,8 @@ import { countByCode } from '../jobs/failures.js';
 import { decodeModel, encodeModel } from './blobs.js';
 import { decodeJson, encodeJson } from './json-blobs.js';
 import { keys } from './keys.js';
-import { instructionKeyFor, prepareRound, trainStateRefs } from './prepare-round.js';
+import { prepareRound } from './prepare-round.js';
+import { roundJobs } from './round-jobs.js';
 import type { RunContext } from './run-context.js';
 import { algorithmFor, modelFor } from './run-context.js';
 import type { RunRecord } from './run-record.js';
@@ -153,18 +154,7 @@ export async function runExperiment(config: ExperimentConfig, opts: RunOptions):
     const clients = schedule[round] ?? [];
     obs.onRoundStart?.(round, clients);
     const index = await readStateIndex(store, stateIndexKey);
-    const children = clients.map((clientId): FlowChild => {
-      const pool = hooks.poolOf?.(clientId);
-      const payload = {
-        runId,
-        labels,
-        round,
-        clientId,
-        state: trainStateRefs(rc, index[String(clientId)]),
-        instructionKey: instructionKeyFor(rc, round, clientId),
-      };
-      return { id: String(clientId), kind: 'train', payload, ...(pool ? { pool } : {}) };
-    });
+    const { children, cohorts } = roundJobs(rc, round, clients, index, labels);
     const aggregate: AggregatePayload = {
       runId,
       labels,
@@ -172,6 +162,7 @@ export async function runExperiment(config: ExperimentConfig, opts: RunOptions):
       clients,
       nextClients: schedule[round + 1] ?? [],
       previousStateIndexKey: stateIndexKey,
+      ...(cohorts ? { cohorts } : {}),
     };
     const reply = parseReply(
       'aggregate',
@@ -179,7 +170,7 @@ export async function runExperiment(config: ExperimentConfig, opts: RunOptions):
         flowId: flowIdOf(record, 'train', round),
         parent: { kind: 'aggregate', payload: aggregate },
         children,
-        ...flowPolicy('train', 'aggregate', config.failures),
+        ...flowPolicy(cohorts ? 'trainCohort' : 'train', 'aggregate', config.failures),
         ...(opts.priority !== undefined ? { priority: opts.priority } : {}),
       }),
       `aggregation result of round ${round}`,

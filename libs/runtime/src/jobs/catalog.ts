@@ -52,6 +52,49 @@ export const trainReplySchema = z.object({
 });
 export type TrainReply = z.infer<typeof trainReplySchema>;
 
+/** One client of a cohort job: what a `train` job's payload says about its client. */
+export const cohortClientSchema = trainPayloadSchema.pick({ clientId: true, state: true, instructionKey: true });
+
+/** A cohort: clients trained one after another by one job, the model and data resident. */
+export const trainCohortPayloadSchema = z.object({
+  runId,
+  labels,
+  round,
+  /** the cohort's position in the round (partials are summed in this order) */
+  cohort: z.number().int().min(0),
+  /** ascending client ids */
+  clients: z.array(cohortClientSchema).min(1),
+  /** sum accepted updates into one partial (the algorithm declared a weighted-sum aggregation) */
+  partialSum: z.boolean(),
+});
+export type TrainCohortPayload = z.infer<typeof trainCohortPayloadSchema>;
+
+const cohortClientReplySchema = z.discriminatedUnion('ok', [
+  trainReplySchema
+    .omit({ updateKey: true, backend: true, worker: true })
+    .extend({
+      clientId,
+      ok: z.literal(true),
+      /** the client's update; null when it went into the cohort's partial */
+      updateKey: key.nullable(),
+    }),
+  z.object({ clientId, ok: z.literal(false), code: failureCodeSchema, detail: z.string() }),
+]);
+export type CohortClientReply = z.infer<typeof cohortClientReplySchema>;
+
+export const trainCohortReplySchema = z.object({
+  /** one entry per client of the payload, in its order */
+  clients: z.array(cohortClientReplySchema),
+  /** the partial sum of the accepted clients' updates; null without partialSum or when none was accepted */
+  partialKey: key.nullable(),
+  /** bytes the job moved once for the whole cohort: θ_g down, the partial up (per-client bytes are in `clients`) */
+  downloadBytes: z.number().int().min(0),
+  uploadBytes: z.number().int().min(0),
+  backend: z.string(),
+  worker: z.string(),
+});
+export type TrainCohortReply = z.infer<typeof trainCohortReplySchema>;
+
 export const evalPayloadSchema = z.object({
   runId,
   labels,
@@ -84,6 +127,8 @@ export const aggregatePayloadSchema = z.object({
   nextClients: z.array(clientId),
   /** the state index the round's clients started from (end of round − 1); null before any */
   previousStateIndexKey: key.nullable(),
+  /** the round's cohorts (client ids) when its clients train in `trainCohort` jobs; absent: one `train` job per client */
+  cohorts: z.array(z.array(clientId).min(1)).optional(),
 });
 export type AggregatePayload = z.infer<typeof aggregatePayloadSchema>;
 
@@ -176,6 +221,7 @@ const roundJob = { attempts: (f: FailureSettings) => f.aggregateAttempts, timeou
  */
 export const jobCatalog = {
   train: { stage: 'child', payload: trainPayloadSchema, reply: trainReplySchema, ...clientJob },
+  trainCohort: { stage: 'child', payload: trainCohortPayloadSchema, reply: trainCohortReplySchema, ...clientJob },
   eval: { stage: 'child', payload: evalPayloadSchema, reply: evalReplySchema, ...clientJob },
   aggregate: { stage: 'parent', payload: aggregatePayloadSchema, reply: aggregateReplySchema, ...roundJob },
   evalSummary: { stage: 'parent', payload: evalSummaryPayloadSchema, reply: evalSummarySchema, ...roundJob },

@@ -23,8 +23,10 @@ export function withRobustAggregation(
     throw new Error(`aggregation: algorithm '${ctx.algorithm}' does not aggregate by a weighted mean of models, `
       + `so robust aggregation, clipping and DP noise do not apply to it; allowed with: ${[...WEIGHTED_MEAN_ALGORITHMS].join(', ')}`);
   }
+  // Clipping and robust combines act per update, so the uploads can no longer be pre-summed by workers.
+  const { sumAggregation: _notASum, ...rest } = hooks;
   return {
-    ...hooks,
+    ...rest,
     createAggregator: (previousGlobal, round) =>
       robustAggregator({ spec: ctx.spec, shared: hooks.shared, previousGlobal, round, seed: ctx.seed, config }),
   };

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { selectAll, selectNone } from '../../params/spec.js';
 import { evaluate } from '../../train/evaluate.js';
-import { sgdFit, weightedMeanAggregator } from '../base.js';
+import { sgdFit, weightedMeanAggregation } from '../base.js';
 import type { Algorithm, AlgorithmEnv, AlgorithmHooks, ClientState, JsonValue } from '../types.js';
 import type { PatchPlan } from './patch.js';
 import { applyPatch, patchFromInstruction, patchInstruction, patchPayloadBytes, planPatch } from './patch.js';
@@ -116,7 +116,7 @@ export const fedobp: Algorithm<FedObpOptions> = {
       // θ_i_last and S_i are read only by the server (instruct) and evaluation: a train job
       // downloads θ_g and the patch, nothing else.
       trainState: [],
-      createAggregator: (previousGlobal) => weightedMeanAggregator(spec, selectAll, previousGlobal),
+      ...weightedMeanAggregation(spec, selectAll),
 
       instruct({ clientId, round, global, state }) {
         const { last, firstVisit } = lastOf(state, global);

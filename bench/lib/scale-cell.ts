@@ -1,0 +1,241 @@
+import { readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import type { ExperimentConfig, FlowTransport, RoundRow } from '@fedsim/runtime';
+import { algorithmFor, modelFor, parseExperiment, runExperiment } from '@fedsim/runtime';
+import { loadDataset, partitionFor } from '@fedsim/runtime/data';
+import { distributedRuntime, embeddedRuntime, type Runtime } from '@fedsim/runtime/wiring';
+import { derivedSeed, sampleClients } from '@fedsim/fl/algorithms';
+import { initCompute } from '@fedsim/fl/compute';
+import { clientData } from '@fedsim/fl/data';
+import { startRedis, startS3 } from '../../test/harness/index.js';
+import { spawnWorker, waitUntilServing, type WorkerProcess } from '../../test/integration/workers.js';
+import { startCountingProxy, type ByteCounts } from './counting-proxy.js';
+
+export type Mode = 'embedded' | 'distributed';
+
+export interface CellSpec {
+  readonly mode: Mode;
+  /** registered clients */
+  readonly numClients: number;
+  /** sampled per round */
+  readonly perRound: number;
+  /** compute threads (embedded) or worker processes of one thread (distributed) */
+  readonly slots: number;
+  /** the experiment's cohortSize; the engine's default when absent */
+  readonly cohortSize?: number | 'auto';
+}
+
+/** One measured (warm) round of one cell. Seconds unless named otherwise. */
+export interface CellResult extends CellSpec {
+  readonly succeeded: number;
+  readonly wall: number;
+  /** the round's flow (train jobs + aggregation), as the coordinator waited for it */
+  readonly flow: number;
+  /** the clients' job times summed (training plus each job's blob traffic), as the workers report them */
+  readonly jobSeconds: number;
+  readonly aggregation: number;
+  /** the same clients' local training alone, in one process, no jobs and no blobs; per client */
+  readonly pureTrainPerClient: number;
+  readonly coordinatorPeakRssBytes: number;
+  /** per worker process; empty when the workers are threads of the coordinator (embedded) */
+  readonly workerPeakRssBytes: readonly number[];
+  readonly redisUsedMemory: number | null;
+  readonly redisPeakMemory: number | null;
+  readonly blob: ByteCounts & { readonly source: string };
+  readonly coldRoundWall: number;
+}
+
+const SAMPLES_PER_CLIENT = 30; // with testRatio 0.25: ~22 training samples per client, as in issue 10
+
+/** logreg on 16 features × 4 classes (68 parameters), IID; no evaluation before the measured rounds. */
+export function scaleExperiment(numClients: number, perRound: number, cohortSize?: number | 'auto'): ExperimentConfig {
+  return parseExperiment({
+    name: 'bench-scale',
+    seed: 7,
+    data: { kind: 'synthetic', numSamples: numClients * SAMPLES_PER_CLIENT, featureShape: [16], numClasses: 4 },
+    partition: { kind: 'iid', numClients, testRatio: 0.25 },
+    model: 'logreg',
+    algorithm: { name: 'fedavg' },
+    // Round 2 would evaluate all N clients (the engine evaluates after the last round): the cell stops after round 1.
+    rounds: 3,
+    joinRatio: perRound / numClients,
+    ...(cohortSize !== undefined ? { cohortSize } : {}),
+    train: { epochs: 1, batchSize: 16, lr: 0.05, momentum: 0.5 },
+    eval: { every: 1000 },
+    failures: { attempts: 1, roundDeadlineSeconds: 3600 },
+  });
+}
+
+class StopAfterMeasuredRound extends Error {}
+
+/** Runs rounds 0 (cold: workers load the run) and 1 (measured) of one cell in this process. */
+export async function runCell(spec: CellSpec): Promise<CellResult> {
+  const config = scaleExperiment(spec.numClients, spec.perRound, spec.cohortSize);
+  const env = spec.mode === 'distributed' ? await startEnv(spec.slots) : null;
+  const dir = await mkdtemp(join(tmpdir(), 'fedsim-bench-scale-'));
+  let runtime: Runtime | null = null;
+  try {
+    runtime = env
+      ? await distributedRuntime({ ...process.env, ...env.vars })
+      : await embeddedRuntime({ root: dir, workers: spec.slots, backend: 'auto' });
+    let flowSeconds = 0;
+    const transport = timedFlows(runtime.transport, (s) => (flowSeconds = s));
+    const rows: RoundRow[] = [];
+    let io = procIo();
+    let measured: Omit<CellResult, keyof CellSpec | 'pureTrainPerClient' | 'coldRoundWall'> | null = null;
+    try {
+      await runExperiment(config, {
+        runId: 'bench-scale',
+        store: runtime.store,
+        transport,
+        observer: {
+          onRoundStart() {
+            env?.proxy.take();
+            io = procIo();
+          },
+          async onRound(row) {
+            rows.push(row);
+            if (row.round < 1) return;
+            const blob = env ? { ...env.proxy.take(), source: 'S3 API requests (all processes)' } : ioSince(io);
+            const redis = env ? await redisMemory(env.vars['REDIS_URL']!) : null;
+            measured = {
+              ...spec,
+              succeeded: row.succeeded,
+              wall: row.wallSeconds,
+              flow: flowSeconds,
+              jobSeconds: row.trainSeconds,
+              aggregation: row.aggregateSeconds,
+              coordinatorPeakRssBytes: process.resourceUsage().maxRSS * 1024,
+              workerPeakRssBytes: env ? env.workers.map((w) => peakRss(w.child.pid!)) : [],
+              redisUsedMemory: redis?.used ?? null,
+              redisPeakMemory: redis?.peak ?? null,
+              blob,
+            };
+            throw new StopAfterMeasuredRound();
+          },
+        },
+      });
+    } catch (err) {
+      if (!(err instanceof StopAfterMeasuredRound)) throw err;
+    }
+    if (!measured) throw new Error('the measured round did not complete');
+    return { ...(measured as object as CellResult), coldRoundWall: rows[0]!.wallSeconds, pureTrainPerClient: await pureTraining(config, spec) };
+  } finally {
+    await runtime?.close();
+    await env?.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** Redis + S3 API (behind a byte-counting proxy) + worker processes, like test/integration's distributed env. */
+async function startEnv(workerCount: number) {
+  const [redis, s3] = await Promise.all([startRedis(), startS3()]);
+  const proxy = await startCountingProxy(s3.endpoint);
+  const vars: Record<string, string> = {
+    REDIS_URL: redis.url,
+    FEDSIM_QUEUE_PREFIX: redis.prefix,
+    S3_ENDPOINT: proxy.endpoint,
+    S3_BUCKET: s3.bucket,
+    S3_REGION: s3.region,
+    S3_FORCE_PATH_STYLE: 'true',
+    AWS_ACCESS_KEY_ID: s3.credentials.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: s3.credentials.secretAccessKey,
+    FEDSIM_BACKEND: 'auto',
+    FEDSIM_WORKER_CONCURRENCY: '1',
+    FEDSIM_METRICS_PORT: '0',
+  };
+  const workers: WorkerProcess[] = Array.from({ length: workerCount }, () => spawnWorker(vars));
+  const stop = async () => {
+    await Promise.all(workers.map((w) => w.stop()));
+    await proxy.close();
+    await Promise.all([redis.stop(), s3.stop()]);
+  };
+  try {
+    await waitUntilServing(workers);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { vars, workers, proxy, stop };
+}
+
+function timedFlows(transport: FlowTransport, onFlow: (seconds: number) => void): FlowTransport {
+  return new Proxy(transport, {
+    get(target, prop) {
+      if (prop === 'runFlow') {
+        return async (...args: Parameters<FlowTransport['runFlow']>) => {
+          const started = performance.now();
+          try {
+            return await target.runFlow(...args);
+          } finally {
+            onFlow((performance.now() - started) / 1000);
+          }
+        };
+      }
+      const value: unknown = Reflect.get(target, prop, target);
+      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+}
+
+/** Local training of (up to 300 of) the round's clients, one after another, with nothing around it. */
+async function pureTraining(config: ExperimentConfig, spec: CellSpec): Promise<number> {
+  await initCompute({ prefer: 'auto' });
+  const dataset = await loadDataset(config.data);
+  const partition = partitionFor(dataset, config.partition, config.seed);
+  const model = modelFor(config, dataset);
+  const { hooks } = algorithmFor(config, model, spec.numClients);
+  const global = model.init(config.seed);
+  const clients = sampleClients(config.seed, 1, spec.numClients, spec.perRound).slice(0, 300);
+  const fitAll = async (ids: readonly number[]) => {
+    for (const clientId of ids) {
+      const base = { clientId, round: 1, global, state: {}, instruction: undefined };
+      await hooks.fit({
+        ...base,
+        start: global.slice(),
+        train: clientData(dataset, partition.clients[clientId]!.train),
+        seed: derivedSeed(config.seed, 'train', 1, clientId),
+      });
+    }
+  };
+  // Warm: the first fits pay for the compute backend's start-up, which a worker pays once.
+  await fitAll(clients.slice(0, 10));
+  const started = performance.now();
+  await fitAll(clients);
+  return (performance.now() - started) / 1000 / clients.length;
+}
+
+function procIo(): { read: number; written: number } {
+  const text = readFileSync('/proc/self/io', 'utf8');
+  const field = (name: string) => Number(new RegExp(`^${name}: (\\d+)`, 'm').exec(text)?.[1] ?? NaN);
+  return { read: field('rchar'), written: field('wchar') };
+}
+
+function ioSince(start: { read: number; written: number }): ByteCounts & { source: string } {
+  const now = procIo();
+  return { read: now.read - start.read, written: now.written - start.written, requests: 0, source: 'read/write syscalls of the process' };
+}
+
+function peakRss(pid: number): number {
+  try {
+    const kb = /^VmHWM:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+    return kb ? Number(kb) * 1024 : NaN;
+  } catch {
+    return NaN;
+  }
+}
+
+async function redisMemory(url: string): Promise<{ used: number; peak: number }> {
+  const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  try {
+    await client.connect();
+    const info = await client.info('memory');
+    const field = (name: string) => Number(new RegExp(`^${name}:(\\d+)`, 'm').exec(info)?.[1] ?? NaN);
+    return { used: field('used_memory'), peak: field('used_memory_peak') };
+  } finally {
+    client.disconnect();
+  }
+}

@@ -1,0 +1,99 @@
+import { formatIssues } from '@fedsim/fl/util';
+import type { ChildOutcome } from '../ports/transport.js';
+import type { AggregatePayload } from '../jobs/catalog.js';
+import { trainCohortReplySchema, trainReplySchema } from '../jobs/catalog.js';
+import type { FailureCode } from '../jobs/failures.js';
+
+/** What one client's training delivered, whether it ran in a `train` job or inside a cohort. */
+export type ClientResult =
+  | { readonly clientId: number; readonly ok: false; readonly code: FailureCode; readonly detail: string }
+  | {
+      readonly clientId: number;
+      readonly ok: true;
+      /** the stored update; null when the update went into its cohort's partial */
+      readonly updateKey: string | null;
+      readonly stateKey: string | null;
+      readonly stateEntries: string[];
+      readonly numSamples: number;
+      readonly loss: number;
+      readonly seconds: number;
+      readonly uploadBytes: number;
+      readonly downloadBytes: number;
+      readonly backend: string;
+      readonly worker: string;
+    };
+
+/** A cohort's partial sum and the clients the worker says it holds. */
+export interface CohortPartialRef {
+  readonly cohort: number;
+  readonly key: string;
+  readonly clients: readonly number[];
+}
+
+export interface RoundResults {
+  /** every client of the round */
+  readonly byClient: ReadonlyMap<number, ClientResult>;
+  /** in cohort order */
+  readonly partials: readonly CohortPartialRef[];
+  /** bytes moved once per cohort job (θ_g, partials), beyond the clients' own */
+  readonly jobUploadBytes: number;
+  readonly jobDownloadBytes: number;
+}
+
+export const cohortJobId = (cohort: number) => `cohort-${cohort}`;
+
+/**
+ * The round's child outcomes as one result per client. A cohort job that failed as a whole (its
+ * retries spent, its deadline passed) fails each of its clients with the job's code; a reply
+ * that breaks its schema or names other clients than the cohort's is `malformed` for all of them.
+ */
+export function clientResults(p: AggregatePayload, outcomes: readonly ChildOutcome[]): RoundResults {
+  const byId = new Map(outcomes.map((o) => [o.id, o]));
+  const byClient = new Map<number, ClientResult>();
+  const failAll = (clients: readonly number[], code: FailureCode, detail: string) => {
+    for (const clientId of clients) byClient.set(clientId, { clientId, ok: false, code, detail });
+  };
+  if (!p.cohorts) {
+    for (const clientId of p.clients) {
+      const o = byId.get(String(clientId));
+      if (!o) failAll([clientId], 'missing', 'no outcome reported');
+      else if (!o.ok) failAll([clientId], o.code, o.error);
+      else {
+        const reply = trainReplySchema.safeParse(o.value);
+        if (!reply.success) failAll([clientId], 'malformed', formatIssues(reply.error));
+        else byClient.set(clientId, { clientId, ok: true, ...reply.data });
+      }
+    }
+    return { byClient, partials: [], jobUploadBytes: 0, jobDownloadBytes: 0 };
+  }
+
+  const partials: CohortPartialRef[] = [];
+  let jobUploadBytes = 0;
+  let jobDownloadBytes = 0;
+  p.cohorts.forEach((members, cohort) => {
+    const o = byId.get(cohortJobId(cohort));
+    if (!o) return failAll(members, 'missing', 'no outcome reported');
+    if (!o.ok) return failAll(members, o.code, `cohort ${cohort}: ${o.error}`);
+    const parsed = trainCohortReplySchema.safeParse(o.value);
+    if (!parsed.success) return failAll(members, 'malformed', `cohort ${cohort}: ${formatIssues(parsed.error)}`);
+    const reply = parsed.data;
+    const named = reply.clients.map((c) => c.clientId);
+    if (named.length !== members.length || named.some((id, i) => id !== members[i])) {
+      return failAll(members, 'malformed', `cohort ${cohort}: the reply names clients ${named.join(',')}, the cohort is ${members.join(',')}`);
+    }
+    jobUploadBytes += reply.uploadBytes;
+    jobDownloadBytes += reply.downloadBytes;
+    for (const c of reply.clients) {
+      if (!c.ok) failAll([c.clientId], c.code, c.detail);
+      else {
+        const { ok: _ok, ...fields } = c;
+        byClient.set(c.clientId, { ...fields, ok: true, backend: reply.backend, worker: reply.worker });
+      }
+    }
+    const inPartial = reply.clients.filter((c) => c.ok && c.updateKey === null).map((c) => c.clientId);
+    if (reply.partialKey) partials.push({ cohort, key: reply.partialKey, clients: inPartial });
+    else if (inPartial.length > 0) failAll(inPartial, 'malformed', `cohort ${cohort}: clients summed into a partial, but the reply names none`);
+  });
+  for (const clientId of p.clients) if (!byClient.has(clientId)) failAll([clientId], 'missing', 'in no cohort of the round');
+  return { byClient, partials, jobUploadBytes, jobDownloadBytes };
+}

@@ -1,0 +1,160 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { decodeJson } from '@fedsim/runtime/engine';
+import { keys, runExperiment } from '@fedsim/runtime';
+import type { ExperimentConfig, JobHandlers, RoundRow, RunSummary } from '@fedsim/runtime';
+import { embeddedRuntime } from '@fedsim/runtime/wiring';
+import { syntheticExperiment } from './fixtures.js';
+
+let dir: string;
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'fedsim-cohorts-'));
+});
+after(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+interface Ran {
+  readonly summary: RunSummary;
+  readonly rows: RoundRow[];
+  readonly jobKinds: Map<string, number>;
+  readonly keys: string[];
+}
+
+async function run(config: ExperimentConfig, runId: string, threads: number, wrap?: (h: JobHandlers) => JobHandlers): Promise<Ran> {
+  const jobKinds = new Map<string, number>();
+  const rows: RoundRow[] = [];
+  const rt = await embeddedRuntime({
+    root: join(dir, `${runId}-${threads}`),
+    workers: threads,
+    backend: 'wasm',
+    instrument: (inner) => {
+      const h = wrap ? wrap(inner) : inner;
+      return {
+        runChild(kind, payload, ctx) {
+          jobKinds.set(kind, (jobKinds.get(kind) ?? 0) + 1);
+          return h.runChild(kind, payload, ctx);
+        },
+        runParent: (kind, payload, outcomes) => h.runParent(kind, payload, outcomes),
+      };
+    },
+  });
+  try {
+    const summary = await runExperiment(config, { runId, store: rt.store, transport: rt.transport, observer: { onRound: (r) => void rows.push(r) } });
+    return { summary, rows, jobKinds, keys: await rt.store.list(`runs/${runId}/rounds/`) };
+  } finally {
+    await rt.close();
+  }
+}
+
+test('cohorts of 2: one job per cohort, partial sums instead of updates, the same model with 1 or 2 threads', async () => {
+  const config = syntheticExperiment({ joinRatio: 1, cohortSize: 2 });
+  const one = await run(config, 'c2', 1);
+  const two = await run(config, 'c2', 2);
+  assert.equal(one.summary.finalModelSha256, two.summary.finalModelSha256);
+  assert.deepEqual(one.summary.final, two.summary.final);
+  // 6 clients a round in cohorts of 2, over 3 rounds
+  assert.equal(one.jobKinds.get('trainCohort'), 9);
+  assert.equal(one.jobKinds.get('train'), undefined);
+  assert.equal(one.keys.filter((k) => k.includes('/partials/')).length, 9);
+  assert.equal(one.keys.filter((k) => k.includes('/updates/')).length, 0, 'a weighted-mean algorithm stores no per-client update');
+  for (const r of one.rows) assert.equal(r.succeeded, 6);
+
+  // One job per client trains the same clients; the sums differ at most in float64 rounding.
+  const single = await run({ ...config, cohortSize: 1 }, 'c1', 1);
+  assert.equal(single.jobKinds.get('trainCohort'), undefined);
+  assert.equal(single.jobKinds.get('train'), 18);
+  assert.deepEqual(
+    single.rows.map((r) => r.trainLoss!.toFixed(5)),
+    one.rows.map((r) => r.trainLoss!.toFixed(5)),
+  );
+  const accuracy = (s: RunSummary) => s.final!.results['personalized']!.pooledAccuracy;
+  assert.ok(Math.abs(accuracy(single.summary) - accuracy(one.summary)) < 0.02);
+});
+
+test('a client failing inside a cohort is recorded for that client; its cohort-mates are aggregated', async () => {
+  const config = syntheticExperiment({ joinRatio: 1, cohortSize: 3, rounds: 1 });
+  // Client 4 names a state blob that does not exist: its training fails, and only its own.
+  const breakClient4 = (inner: JobHandlers): JobHandlers => ({
+    runChild(kind, payload, ctx) {
+      if (kind === 'trainCohort' && 'clients' in payload) {
+        const clients = payload.clients.map((c) => (c.clientId === 4 ? { ...c, state: { personal: 'runs/c3/missing.bin' } } : c));
+        return inner.runChild(kind, { ...payload, clients }, ctx);
+      }
+      return inner.runChild(kind, payload, ctx);
+    },
+    runParent: (kind, payload, outcomes) => inner.runParent(kind, payload, outcomes),
+  });
+  const ran = await run(config, 'c3', 1, breakClient4);
+  const row = ran.rows[0]!;
+  assert.equal(row.succeeded, 5);
+  assert.deepEqual(row.failures.map((f) => [f.clientId, f.code]), [[4, 'error']]);
+  assert.match(row.failures[0]!.detail, /missing\.bin/);
+  assert.equal(ran.jobKinds.get('trainCohort'), 2, 'no cohort was retried');
+  const commit = decodeJson(await (await embeddedStore('c3-1')).get(keys.commit('c3', 0))) as { succeeded: number[] };
+  assert.deepEqual(commit.succeeded, [0, 1, 2, 3, 5]);
+});
+
+async function embeddedStore(root: string) {
+  const { LocalDirBlobStore } = await import('@fedsim/runtime/adapters');
+  return new LocalDirBlobStore(join(dir, root));
+}
+
+test('a cohort reply that misreports one client\'s samples refuses the whole partial, recorded per client', async () => {
+  const config = syntheticExperiment({ joinRatio: 1, cohortSize: 3, rounds: 1, failures: { minSuccessFraction: 0.4 } });
+  const forgeCount = (inner: JobHandlers): JobHandlers => ({
+    async runChild(kind, payload, ctx) {
+      const reply = await inner.runChild(kind, payload, ctx);
+      if (kind !== 'trainCohort' || !('clients' in reply)) return reply;
+      return { ...reply, clients: reply.clients.map((c) => (c.ok && c.clientId === 4 ? { ...c, numSamples: c.numSamples + 100 } : c)) };
+    },
+    runParent: (kind, payload, outcomes) => inner.runParent(kind, payload, outcomes),
+  });
+  const ran = await run(config, 'c4', 1, forgeCount);
+  const row = ran.rows[0]!;
+  const cohortOf4 = row.failures.map((f) => f.clientId);
+  assert.equal(row.succeeded, 3);
+  assert.ok(cohortOf4.includes(4) && cohortOf4.length === 3, `failures ${cohortOf4.join(',')}`);
+  for (const f of row.failures) {
+    assert.equal(f.code, 'forged');
+    assert.match(f.detail, /client 4 reported a sample count/);
+  }
+});
+
+test('a cohort reply naming a partial key the run did not assign is refused as forged, never read', async () => {
+  const config = syntheticExperiment({ joinRatio: 1, cohortSize: 3, rounds: 1, failures: { minSuccessFraction: 0.4 } });
+  const forgeKey = (inner: JobHandlers): JobHandlers => ({
+    async runChild(kind, payload, ctx) {
+      const reply = await inner.runChild(kind, payload, ctx);
+      if (kind !== 'trainCohort' || !('partialKey' in reply) || !reply.partialKey || !reply.clients.some((c) => c.clientId === 4)) return reply;
+      return { ...reply, partialKey: reply.partialKey.replace('/c6/', '/another-run/') };
+    },
+    runParent: (kind, payload, outcomes) => inner.runParent(kind, payload, outcomes),
+  });
+  const ran = await run(config, 'c6', 1, forgeKey);
+  const row = ran.rows[0]!;
+  assert.equal(row.succeeded, 3);
+  assert.equal(row.failures.length, 3);
+  for (const f of row.failures) {
+    assert.equal(f.code, 'forged');
+    assert.match(f.detail, /partial key .*another-run/);
+  }
+});
+
+test('cohorts without a sum aggregation store every update; cohorts keep per-client state', async () => {
+  // A robust combine needs each update: cohorts train together but upload one by one.
+  const robust = await run(syntheticExperiment({ joinRatio: 1, cohortSize: 2, rounds: 2, aggregation: { robust: 'median' } }), 'c5', 2);
+  assert.equal(robust.jobKinds.get('trainCohort'), 6);
+  assert.equal(robust.keys.filter((k) => k.includes('/partials/')).length, 0);
+  assert.equal(robust.keys.filter((k) => k.includes('/updates/')).length, 12);
+  for (const r of robust.rows) assert.equal(r.succeeded, 6);
+
+  // Ditto keeps v_i per client: written by each client of a cohort, found by the next round's jobs.
+  const ditto = await run(syntheticExperiment({ joinRatio: 1, cohortSize: 3, rounds: 2, algorithm: { name: 'ditto' } }), 'c6', 2);
+  assert.equal(ditto.keys.filter((k) => k.includes('/partials/')).length, 4);
+  assert.equal(ditto.keys.filter((k) => /\/rounds\/000000\/state\//.test(k)).length, 6);
+  for (const r of ditto.rows) assert.equal(r.succeeded, 6);
+});
