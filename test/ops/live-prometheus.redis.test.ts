@@ -35,9 +35,15 @@ const FAULTS: FaultPlan = { fail: [{ round: 1, clientId: 0 }], misreport: [{ rou
 /** Grafana's $__rate_interval at a 1 s scrape interval is 4 s; a little more smooths the short run. */
 const RATE_INTERVAL = '10s';
 
+/** Devices in virtual time, so the virtual clock moves; no deadline, so every sampled client trains and the faults above still hit. */
+const SYSTEM =
+  '{devices: {kind: sampled, computeSamplesPerSecond: {kind: fixed, value: 1000}, downBytesPerSecond: {kind: fixed, value: 1000000}, ' +
+  'upBytesPerSecond: {kind: fixed, value: 1000000}}, availability: {kind: always}, mode: {kind: sync, overcommit: 1}}';
+
 /** Panels whose rates may stay at 0 in this scenario, and why. */
 const FLAT_PANELS: ReadonlyMap<string, string> = new Map([
   ['Queue-depth read errors', 'Redis answers every queue-depth read in a healthy run: the counter exists, at 0'],
+  ['Clients dropped per second by reason', 'no deadline, so no client is dropped (drops are tested in test/integration/system-heterogeneity*.test.ts): the counter exists, at 0'],
 ]);
 /** Panels expected to return no series at all in this scenario (none: every panel has data). */
 const EMPTY_PANELS: ReadonlyMap<string, string> = new Map();
@@ -109,7 +115,7 @@ before(async () => {
   coordinator = spawn(process.execPath, [
     ...sourceNodeArgs, 'apps/coordinator/src/cli.ts', 'run', 'configs/smoke-synthetic.yaml', '--distributed',
     '--out', outDir, '--run-id', 'live', '--stay-up', '--queue-board',
-    '--set', `rounds=${ROUNDS}`, '--set', 'joinRatio=1', '--set', 'failures.attempts=2',
+    '--set', `rounds=${ROUNDS}`, '--set', 'joinRatio=1', '--set', 'failures.attempts=2', '--set', `system=${SYSTEM}`,
   ], {
     cwd: root,
     env: { ...process.env, ...dist.env, FEDSIM_METRICS_HOST: '127.0.0.1', FEDSIM_METRICS_PORT: String(coordinatorPort) },
@@ -165,8 +171,10 @@ test('the queue board shows every queue of the run and its job counts in headles
     for (const name of queues) await page.getByText(name, { exact: true }).first().waitFor({ timeout: 60_000 });
     // job counts: a pool's queue has completed train jobs once a round has been aggregated
     await waitFor('completed jobs on the board', async () => {
-      await page.reload();
+      // a reload aborts the page's API call still in flight: wait for it to answer before reading
+      await Promise.all([page.waitForResponse((r) => r.url().includes('/api/queues') && r.ok(), { timeout: 30_000 }), page.reload()]);
       await page.getByText(queues[1]!, { exact: true }).first().waitFor({ timeout: 10_000 });
+      await page.getByText('Loading...').first().waitFor({ state: 'hidden', timeout: 10_000 });
       const text = await page.locator('body').innerText();
       return /completed\s*\d+|\d+\s*completed/i.test(text) ? text : undefined;
     });

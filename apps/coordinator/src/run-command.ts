@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import { dpNoiseStd } from '@fedsim/fl/aggregation';
 import { clientsPerRound } from '@fedsim/fl/algorithms';
 import { maskSecrets } from '@fedsim/runtime/adapters';
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { z } from 'zod';
 import type { ExperimentConfig, RunSummary } from '@fedsim/runtime';
 import type { BackendChoice, Runtime } from '@fedsim/runtime/wiring';
@@ -13,7 +13,7 @@ import { backendOption, collect, parseOptions, positiveInt, runnerOptionsSchema 
 import { loadExperimentFile } from './config-file.js';
 import type { CoordinatorEnv } from './env.js';
 import { RunInterruptedError, signalExitCode } from './exit-codes.js';
-import { coordinatorObservability } from './observability.js';
+import { QUEUE_BOARD_MODES, coordinatorObservability } from './observability.js';
 import { progressObserver } from './progress.js';
 import { ResultsFiles } from './results-files.js';
 
@@ -38,6 +38,7 @@ export interface RunCommandOptions {
 const runOptionsSchema = runnerOptionsSchema.extend({
   runId: runIdSchema.optional(),
   fresh: z.boolean(),
+  queueBoard: z.enum(QUEUE_BOARD_MODES).optional(),
   stayUp: z.boolean(),
   json: z.boolean(),
 });
@@ -56,6 +57,11 @@ export function registerRunCommand(program: Command, env: CoordinatorEnv): void 
     .option('--fresh', 'refuse to resume an existing run with this id', false)
     .option('--metrics-port <port>', 'serve /metrics, /healthz, /readyz here (default for --distributed: FEDSIM_METRICS_PORT or 9464)')
     .option('--stay-up', 'after the run, keep serving metrics until SIGTERM (Kubernetes Deployments)', false)
+    .addOption(
+      new Option('--queue-board [mode]', 'with --distributed: Bull Board at /queues on the metrics port (default: FEDSIM_QUEUE_BOARD, else off)')
+        .choices(QUEUE_BOARD_MODES)
+        .preset('read-only'),
+    )
     .option('--quiet', 'no progress output', false)
     .option('--json', 'print the summary as JSON', false)
     .action(async (config: string, raw: unknown) => {

@@ -1,5 +1,5 @@
 import { InvalidJobError } from '../errors/non-retryable.js';
-import type { AggregatePayload, EvalReply, StateRefs, TrainReply } from '../jobs/catalog.js';
+import type { AggregatePayload, EvalReply, StateRefs } from '../jobs/catalog.js';
 import { keys } from './keys.js';
 
 /**
