@@ -24,7 +24,7 @@ async function main(): Promise<void> {
   registerRunCommand(program, env);
   registerCompareCommand(program, env);
   registerValidateCommand(program);
-  registerPartitionCommands(program);
+  registerPartitionCommands(program, env);
   registerSweepCommands(program, env);
   registerServeCommands(program, env);
 

@@ -8,6 +8,7 @@ import { decodePartition } from '@fedsim/fl/data';
 import { formatSplitFile, indicesFileOf, labelCountsFileOf, loadDataset } from '@fedsim/runtime/data';
 import { parseRunRecord } from '@fedsim/runtime/engine';
 import { LocalDirBlobStore, S3BlobStore } from '@fedsim/runtime/adapters';
+import type { CoordinatorEnv } from './env.js';
 
 export const EXPORT_FORMATS = ['indices', 'label-counts'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
@@ -30,7 +31,7 @@ export async function exportPartition(store: BlobStore, runId: string, format: E
 }
 
 /** `fedsim partition export <run>`. */
-export function registerPartitionCommands(program: Command): void {
+export function registerPartitionCommands(program: Command, env: CoordinatorEnv): void {
   program
     .command('partition')
     .description("a run's client split")
@@ -42,7 +43,7 @@ export function registerPartitionCommands(program: Command): void {
     .option('--distributed', 'read the run from S3 (S3_ENDPOINT, S3_BUCKET, ...)', false)
     .option('--to <file>', 'write here instead of standard output')
     .action(async (runId: string, o: { format: ExportFormat; out: string; distributed: boolean; to?: string }) => {
-      const s3 = o.distributed ? S3BlobStore.fromEnv(process.env) : null;
+      const s3 = o.distributed ? S3BlobStore.fromEnv(env.raw) : null;
       const store = s3 ?? new LocalDirBlobStore(resolve(o.out));
       try {
         const text = await exportPartition(store, runId, o.format);

@@ -1,4 +1,3 @@
-import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 import { dpNoiseStd } from '@fedsim/fl/aggregation';
 import { clientsPerRound } from '@fedsim/fl/algorithms';
@@ -6,9 +5,8 @@ import { maskSecrets } from '@fedsim/runtime/adapters';
 import { Option, type Command } from 'commander';
 import { z } from 'zod';
 import type { ExperimentConfig, RunSummary } from '@fedsim/runtime';
-import type { BackendChoice, Runtime } from '@fedsim/runtime/wiring';
+import type { BackendChoice } from '@fedsim/runtime/wiring';
 import { combineObservers, runExperiment, runIdSchema } from '@fedsim/runtime';
-import { distributedRuntime, embeddedRuntime } from '@fedsim/runtime/wiring';
 import { backendOption, collect, parseOptions, positiveInt, runnerOptionsSchema } from './cli-options.js';
 import { loadExperimentFile } from './config-file.js';
 import type { CoordinatorEnv } from './env.js';
@@ -16,6 +14,7 @@ import { RunInterruptedError, signalExitCode } from './exit-codes.js';
 import { QUEUE_BOARD_MODES, coordinatorObservability } from './observability.js';
 import { progressObserver } from './progress.js';
 import { ResultsFiles } from './results-files.js';
+import { dataOf, openRuntime } from './runtime-choice.js';
 
 export interface RunCommandOptions {
   readonly distributed: boolean;
@@ -107,17 +106,8 @@ export async function runConfig(config: ExperimentConfig, opts: Omit<RunCommandO
     ...(opts.queueBoard !== undefined ? { queueBoard: opts.queueBoard } : {}),
     log,
   });
-  const data = env.FEDSIM_DATA_DIR ? { dataRoot: env.FEDSIM_DATA_DIR } : {};
-  const runtime: Runtime = opts.distributed
-    ? await distributedRuntime(env.raw)
-    : await embeddedRuntime({
-        root: outDir,
-        workers: opts.workers ?? Math.max(1, Math.min(cpus().length, 2)),
-        backend: opts.backend,
-        wasmKernels: env.FEDSIM_WASM_KERNELS,
-        ...data,
-        instrument: observability.instrument,
-      });
+  const data = dataOf(env);
+  const runtime = await openRuntime(opts, env, observability.instrument);
   log(runtime.description);
   const dp = config.aggregation?.dp;
   if (dp) {

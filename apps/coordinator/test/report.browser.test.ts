@@ -9,6 +9,10 @@ import { chromium } from 'playwright-core';
 import { reportCommand } from '../src/sweep/commands.js';
 import { loadSweepFile } from '../src/sweep/sweep-file.js';
 import { runSweep } from '../src/sweep/sweep-run.js';
+import { parseCoordinatorEnv } from '../src/env.js';
+
+/** The environment as the CLI parses it, read when called (tests set REDIS_URL, S3_* first). */
+const processEnv = () => parseCoordinatorEnv(process.env);
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const CHROMIUM = process.env['FEDSIM_CHROMIUM'] ?? '/usr/bin/chromium';
@@ -23,9 +27,9 @@ test(
   { skip: existsSync(CHROMIUM) ? false : `no Chromium at ${CHROMIUM} (.ci/run installs Debian's chromium)` },
   async () => {
     const plan = await loadSweepFile(join(repo, 'configs/sweeps/smoke.yaml'));
-    const outcome = await runSweep(plan, { distributed: false, out: dir, workers: 2, backend: 'wasm', quiet: true });
+    const outcome = await runSweep(plan, { distributed: false, out: dir, workers: 2, backend: 'wasm', quiet: true }, processEnv());
     assert.ok(outcome.runs.every((r) => r.outcome === 'done'));
-    const files = await reportCommand('smoke', { distributed: false, out: dir });
+    const files = await reportCommand('smoke', { distributed: false, out: dir }, processEnv());
     const html = files.find((f) => f.endsWith('report.html'))!;
     const text = await readFile(html, 'utf8');
     assert.doesNotMatch(text, /<script|https?:\/\/(?!www\.w3\.org)/, 'self-contained: no scripts, no network references');

@@ -17,6 +17,10 @@ import { startService } from '../src/serve/commands.js';
 import type { SweepBundle } from '../src/sweep/sweep-file.js';
 import { bundleSweepFile, loadSweepFile } from '../src/sweep/sweep-file.js';
 import { runSweep } from '../src/sweep/sweep-run.js';
+import { parseCoordinatorEnv } from '../src/env.js';
+
+/** The environment as the CLI parses it, read when called (tests set REDIS_URL, S3_* first). */
+const processEnv = () => parseCoordinatorEnv(process.env);
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 let redis: RedisHandle;
@@ -60,6 +64,7 @@ test('the service owns schedules: firings start instances named by their time, a
   const logs: string[] = [];
   const svc = await startService(
     { distributed: false, out, workers: 2, backend: 'wasm', misfireGrace: 600, fireConcurrency: 4, lockSeconds: 30 },
+    processEnv(),
     (m) => logs.push(m),
   );
   const client = new ScheduleClient({ connection: redis.url, prefix: redis.prefix });
@@ -110,7 +115,7 @@ test('the service owns schedules: firings start instances named by their time, a
 test('with the queue policy a firing waits for the previous instance, then runs', async () => {
   const out = join(dir, 'queue');
   const store = new LocalDirBlobStore(out);
-  const svc = await startService({ distributed: false, out, workers: 2, backend: 'wasm', misfireGrace: 600, fireConcurrency: 4, lockSeconds: 30 }, () => undefined);
+  const svc = await startService({ distributed: false, out, workers: 2, backend: 'wasm', misfireGrace: 600, fireConcurrency: 4, lockSeconds: 30 }, processEnv(), () => undefined);
   try {
     const small = await sweepBundle('q', 3, '  - seed: [1]\n');
     const t0 = Date.now();
@@ -169,7 +174,7 @@ test('a service killed (SIGKILL) during an instance resumes it after a restart; 
   const file = join(dir, 'kr.yaml');
   await writeFile(file, `name: kr\nbase: ${join(repo, 'configs/smoke-synthetic.yaml')}\nset: { rounds: 6, eval.every: 3 }\naxes:\n  - algorithm.name: [fedavg, fedper]\n  - seed: [1, 2]\nconcurrency: 2\n`);
   const bundle = await bundleSweepFile(file);
-  const reference = await runSweep(await loadSweepFile(file), { distributed: false, out: join(dir, 'kr-reference'), workers: 2, backend: 'wasm', quiet: true });
+  const reference = await runSweep(await loadSweepFile(file), { distributed: false, out: join(dir, 'kr-reference'), workers: 2, backend: 'wasm', quiet: true }, processEnv());
 
   const client = new ScheduleClient({ connection: redis.url, prefix: `${redis.prefix}-kill` });
   let svc = serveProcess(out);

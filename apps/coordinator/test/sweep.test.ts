@@ -10,6 +10,10 @@ import { readRunStatus, requestCancel } from '@fedsim/runtime/sweep';
 import { loadSweepFile } from '../src/sweep/sweep-file.js';
 import { runSweep } from '../src/sweep/sweep-run.js';
 import { collectStatus, formatStatus } from '../src/sweep/status.js';
+import { parseCoordinatorEnv } from '../src/env.js';
+
+/** The environment as the CLI parses it, read when called (tests set REDIS_URL, S3_* first). */
+const processEnv = () => parseCoordinatorEnv(process.env);
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const cli = join(repo, 'apps/coordinator/src/cli.ts');
@@ -73,10 +77,10 @@ test('the examples and bad sweep files are checked before anything runs', async 
 test('an uninterrupted sweep runs every run once; running it again skips them all', async () => {
   const out = join(dir, 'reference');
   const plan = await loadSweepFile(sweepFile);
-  const first = await runSweep(plan, opts(out));
+  const first = await runSweep(plan, opts(out), processEnv());
   assert.deepEqual(first.runs.map((r) => r.outcome), ['done', 'done', 'done', 'done']);
   reference = await finalShas(out, plan.runs.map((r) => r.runId));
-  const again = await runSweep(plan, opts(out));
+  const again = await runSweep(plan, opts(out), processEnv());
   assert.deepEqual(again.runs.map((r) => r.outcome), ['skipped', 'skipped', 'skipped', 'skipped']);
   const status = formatStatus(await collectStatus(new LocalDirBlobStore(out)));
   assert.match(status, /^sweep k: 4 done/);
@@ -87,7 +91,7 @@ test('cancel stops a sweep at a round boundary; running it again resumes to the 
   const out = join(dir, 'cancelled');
   const plan = await loadSweepFile(sweepFile);
   const store = new LocalDirBlobStore(out);
-  const running = runSweep(plan, { ...opts(out), concurrency: 1 });
+  const running = runSweep(plan, { ...opts(out), concurrency: 1 }, processEnv());
   while ((await commits(out)) < 2) await new Promise((r) => setTimeout(r, 50));
   await requestCancel(store, { sweep: 'k' });
   const stopped = await running;
@@ -97,7 +101,7 @@ test('cancel stops a sweep at a round boundary; running it again resumes to the 
   assert.ok(lines[0]!.round >= 2 && lines[0]!.round < 6, `stopped in the middle: ${lines[0]!.round}`);
   assert.ok(lines.slice(1).every((l) => l.state === 'cancelled' && l.round === 0), 'queued runs never started');
 
-  const resumed = await runSweep(plan, { ...opts(out), concurrency: 1 });
+  const resumed = await runSweep(plan, { ...opts(out), concurrency: 1 }, processEnv());
   assert.deepEqual(resumed.runs.map((r) => r.outcome), ['done', 'done', 'done', 'done']);
   assert.deepEqual(await finalShas(out, plan.runs.map((r) => r.runId)), reference);
 });

@@ -13,14 +13,14 @@ import { openStore } from '../sweep/commands.js';
 import { SweepService, instanceId } from './sweep-service.js';
 
 /** Schedules live in Redis, so `serve` and `schedule` need REDIS_URL even when sweeps run embedded. */
-function queueSettings() {
-  const parsed = distributedEnvSchema.safeParse(process.env);
+function queueSettings(env: CoordinatorEnv) {
+  const parsed = distributedEnvSchema.safeParse(env.raw);
   if (!parsed.success) throw new ConfigError(`schedules: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
   return { connection: parsed.data.REDIS_URL, prefix: parsed.data.FEDSIM_QUEUE_PREFIX };
 }
 
-async function withClient<T>(work: (client: ScheduleClient) => Promise<T>): Promise<T> {
-  const client = new ScheduleClient(queueSettings());
+async function withClient<T>(env: CoordinatorEnv, work: (client: ScheduleClient) => Promise<T>): Promise<T> {
+  const client = new ScheduleClient(queueSettings(env));
   try {
     return await work(client);
   } finally {
@@ -39,16 +39,17 @@ export interface ServeOptions {
 }
 
 /** Starts the schedule service; resolves with a handle whose close() stops it. */
-export async function startService(o: ServeOptions, log: (m: string) => void = (m) => console.error(m)) {
-  const store = await openStore(o);
+export async function startService(o: ServeOptions, env: CoordinatorEnv, log: (m: string) => void = (m) => console.error(m)) {
+  const store = await openStore(o, env);
   const service = new SweepService({
     store,
+    env,
     run: { distributed: o.distributed, out: o.out, ...(o.workers ? { workers: o.workers } : {}), backend: o.backend, quiet: true },
     misfireGraceMs: o.misfireGrace * 1000,
     log,
   });
   const host = new ScheduleHost({
-    ...queueSettings(),
+    ...queueSettings(env),
     validate: (spec) => service.validate(spec),
     fire: (firing) => service.fire(firing),
     describe: (schedules) => service.describe(schedules),
@@ -91,7 +92,7 @@ export function registerServeCommands(program: Command, env: CoordinatorEnv): vo
     .option('--fire-concurrency <n>', 'sweep instances running at once across schedules', positiveInt, 4)
     .option('--lock-seconds <n>', 'after a crash, a restarted service resumes the running instances this long after their last heartbeat', positiveInt, 30)
     .action(async (o: ServeOptions) => {
-      const handle = await startService(o);
+      const handle = await startService(o, env);
       await new Promise<void>((done) => {
         process.once('SIGTERM', () => done());
         process.once('SIGINT', () => done());
@@ -113,14 +114,14 @@ export function registerServeCommands(program: Command, env: CoordinatorEnv): vo
       const bundle = await bundleSweepFile(file);
       const spec = scheduleSpecSchema.parse({ name, cron: o.cron, tz: o.tz, policy: o.policy, payload: bundle });
       const plan = planFromBundle(bundle, instanceId(name, Date.now()));
-      const info = (await withClient((c) => c.request({ op: 'add', schedule: spec }))) as ScheduleInfo | null;
+      const info = (await withClient(env, (c) => c.request({ op: 'add', schedule: spec }))) as ScheduleInfo | null;
       console.log(`schedule ${name}: sweep ${plan.sweepName} (${plan.runs.length} runs) '${o.cron}' in ${o.tz}, policy ${o.policy}; next firing ${when(info?.next ?? null)}`);
     });
   schedule
     .command('list')
     .description('schedules with their next firing and latest firings')
     .action(async () => {
-      const answer = (await withClient((c) => c.request({ op: 'list' }))) as Parameters<typeof formatSchedules>[0];
+      const answer = (await withClient(env, (c) => c.request({ op: 'list' }))) as Parameters<typeof formatSchedules>[0];
       console.log(formatSchedules(answer));
     });
   schedule
@@ -128,7 +129,7 @@ export function registerServeCommands(program: Command, env: CoordinatorEnv): vo
     .description('remove a schedule (running instances continue)')
     .argument('<name>', 'schedule name')
     .action(async (name: string) => {
-      const answer = (await withClient((c) => c.request({ op: 'remove', name }))) as { removed: boolean };
+      const answer = (await withClient(env, (c) => c.request({ op: 'remove', name }))) as { removed: boolean };
       console.log(answer.removed ? `schedule ${name} removed` : `no schedule ${name}`);
     });
 }

@@ -4,6 +4,7 @@ import type { FiringRecord } from '@fedsim/runtime/sweep';
 import { readRunStatus, readSweepRecord, recentFirings, writeFiring } from '@fedsim/runtime/sweep';
 import type { SweepBundle } from '../sweep/sweep-file.js';
 import { planFromBundle } from '../sweep/sweep-file.js';
+import type { CoordinatorEnv } from '../env.js';
 import type { SweepRunOptions } from '../sweep/sweep-run.js';
 import { runSweep } from '../sweep/sweep-run.js';
 
@@ -16,6 +17,7 @@ export type FiringOutcome = FiringRecord['outcome'];
 
 export interface SweepServiceOptions {
   readonly store: BlobStore;
+  readonly env: CoordinatorEnv;
   readonly run: Omit<SweepRunOptions, 'concurrency'>;
   /** a firing handled later than this after its time is a missed one, not run (no backfill) */
   readonly misfireGraceMs: number;
@@ -87,7 +89,7 @@ export class SweepService {
     const work = (async () => {
       const plan = planFromBundle(firing.payload as SweepBundle, instance);
       await record('started', `${plan.runs.length} runs`);
-      const outcome = await runSweep(plan, this.opts.run);
+      const outcome = await runSweep(plan, this.opts.run, this.opts.env);
       const failed = outcome.runs.filter((r) => r.outcome === 'failed').length;
       const cancelled = outcome.runs.filter((r) => r.outcome === 'cancelled').length;
       const detail = `${outcome.runs.length - failed - cancelled} runs done, ${failed} failed, ${cancelled} cancelled`;

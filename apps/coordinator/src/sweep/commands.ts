@@ -12,14 +12,14 @@ import { runSweep } from './sweep-run.js';
 import { cancel, collectStatus, formatStatus } from './status.js';
 
 /** The run store `status`, `cancel` and `report` read: the --out directory, or S3 (S3_*) with --distributed. */
-export async function openStore(o: { distributed: boolean; out: string }): Promise<BlobStore & { close?(): void }> {
-  const store = o.distributed ? createBlobStore({ kind: 's3', env: s3EnvOf(process.env) }) : createBlobStore({ kind: 'dir', root: resolve(o.out) });
+export async function openStore(o: { distributed: boolean; out: string }, env: CoordinatorEnv): Promise<BlobStore & { close?(): void }> {
+  const store = o.distributed ? createBlobStore({ kind: 's3', env: s3EnvOf(env.raw) }) : createBlobStore({ kind: 'dir', root: resolve(o.out) });
   await store.check();
   return store;
 }
 
-async function withStore<T>(o: { distributed: boolean; out: string }, work: (store: BlobStore) => Promise<T>): Promise<T> {
-  const store = await openStore(o);
+async function withStore<T>(o: { distributed: boolean; out: string }, env: CoordinatorEnv, work: (store: BlobStore) => Promise<T>): Promise<T> {
+  const store = await openStore(o, env);
   try {
     return await work(store);
   } finally {
@@ -28,8 +28,8 @@ async function withStore<T>(o: { distributed: boolean; out: string }, work: (sto
 }
 
 /** `fedsim report <sweep|run>`: HTML + markdown + CSV under <out>/reports/<id>/. */
-export async function reportCommand(id: string, o: { distributed: boolean; out: string }): Promise<string[]> {
-  return withStore(o, async (store) => {
+export async function reportCommand(id: string, o: { distributed: boolean; out: string }, env: CoordinatorEnv): Promise<string[]> {
+  return withStore(o, env, async (store) => {
     const input = await collectReportInput(store, id);
     const table = input.referenceTable === null ? null : referenceTableSchema.parse(input.referenceTable);
     const written = await writeReport(join(resolve(o.out), 'reports', id), input, table, `npm run fedsim -- report ${id}`);
@@ -77,27 +77,27 @@ export function registerSweepCommands(program: Command, env: CoordinatorEnv): vo
     .option('--quiet', 'no progress output', false)
     .action(async (file: string, o) => {
       const plan = await loadSweepFile(file);
-      const outcome = await runSweep(plan, o);
+      const outcome = await runSweep(plan, o, env);
       const count = (k: string) => outcome.runs.filter((r) => r.outcome === k).length;
       console.log(`sweep ${plan.name}: ${count('done')} done, ${count('skipped')} already finished, ${count('failed')} failed, ${count('cancelled')} cancelled`);
       for (const r of outcome.runs) if (r.outcome === 'failed') console.log(`  FAILED ${r.runId}: ${r.error?.split('\n')[0]}`);
-      if (o.report) console.log(`report:\n  ${(await reportCommand(plan.name, o)).filter((f) => /report\.(html|md)$/.test(f)).join('\n  ')}`);
+      if (o.report) console.log(`report:\n  ${(await reportCommand(plan.name, o, env)).filter((f) => /report\.(html|md)$/.test(f)).join('\n  ')}`);
       if (count('failed')) process.exitCode = 1;
     });
 
   storeOptions(program.command('report').description('HTML + markdown + CSV report of a sweep (over seeds) or of one run').argument('<id>', 'sweep or run id')).action(
     async (id: string, o: { distributed: boolean; out: string }) => {
-      console.log(`wrote:\n  ${(await reportCommand(id, o)).join('\n  ')}`);
+      console.log(`wrote:\n  ${(await reportCommand(id, o, env)).join('\n  ')}`);
     },
   );
   storeOptions(program.command('status').description('sweeps and their runs: state, round, best accuracy, failures, ETA')).action(
     async (o: { distributed: boolean; out: string }) => {
-      console.log(formatStatus(await withStore(o, (store) => collectStatus(store))));
+      console.log(formatStatus(await withStore(o, env, (store) => collectStatus(store))));
     },
   );
   storeOptions(program.command('cancel').description('stop a sweep or run cleanly after its current round (resumable)').argument('<id>', 'sweep or run id')).action(
     async (id: string, o: { distributed: boolean; out: string }) => {
-      console.log(await withStore(o, (store) => cancel(store, id)));
+      console.log(await withStore(o, env, (store) => cancel(store, id)));
     },
   );
 }

@@ -1,21 +1,19 @@
-import { cpus, hostname } from 'node:os';
+import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { RunSummary } from '@fedsim/runtime';
 import { RunFailedError, combineObservers, runExperiment } from '@fedsim/runtime';
 import type { RunStatus } from '@fedsim/runtime/sweep';
 import { cancelRequested, clearCancel, readRunStatus, readSweepRecord, writeRunStatus, writeSweepRecord } from '@fedsim/runtime/sweep';
 import type { SweepRun } from '@fedsim/runtime/sweep';
-import type { BackendChoice, Runtime } from '@fedsim/runtime/wiring';
-import { distributedRuntime, embeddedRuntime } from '@fedsim/runtime/wiring';
+import type { Runtime } from '@fedsim/runtime/wiring';
+import type { CoordinatorEnv } from '../env.js';
 import { ResultsFiles } from '../results-files.js';
+import type { RuntimeChoice } from '../runtime-choice.js';
+import { dataOf, openRuntime } from '../runtime-choice.js';
 import { ProgressBoard } from './progress-board.js';
 import type { LoadedSweep } from './sweep-file.js';
 
-export interface SweepRunOptions {
-  readonly distributed: boolean;
-  readonly out: string;
-  readonly workers?: number;
-  readonly backend: BackendChoice;
+export interface SweepRunOptions extends RuntimeChoice {
   /** runs in flight at once; default the sweep file's `concurrency` */
   readonly concurrency?: number;
   /** distributed: BullMQ priority of the sweep's jobs (default SWEEP_PRIORITY) */
@@ -49,16 +47,9 @@ class RunCancelled extends Error {
  * fleet. Every run is an ordinary resumable run, so starting the sweep again skips finished runs
  * and resumes interrupted ones at their first uncommitted round.
  */
-export async function runSweep(plan: LoadedSweep, opts: SweepRunOptions): Promise<SweepOutcome> {
+export async function runSweep(plan: LoadedSweep, opts: SweepRunOptions, env: CoordinatorEnv): Promise<SweepOutcome> {
   const outDir = resolve(opts.out);
-  const runtime: Runtime = opts.distributed
-    ? await distributedRuntime(process.env)
-    : await embeddedRuntime({
-        root: outDir,
-        workers: opts.workers ?? Math.max(1, Math.min(cpus().length, 2)),
-        backend: opts.backend,
-        ...dataOf(process.env),
-      });
+  const runtime = await openRuntime(opts, env);
   const { store } = runtime;
   if (!opts.quiet) console.error(`sweep ${plan.name}: ${plan.runs.length} runs; ${runtime.description}`);
   const board = new ProgressBoard(
@@ -103,7 +94,7 @@ export async function runSweep(plan: LoadedSweep, opts: SweepRunOptions): Promis
     const lane = async () => {
       while (next < pending.length) {
         const run = pending[next++]!;
-        outcomes.push(await runOne(plan.name, run, runtime, outDir, board, opts.distributed, opts.priority ?? SWEEP_PRIORITY));
+        outcomes.push(await runOne(plan.name, run, runtime, outDir, board, opts.distributed, opts.priority ?? SWEEP_PRIORITY, env));
       }
     };
     await Promise.all(Array.from({ length: Math.min(limit, pending.length) }, lane));
@@ -145,6 +136,7 @@ async function runOne(
   board: ProgressBoard,
   distributed: boolean,
   priority: number,
+  env: CoordinatorEnv,
 ): Promise<SweepOutcome['runs'][number]> {
   const { store } = runtime;
   let status = (await readRunStatus(store, run.runId))!;
@@ -164,7 +156,7 @@ async function runOne(
       store,
       transport: runtime.transport,
       existing: 'resume',
-      data: dataOf(process.env),
+      data: dataOf(env),
       priority,
       observer: combineObservers({
         async onStart(info) {
@@ -201,14 +193,9 @@ async function runOne(
     }
     // One failed run does not stop the sweep; the error is kept for `fedsim status`.
     const message = err instanceof Error ? err.message : String(err);
-    if (!(err instanceof RunFailedError) && process.env['FEDSIM_DEBUG']) console.error(err);
+    if (!(err instanceof RunFailedError) && env.FEDSIM_DEBUG) console.error(err);
     await update({ state: 'failed', error: message });
     board.runEnded(run.runId, `FAILED: ${message.split('\n')[0]}`);
     return { runId: run.runId, outcome: 'failed', error: message };
   }
-}
-
-/** Where data sets live (FEDSIM_DATA_DIR), for the compute threads and the runs' own partitioning. */
-function dataOf(env: Readonly<Record<string, string | undefined>>): { dataRoot?: string } {
-  return env['FEDSIM_DATA_DIR'] ? { dataRoot: env['FEDSIM_DATA_DIR'] } : {};
 }
