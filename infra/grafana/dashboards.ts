@@ -283,7 +283,8 @@ function variable(name: 'experiment' | 'pool'): Record<string, unknown> {
   const source = name === 'experiment' ? 'label_values(fedsim_current_round, experiment)' : 'label_values(fedsim_worker_concurrency, pool)';
   return {
     name,
-    label: name,
+    // a sweep's runs carry the sweep's name as their experiment label (bounded), so this selects sweeps too
+    label: name === 'experiment' ? 'experiment / sweep' : name,
     type: 'query',
     datasource: DATASOURCE,
     query: { query: source, refId: `${name}-values` },
