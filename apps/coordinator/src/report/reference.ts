@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { ExperimentConfig } from '@fedsim/runtime';
 import { ConfigError, canonicalJson } from '@fedsim/runtime';
 import { getPath } from '@fedsim/runtime/sweep';
+import { formatIssues } from '@fedsim/fl/util';
 
 /**
  * Published numbers a sweep's groups are compared with (configs/reference/*.json): each entry
@@ -42,7 +43,7 @@ export async function loadReferenceTable(path: string): Promise<ReferenceTable> 
   const parsed = referenceTableSchema.safeParse(raw);
   if (!parsed.success) {
     throw new ConfigError(
-      `invalid reference table ${path}:\n${parsed.error.issues.map((i) => `  - ${i.path.join('.')}: ${i.message}`).join('\n')}`,
+      `invalid reference table ${path}:\n${formatIssues(parsed.error, { style: 'list' })}`,
     );
   }
   return parsed.data;

@@ -11,11 +11,12 @@ import { ConfigError } from '@fedsim/runtime';
 import { bundleSweepFile, planFromBundle } from '../sweep/sweep-file.js';
 import { openStore } from '../sweep/commands.js';
 import { SweepService, instanceId } from './sweep-service.js';
+import { formatIssues } from '@fedsim/fl/util';
 
 /** Schedules live in Redis, so `serve` and `schedule` need REDIS_URL even when sweeps run embedded. */
 function queueSettings(env: CoordinatorEnv) {
   const parsed = distributedEnvSchema.safeParse(env.raw);
-  if (!parsed.success) throw new ConfigError(`schedules: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  if (!parsed.success) throw new ConfigError(`schedules: ${formatIssues(parsed.error)}`);
   return { connection: parsed.data.REDIS_URL, prefix: parsed.data.FEDSIM_QUEUE_PREFIX };
 }
 

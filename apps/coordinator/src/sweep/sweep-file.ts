@@ -7,6 +7,7 @@ import type { SweepPlan } from '@fedsim/runtime/sweep';
 import { expandSweep, sweepSpecSchema } from '@fedsim/runtime/sweep';
 import type { ReferenceTable } from '../report/reference.js';
 import { loadReferenceTable, referenceTableSchema } from '../report/reference.js';
+import { formatIssues } from '@fedsim/fl/util';
 
 async function readYaml(path: string, what: string): Promise<unknown> {
   let text: string;
@@ -46,7 +47,7 @@ export async function bundleSweepFile(path: string): Promise<SweepBundle> {
   const parsed = sweepFileSchema.safeParse(raw);
   if (!parsed.success) {
     throw new ConfigError(
-      `invalid sweep file ${path}:\n${parsed.error.issues.map((i) => `  - ${i.path.join('.') || '(root)'}: ${i.message}`).join('\n')}`,
+      `invalid sweep file ${path}:\n${formatIssues(parsed.error, { style: 'list' })}`,
     );
   }
   const spec = parsed.data;
@@ -70,7 +71,7 @@ export async function bundleSweepFile(path: string): Promise<SweepBundle> {
 export function planFromBundle(bundle: SweepBundle, instance?: string): LoadedSweep {
   const parsed = sweepSpecSchema.safeParse(bundle.spec);
   if (!parsed.success) {
-    throw new ConfigError(`invalid sweep ${bundle.file}:\n${parsed.error.issues.map((i) => `  - ${i.path.join('.')}: ${i.message}`).join('\n')}`);
+    throw new ConfigError(`invalid sweep ${bundle.file}:\n${formatIssues(parsed.error, { style: 'list' })}`);
   }
   const table = bundle.referenceTable === null ? null : referenceTableSchema.parse(bundle.referenceTable);
   return { ...expandSweep(parsed.data, instance), file: bundle.file, referenceTable: table };
