@@ -5,6 +5,8 @@ import type { FedBuffMode, StalenessWeight } from './config.js';
 /** An update as FedBuff sees it: who, trained from which model version, how stale on arrival. */
 export interface BufferedUpdate {
   readonly clientId: number;
+  /** the run's dispatch number (0, 1, …): a client may be dispatched twice from one version */
+  readonly dispatch: number;
   /** the global model version the client downloaded */
   readonly baseVersion: number;
   /** versions committed between its download and its arrival */
@@ -14,6 +16,7 @@ export interface BufferedUpdate {
 
 export interface FedBuffDrop {
   readonly clientId: number;
+  readonly dispatch: number;
   readonly baseVersion: number;
   readonly reason: 'stale' | 'offline';
   readonly at: number;
@@ -42,6 +45,7 @@ export interface FedBuffPlanInput {
 
 interface InFlight {
   readonly clientId: number;
+  readonly dispatch: number;
   readonly baseVersion: number;
   readonly at: number;
   readonly offline: boolean;
@@ -65,14 +69,15 @@ export function planFedBuff(input: FedBuffPlanInput): FedBuffStep[] {
       const idle: number[] = [];
       for (let c = 0; c < numClients; c++) if (!busy.has(c) && availability.isOnline(c, version, t)) idle.push(c);
       if (idle.length === 0) return;
-      const clientId = idle[Rng.derive(seed, 'fedbuff', dispatches++).int(idle.length)]!;
+      const dispatch = dispatches++;
+      const clientId = idle[Rng.derive(seed, 'fedbuff', dispatch).int(idle.length)]!;
       const seconds = secondsOf(clientId, version);
       if (!(seconds >= 0) || !Number.isFinite(seconds)) {
         throw new Error(`client ${clientId} needs ${seconds} virtual seconds: profiles and byte sizes must be positive and finite`);
       }
       const until = availability.onlineUntil(clientId, version, t);
       const finish = t + seconds;
-      flying.push({ clientId, baseVersion: version, at: Math.min(finish, until), offline: until < finish });
+      flying.push({ clientId, dispatch, baseVersion: version, at: Math.min(finish, until), offline: until < finish });
       busy.add(clientId);
     }
   };
@@ -94,9 +99,9 @@ export function planFedBuff(input: FedBuffPlanInput): FedBuffStep[] {
     const ev = flying.splice(next, 1)[0]!;
     busy.delete(ev.clientId);
     const staleness = version - ev.baseVersion;
-    if (ev.offline) dropped.push({ clientId: ev.clientId, baseVersion: ev.baseVersion, reason: 'offline', at: ev.at });
-    else if (staleness > mode.maxStaleness) dropped.push({ clientId: ev.clientId, baseVersion: ev.baseVersion, reason: 'stale', at: ev.at });
-    else buffer.push({ clientId: ev.clientId, baseVersion: ev.baseVersion, staleness, arrivedAt: ev.at });
+    if (ev.offline) dropped.push({ clientId: ev.clientId, dispatch: ev.dispatch, baseVersion: ev.baseVersion, reason: 'offline', at: ev.at });
+    else if (staleness > mode.maxStaleness) dropped.push({ clientId: ev.clientId, dispatch: ev.dispatch, baseVersion: ev.baseVersion, reason: 'stale', at: ev.at });
+    else buffer.push({ clientId: ev.clientId, dispatch: ev.dispatch, baseVersion: ev.baseVersion, staleness, arrivedAt: ev.at });
     if (buffer.length === mode.bufferSize) {
       version++;
       plan.push({ version, closesAt: ev.at, updates: buffer, dropped });
