@@ -50,5 +50,15 @@ export interface RunSummary {
   readonly failures: Record<FailureCode, number>;
   /** runs with a `system` block: virtual seconds from the first round's start to the last's end */
   readonly virtualSeconds?: number;
+  /** FedBuff runs: staleness of every aggregated arrival (model versions) */
+  readonly staleness?: StalenessSummary;
+}
+
+export interface StalenessSummary {
+  readonly updates: number;
+  readonly mean: number;
+  readonly max: number;
+  /** staleness → arrivals with it */
+  readonly histogram: Readonly<Record<string, number>>;
 }
 

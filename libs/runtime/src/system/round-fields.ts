@@ -1,5 +1,5 @@
 import type { FedBuffStep } from '@fedsim/fl/system';
-import type { RoundRow, VirtualRound } from '../engine/results.js';
+import type { RoundRow, StalenessSummary, VirtualRound } from '../engine/results.js';
 
 export type { VirtualRound } from '../engine/results.js';
 
@@ -20,4 +20,19 @@ export function fedBuffVirtualRound(step: FedBuffStep, index: number, steps: rea
     dropped: step.dropped.map((d) => ({ clientId: d.clientId, reason: d.reason })),
     arrivals: step.updates,
   };
+}
+
+/** The run's staleness over every planned FedBuff arrival (the updates its rounds aggregate). */
+export function stalenessSummary(steps: readonly FedBuffStep[]): StalenessSummary {
+  const histogram: Record<string, number> = {};
+  let sum = 0;
+  let max = 0;
+  let updates = 0;
+  for (const u of steps.flatMap((s) => s.updates)) {
+    histogram[String(u.staleness)] = (histogram[String(u.staleness)] ?? 0) + 1;
+    sum += u.staleness;
+    max = Math.max(max, u.staleness);
+    updates++;
+  }
+  return { updates, mean: updates > 0 ? sum / updates : 0, max, histogram };
 }
