@@ -9,6 +9,12 @@ import type { BlobStore, RoundRow } from '@fedsim/runtime';
 import { decodeModel } from '@fedsim/runtime/engine';
 import { embeddedRuntime } from '@fedsim/runtime/wiring';
 import { createModel } from '@fedsim/fl/models';
+import { derivedSeed } from '@fedsim/fl/algorithms';
+import { clientData } from '@fedsim/fl/data';
+import { initCompute } from '@fedsim/fl/compute';
+import { trainLocal } from '@fedsim/fl/train';
+import { algorithmEnv } from '@fedsim/runtime';
+import { loadDataset } from '@fedsim/runtime/data';
 import { fedBuffExperiment } from './fixtures.js';
 
 let dir: string;
@@ -68,6 +74,17 @@ test('FedBuff in the engine: hand-computed arrivals and weights, each delta agai
       assert.equal(cells['staleness_max'], String(Math.max(...s)));
       assert.equal(Number(cells['staleness_mean']), s.reduce((x, y) => x + y, 0) / s.length);
     }
+    // The stale arrival of round 1 (client 3, dispatch 0) trained from v0, not from v1: retrained here.
+    const stale = rows[1]!.virtual!.arrivals![0]!;
+    await initCompute({ prefer: 'wasm', log: () => undefined });
+    const env = algorithmEnv(config, createModel('mlp', { inputShape: [12], numClasses: 3 }), 4);
+    const dataset = await loadDataset(config.data);
+    const retrained = await trainLocal(env.model, await modelAt(rt.store, 'fb', 0), clientData(dataset, partition.clients[stale.clientId]!.train), {
+      ...env.train,
+      seed: derivedSeed(config.seed, 'fedbuff-train', stale.dispatch, stale.clientId),
+    });
+    const stored = decodeModel(await rt.store.get(keys.dispatchUpdate('fb', 1, stale.dispatch, 1)), spec);
+    assert.ok(stored.every((x, k) => Math.abs(x - retrained.params[k]!) < 1e-5), 'the stale client trained from the version it downloaded');
     assert.deepEqual(summary.staleness, { updates: 8, mean: 5 / 8, max: 1, histogram: { '0': 3, '1': 5 } });
     assert.equal(summary.virtualSeconds, rows.at(-1)!.virtual!.endSeconds);
 
