@@ -1,6 +1,6 @@
 import { derivedSeed } from '@fedsim/fl/algorithms';
 import { clientData } from '@fedsim/fl/data';
-import { NonRetryableError } from '../errors/non-retryable.js';
+import { InvalidJobError, NonRetryableError } from '../errors/non-retryable.js';
 import type { ChildContext, ChildKind, ChildOutcome, JobHandlers, ParentKind } from '../ports/transport.js';
 import { parsePayload } from '../jobs/catalog.js';
 import type { EvalPayload, EvalReply, Jobs, TrainPayload, TrainReply } from '../jobs/catalog.js';
@@ -51,6 +51,9 @@ export function createJobHandlers(deps: JobHandlerDeps): JobHandlers {
 async function train(deps: JobHandlerDeps, p: TrainPayload, ctx: ChildContext): Promise<TrainReply> {
   const started = performance.now();
   assertRefsInRun('train', p.runId, p.state, p.instructionKey);
+  if (p.dispatch && p.dispatch.baseVersion > p.round) {
+    throw new InvalidJobError(`train job: dispatch ${p.dispatch.id} starts from model version ${p.dispatch.baseVersion}, after round ${p.round}`);
+  }
   const rc = await deps.contexts.get(p.runId);
   // FedBuff: the client trains from the (older) version it downloaded when it was dispatched.
   const globalBytes = await deps.store.get(keys.global(p.runId, p.dispatch?.baseVersion ?? p.round));
