@@ -120,6 +120,27 @@ test('FedBuff composes with personalised state (FedPer) and refuses FedOBP befor
     });
     assert.equal(rows.length, 4);
     assert.ok(fedper.final && fedper.final.results['personalized']!.pooledAccuracy > 0.34);
+    // Uneven devices: the fastest client comes back within one flush, which per-client state cannot
+    // follow; oncePerFlush makes it wait for the flush, and the run goes through.
+    const uneven = (oncePerFlush: boolean) => {
+      const c = fedBuffExperiment({ algorithm: { name: 'fedper' } });
+      const system = c.system!;
+      const devices = {
+        kind: 'sampled',
+        computeSamplesPerSecond: { kind: 'lognormal', median: 50, sigma: 1 },
+        downBytesPerSecond: { kind: 'fixed', value: 1e8 },
+        upBytesPerSecond: { kind: 'fixed', value: 1e8 },
+      } as const;
+      return { ...c, system: { ...system, devices, mode: { ...system.mode, bufferSize: 3, maxStaleness: 2, oncePerFlush } } } as typeof c;
+    };
+    await assert.rejects(
+      runExperiment(uneven(false), { runId: 'fp-twice', store: rt.store, transport: rt.transport }),
+      /system\.mode fedbuff: algorithm 'fedper': client \d+ arrives twice in round \d+ .*oncePerFlush: true/,
+    );
+    const once: RoundRow[] = [];
+    await runExperiment(uneven(true), { runId: 'fp-once', store: rt.store, transport: rt.transport, observer: { onRound: (r) => void once.push(r) } });
+    for (const r of once) assert.equal(new Set(r.sampled).size, r.sampled.length, `round ${r.round}: each client at most once`);
+    assert.equal(once.length, 4);
     await assert.rejects(
       runExperiment(fedBuffExperiment({ algorithm: { name: 'fedobp' } }), { runId: 'fo', store: rt.store, transport: rt.transport }),
       /system\.mode fedbuff: algorithm 'fedobp' prepares each client's round on the server/,

@@ -56,7 +56,8 @@ interface InFlight {
  * (earliest first, ties to the lower client id) enters the buffer unless it is more than
  * maxStaleness versions old; every B buffered arrivals make a new version; each finished or lost
  * client is replaced at once by a client drawn from those online and idle, from the stream
- * (seed, 'fedbuff', dispatch number). Same seed, same plan.
+ * (seed, 'fedbuff', dispatch number). With `oncePerFlush` a client whose update waits in the
+ * buffer is not idle until the flush, so no client arrives twice in one step. Same seed, same plan.
  */
 export function planFedBuff(input: FedBuffPlanInput): FedBuffStep[] {
   const { seed, numClients, mode, availability, steps, secondsOf } = input;
@@ -88,7 +89,10 @@ export function planFedBuff(input: FedBuffPlanInput): FedBuffStep[] {
   fill(0);
   while (plan.length < steps) {
     if (flying.length === 0) {
-      throw new Error(`FedBuff: no client online to train model version ${version}; availability is too sparse for concurrency ${mode.concurrency}`);
+      throw new Error(
+        `FedBuff: no client online to train model version ${version}; availability is too sparse for concurrency ${mode.concurrency}` +
+          (mode.oncePerFlush ? ` (with oncePerFlush a flush needs ${mode.bufferSize} distinct online clients)` : ''),
+      );
     }
     let next = 0;
     for (let i = 1; i < flying.length; i++) {
@@ -97,12 +101,14 @@ export function planFedBuff(input: FedBuffPlanInput): FedBuffStep[] {
       if (a.at < b.at || (a.at === b.at && a.clientId < b.clientId)) next = i;
     }
     const ev = flying.splice(next, 1)[0]!;
-    busy.delete(ev.clientId);
     const staleness = version - ev.baseVersion;
+    const buffered = !ev.offline && staleness <= mode.maxStaleness;
+    if (!(buffered && mode.oncePerFlush)) busy.delete(ev.clientId);
     if (ev.offline) dropped.push({ clientId: ev.clientId, dispatch: ev.dispatch, baseVersion: ev.baseVersion, reason: 'offline', at: ev.at });
     else if (staleness > mode.maxStaleness) dropped.push({ clientId: ev.clientId, dispatch: ev.dispatch, baseVersion: ev.baseVersion, reason: 'stale', at: ev.at });
     else buffer.push({ clientId: ev.clientId, dispatch: ev.dispatch, baseVersion: ev.baseVersion, staleness, arrivedAt: ev.at });
     if (buffer.length === mode.bufferSize) {
+      if (mode.oncePerFlush) for (const u of buffer) busy.delete(u.clientId);
       version++;
       plan.push({ version, closesAt: ev.at, updates: buffer, dropped });
       buffer = [];

@@ -78,8 +78,8 @@ export function duplicateStatefulArrival(steps: readonly FedBuffStep[]): string 
       if (seen.has(u.clientId)) {
         return (
           `client ${u.clientId} arrives twice in round ${round} (model version ${step.version}); with per-client state its ` +
-          'second training would start from state the first has not committed. Raise partition.numClients or lower ' +
-          'system.mode.bufferSize/concurrency, or change the seed'
+          'second training would start from state the first has not committed. Set system.mode.oncePerFlush: true ' +
+          '(a client waits for the flush before it is dispatched again)'
         );
       }
       seen.add(u.clientId);

@@ -39,7 +39,7 @@ test('a plan where a client arrives twice in one flush is refused for stateful a
   const steps = planFedBuff({
     seed: 5, numClients: 3, mode: fedBuffModeSchema.parse(fedbuff), availability: alwaysOnline, steps: 4, secondsOf: (c) => [1, 2, 5][c]!,
   });
-  assert.match(duplicateStatefulArrival(steps) ?? '', /client 0 arrives twice in round 0 \(model version 1\)/);
+  assert.match(duplicateStatefulArrival(steps) ?? '', /client 0 arrives twice in round 0 \(model version 1\).*Set system\.mode\.oncePerFlush: true/);
   assert.equal(duplicateStatefulArrival(steps.slice(1, 3)), null);
   // staleness of the 8 arrivals: 0 0 | 1 0 | 0 1 | 1 0
   assert.deepEqual(stalenessSummary(steps), { updates: 8, mean: 3 / 8, max: 1, histogram: { '0': 5, '1': 3 } });
