@@ -111,7 +111,7 @@ test('FedBuff in the engine: hand-computed arrivals and weights, each delta agai
   }
 });
 
-test('FedBuff composes with personalised state (FedPer) and refuses FedOBP before writing anything', async () => {
+test('FedBuff composes with personalised state (FedPer, oncePerFlush) and a robust rule; refuses FedOBP before writing anything', async () => {
   const rt = await embeddedRuntime({ root: join(dir, 'b'), workers: 2, backend: 'wasm' });
   try {
     const rows: RoundRow[] = [];
@@ -141,6 +141,12 @@ test('FedBuff composes with personalised state (FedPer) and refuses FedOBP befor
     await runExperiment(uneven(true), { runId: 'fp-once', store: rt.store, transport: rt.transport, observer: { onRound: (r) => void once.push(r) } });
     for (const r of once) assert.equal(new Set(r.sampled).size, r.sampled.length, `round ${r.round}: each client at most once`);
     assert.equal(once.length, 4);
+    // A robust rule composes: the coordinate-wise median of the staleness-rebased updates.
+    const median: RoundRow[] = [];
+    await runExperiment(fedBuffExperiment({ aggregation: { robust: 'median' } }), {
+      runId: 'fb-median', store: rt.store, transport: rt.transport, observer: { onRound: (r) => void median.push(r) },
+    });
+    assert.deepEqual(median.map((r) => [r.succeeded, r.aggregation?.['robust']]), Array.from({ length: 4 }, () => [2, 'median']));
     await assert.rejects(
       runExperiment(fedBuffExperiment({ algorithm: { name: 'fedobp' } }), { runId: 'fo', store: rt.store, transport: rt.transport }),
       /system\.mode fedbuff: algorithm 'fedobp' prepares each client's round on the server/,
