@@ -50,7 +50,7 @@ export interface RunSummary {
   readonly failures: Record<FailureCode, number>;
   /** runs with a `system` block: virtual seconds from the first round's start to the last's end */
   readonly virtualSeconds?: number;
-  /** FedBuff runs: staleness of every aggregated arrival (model versions) */
+  /** FedBuff runs: staleness (model versions) of every arrival the plan's flushes take */
   readonly staleness?: StalenessSummary;
 }
 

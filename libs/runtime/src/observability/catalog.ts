@@ -137,7 +137,7 @@ export const METRIC_CATALOG = {
   updateStaleness: {
     name: 'update_staleness',
     type: 'histogram',
-    help: 'FedBuff: model versions committed between a client\'s download and its update\'s arrival, per aggregated update.',
+    help: 'FedBuff: model versions committed between a client\'s download and its update\'s arrival, per arrival a flush takes.',
     labelNames: EXPERIMENT,
     buckets: STALENESS_BUCKETS,
   },

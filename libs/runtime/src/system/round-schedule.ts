@@ -35,16 +35,16 @@ const syncRoundPlanSchema = z
     dropped: z.array(z.object({ clientId: z.number().int().min(0), reason: z.enum(DROP_REASONS as [string, ...string[]]) }).strict()),
   })
   .strict();
-const version = z.number().int().min(0);
+const natural = z.number().int().min(0);
 const fedBuffStepSchema = z
   .object({
     version: z.number().int().min(1),
     closesAt: z.number().min(0),
     updates: z.array(
-      z.object({ clientId: version, dispatch: version, baseVersion: version, staleness: version, arrivedAt: z.number().min(0) }).strict(),
+      z.object({ clientId: natural, dispatch: natural, baseVersion: natural, staleness: natural, arrivedAt: z.number().min(0) }).strict(),
     ),
     dropped: z.array(
-      z.object({ clientId: version, dispatch: version, baseVersion: version, reason: z.enum(['stale', 'offline']), at: z.number().min(0) }).strict(),
+      z.object({ clientId: natural, dispatch: natural, baseVersion: natural, reason: z.enum(['stale', 'offline']), at: z.number().min(0) }).strict(),
     ),
   })
   .strict();
