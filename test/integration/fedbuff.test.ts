@@ -156,3 +156,21 @@ test('FedBuff composes with personalised state (FedPer, oncePerFlush) and a robu
     await rt.close();
   }
 });
+
+test('FedBuff: stale arrivals are data, never trained; every trained dispatch is an arrival', async () => {
+  const base = fedBuffExperiment();
+  const config = { ...base, rounds: 2, system: { ...base.system!, mode: { ...base.system!.mode, maxStaleness: 0 } } } as typeof base;
+  const rt = await embeddedRuntime({ root: join(dir, 'c'), workers: 2, backend: 'wasm' });
+  try {
+    const rows: RoundRow[] = [];
+    await runExperiment(config, { runId: 'st', store: rt.store, transport: rt.transport, observer: { onRound: (r) => void rows.push(r) } });
+    // As in the first test, clients 3 and 0 (from v0) arrive after v1 exists: now dropped as stale.
+    assert.deepEqual(rows[1]!.virtual!.dropped.slice(0, 2), [{ clientId: 3, reason: 'stale' }, { clientId: 0, reason: 'stale' }]);
+    assert.ok(rows.every((r) => r.virtual!.arrivals!.every((a) => a.staleness === 0)));
+    const trained = (await rt.store.list('runs/st/rounds/')).flatMap((k) => /dispatches\/(\d+)\//.exec(k)?.[1] ?? []).map(Number);
+    const arrived = rows.flatMap((r) => r.virtual!.arrivals!.map((a) => a.dispatch));
+    assert.deepEqual([...new Set(trained)].sort((a, b) => a - b), [...arrived].sort((a, b) => a - b));
+  } finally {
+    await rt.close();
+  }
+});
