@@ -4,6 +4,7 @@ import { trainLocal } from '../train/sgd.js';
 import type { LocalTrainOptions } from '../train/types.js';
 import { personalizedEvaluate, weightedMeanAggregation } from './base.js';
 import { derivedSeed } from './sampling.js';
+import { localSamples } from '../system/duration.js';
 import type { Algorithm, AlgorithmEnv, AlgorithmHooks, FitInput, FitResult } from './types.js';
 
 export const fedRepOptionsSchema = z
@@ -25,12 +26,17 @@ const isBody = selectRole('body');
  * gradients under one shared optimiser). Each phase counts whole epochs: FedRep's schedule is
  * defined in epochs, so a config's `train.iterations` does not apply here.
  */
+function phasePlan(env: AlgorithmEnv, epochs: number): Omit<LocalTrainOptions, 'seed'> {
+  return { sgd: env.train.sgd, batchSize: env.train.batchSize, dropLast: env.train.dropLast, epochs };
+}
+
+/** FedRep's local work: the head phase's epochs, then the body phase's. */
+export const fedRepLocalWorkSamples = (env: AlgorithmEnv, options: FedRepOptions, numTrain: number): number =>
+  localSamples(numTrain, phasePlan(env, options.headEpochs)) + localSamples(numTrain, phasePlan(env, options.bodyEpochs));
+
 export async function fedRepFit(env: AlgorithmEnv, options: FedRepOptions, input: FitInput): Promise<FitResult> {
   const phase = (epochs: number, name: string): LocalTrainOptions => ({
-    sgd: env.train.sgd,
-    batchSize: env.train.batchSize,
-    dropLast: env.train.dropLast,
-    epochs,
+    ...phasePlan(env, epochs),
     // Distinct shuffles per phase; the body phase would otherwise replay the head's first epoch.
     seed: derivedSeed(input.seed, 'fedrep', name),
   });
@@ -61,6 +67,7 @@ export const fedrep: Algorithm<FedRepOptions> = {
       upload: 'model',
       hasGlobalModel: false,
       ...weightedMeanAggregation(env.model.spec, isBody),
+      localWorkSamples: (numTrain) => fedRepLocalWorkSamples(env, options, numTrain),
       fit: (input) => fedRepFit(env, options, input),
       evaluate: (input) => personalizedEvaluate(env, hooks, input),
     };

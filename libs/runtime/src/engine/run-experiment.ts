@@ -101,7 +101,7 @@ export async function runExperiment(config: ExperimentConfig, opts: RunOptions):
   const rc: RunContext = { record, config, model, env, hooks, uploadSpec, dataset, partition };
   // The run's only sampling: each round's clients, also handed to the aggregation that prepares them.
   const { clients: schedule, plans } = await roundSchedule({
-    store, runId, config, partition, perRound, modelSpec: model.spec, uploadSpec, transferBytes: hooks.transferBytes?.bind(hooks),
+    store, runId, config, partition, perRound, modelSpec: model.spec, uploadSpec, algorithm: hooks,
   });
 
   // Resume point: the first round without a commit record.

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { sampleClients } from '@fedsim/fl/algorithms';
+import type { AlgorithmHooks, EncodedSizes } from '@fedsim/fl/algorithms';
 import type { Partition } from '@fedsim/fl/data';
 import type { ParamSpec } from '@fedsim/fl';
 import { DROP_REASONS } from '@fedsim/fl/system';
@@ -7,7 +8,7 @@ import type { SyncRoundPlan } from '@fedsim/fl/system';
 import type { ExperimentConfig } from '../config/experiment.js';
 import type { BlobStore } from '../ports/blob-store.js';
 import { parseJob } from '../jobs/catalog.js';
-import { encodeModel } from '../engine/blobs.js';
+import { encodeInstruction, encodeModel } from '../engine/blobs.js';
 import { decodeJson, encodeJson } from '../engine/json-blobs.js';
 import { keys } from '../engine/keys.js';
 import { planSystemRounds } from './sync-plan.js';
@@ -43,8 +44,8 @@ export async function roundSchedule(args: {
   readonly perRound: number;
   readonly modelSpec: ParamSpec;
   readonly uploadSpec: ParamSpec;
-  /** the algorithm's per-client transfer sizes (FIARSE/HeteroFL submodels), when it has them */
-  readonly transferBytes?: ((clientId: number) => { readonly download: number; readonly upload: number }) | undefined;
+  /** the algorithm's own transfer sizes (FedOBP patches, FIARSE/HeteroFL submodels) and local work, when it declares them */
+  readonly algorithm: Pick<AlgorithmHooks, 'transferBytes' | 'localWorkSamples'>;
 }): Promise<RoundSchedule> {
   const { store, runId, config, partition, perRound } = args;
   const system = config.system;
@@ -60,14 +61,14 @@ export async function roundSchedule(args: {
     // The real encoded sizes: the global model a client downloads, the shared tensors it uploads.
     const downloadBytes = encodeModel(args.modelSpec, new Float32Array(args.modelSpec.size), { round: 0 }).byteLength;
     const uploadBytes = encodeModel(args.uploadSpec, new Float32Array(args.uploadSpec.size), { round: 0, client: 0 }).byteLength;
-    const { transferBytes } = args;
-    const sizesOf = transferBytes
-      ? (c: number) => {
-          const t = transferBytes(c);
-          return { downloadBytes: t.download, uploadBytes: t.upload };
-        }
-      : () => ({ downloadBytes, uploadBytes });
-    plans = await planSystemRounds({ ...config, system }, partition, perRound, sizesOf);
+    const { algorithm } = args;
+    const encoded: EncodedSizes = { model: downloadBytes, update: uploadBytes, instruction: (i) => encodeInstruction(i).byteLength };
+    const sizesOf = (c: number) => {
+      const t = algorithm.transferBytes?.(c, encoded);
+      return t ? { downloadBytes: t.download, uploadBytes: t.upload } : { downloadBytes, uploadBytes };
+    };
+    const workOf = algorithm.localWorkSamples && ((numTrain: number) => algorithm.localWorkSamples!(numTrain));
+    plans = await planSystemRounds({ ...config, system }, partition, perRound, sizesOf, workOf);
     await store.put(key, encodeJson(plans));
   }
   return { clients: plans.map((p) => [...p.kept]), plans };

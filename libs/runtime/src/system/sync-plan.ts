@@ -21,6 +21,8 @@ export async function planSystemRounds(
   partition: Partition,
   perRound: number,
   sizesOf: (clientId: number) => TransferSizes,
+  /** samples a client's local work processes (the algorithm's localWorkSamples); default: one local training */
+  workSamplesOf: (numTrain: number) => number = (numTrain) => localSamples(numTrain, config.train),
 ): Promise<SyncRoundPlan[]> {
   const { system } = config;
   if (system.mode.kind !== 'sync') throw new ConfigError(`system.mode: '${system.mode.kind}' rounds are not run by this engine`);
@@ -29,7 +31,9 @@ export async function planSystemRounds(
   const profileOf = (c: number): DeviceProfile =>
     devices.kind === 'trace' ? traceProfile(trace!, c) : sampledProfile(devices, config.seed, c);
   const profiles = Array.from({ length: partition.numClients }, (_, c) => profileOf(c));
-  const samples = partition.clients.map((c) => localSamples(c.train.length, config.train));
+  const samples = partition.clients.map((c) => workSamplesOf(c.train.length));
+  // once per client: an algorithm's sizes may encode a blob (FedOBP's patch instruction)
+  const sizes = partition.clients.map((_, c) => sizesOf(c));
   const plans = planSyncRounds({
     seed: config.seed,
     rounds: config.rounds,
@@ -37,7 +41,7 @@ export async function planSystemRounds(
     perRound,
     mode: system.mode,
     availability: availabilityFor(system.availability, config.seed, trace),
-    secondsOf: (c) => clientSeconds(profiles[c]!, { ...sizesOf(c), samples: samples[c]! }),
+    secondsOf: (c) => clientSeconds(profiles[c]!, { ...sizes[c]!, samples: samples[c]! }),
   });
   const empty = plans.find((p) => p.kept.length === 0);
   if (empty) {
