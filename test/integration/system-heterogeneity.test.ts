@@ -24,7 +24,7 @@ test('dropped clients are data, never trained; virtual time adds up; a resume ke
     const summary = await runExperiment(config, { runId: 's1', store: rt.store, transport: rt.transport, observer: { onRound: (r) => void rows.push(r) } });
     assert.equal(rows.length, config.rounds);
     let clock = 0;
-    let drops = 0;
+    const drops: Record<string, number> = { deadline: 0, offline: 0, overcommit: 0 };
     for (const row of rows) {
       const v = row.virtual!;
       assert.ok(v, `round ${row.round} has its virtual time`);
@@ -35,7 +35,7 @@ test('dropped clients are data, never trained; virtual time adds up; a resume ke
       assert.ok(row.sampled.length <= 3);
       assert.deepEqual([...row.sampled, ...v.dropped.map((d) => d.clientId)].sort((a, b) => a - b), v.sampled);
       for (const d of v.dropped) {
-        drops++;
+        drops[d.reason]!++;
         const updates = await rt.store.list(`runs/s1/rounds/${String(row.round).padStart(6, '0')}/updates/${d.clientId}/`);
         assert.deepEqual(updates, [], `client ${d.clientId} (${d.reason}) was never trained in round ${row.round}`);
       }
@@ -44,8 +44,9 @@ test('dropped clients are data, never trained; virtual time adds up; a resume ke
       assert.equal(Number(cells['virtual_clock_seconds']), Number(v.endSeconds.toFixed(3)));
       assert.equal(cells['dropped_clients'] === '', v.dropped.length === 0);
     }
-    assert.ok(drops > 0, 'this configuration drops clients');
+    assert.ok(Object.values(drops).some((n) => n > 0), 'this configuration drops clients');
     assert.equal(summary.virtualSeconds, clock);
+    assert.deepEqual(summary.droppedClients, drops, 'summary.json counts the drops of every round by reason');
     assert.ok(await rt.store.exists(keys.systemPlan('s1')));
 
     // Resuming the finished run replays the committed rows with the stored plan.
@@ -70,6 +71,7 @@ test('without a system block nothing changes: no plan, no virtual fields', async
     const summary = await runExperiment(syntheticExperiment({ rounds: 1 }), { runId: 'plain', store: rt.store, transport: rt.transport, observer: { onRound: (r) => void rows.push(r) } });
     assert.equal(rows[0]!.virtual, undefined);
     assert.equal(summary.virtualSeconds, undefined);
+    assert.equal(summary.droppedClients, undefined);
     assert.equal(await rt.store.exists(keys.systemPlan('plain')), false);
   } finally {
     await rt.close();

@@ -1,6 +1,6 @@
 import type { ClientFailure, EvalStats } from '../jobs/catalog.js';
 import type { FailureCode } from '../jobs/failures.js';
-import type { SyncRoundPlan } from '@fedsim/fl/system';
+import type { DropReason, SyncRoundPlan } from '@fedsim/fl/system';
 
 /** One line of a run's results (results.jsonl / results.csv). */
 export interface RoundRow {
@@ -44,5 +44,7 @@ export interface RunSummary {
   readonly failures: Record<FailureCode, number>;
   /** runs with a `system` block: virtual seconds from the first round's start to the last's end */
   readonly virtualSeconds?: number;
+  /** runs with a `system` block: sampled clients not trained over the whole run, per reason */
+  readonly droppedClients?: Record<DropReason, number>;
 }
 

@@ -29,7 +29,7 @@ import { flowIdOf, newRunNonce } from './flow-ids.js';
 import { isEvalRound, roundRow } from './round-row.js';
 import { readStateIndex } from './state-index.js';
 import { roundSchedule } from '../system/round-schedule.js';
-import { withVirtualTime } from '../system/round-fields.js';
+import { virtualTotals, withVirtualTime } from '../system/round-fields.js';
 
 export type { RunObserver } from './observers.js';
 
@@ -204,7 +204,7 @@ export async function runExperiment(config: ExperimentConfig, opts: RunOptions):
     failures.push(...parseJob(commitRecordSchema, decodeJson(await store.get(keys.commit(runId, r))), `commit of round ${r}`).failures);
   }
   const summary = summarize(runId, config, finalKey, finalBytes, evals, failures);
-  return plans ? { ...summary, virtualSeconds: plans.at(-1)?.endSeconds ?? 0 } : summary;
+  return plans ? { ...summary, ...virtualTotals(plans) } : summary;
 }
 
 export const metricLabels = (config: ExperimentConfig) => ({ experiment: config.name, algorithm: config.algorithm.name });
