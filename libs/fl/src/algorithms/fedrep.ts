@@ -20,12 +20,7 @@ export type FedRepOptions = z.infer<typeof fedRepOptionsSchema>;
 const isHead = selectRole('head');
 const isBody = selectRole('body');
 
-/**
- * One FedRep participation: head phase, then body phase, each with a fresh optimiser so no
- * momentum leaks into the frozen part (a frozen tensor gets no update at all, unlike masking
- * gradients under one shared optimiser). Each phase counts whole epochs: FedRep's schedule is
- * defined in epochs, so a config's `train.iterations` does not apply here.
- */
+/** One phase's settings: the experiment's batches and SGD, the phase's own epochs. */
 function phasePlan(env: AlgorithmEnv, epochs: number): Omit<LocalTrainOptions, 'seed'> {
   return { sgd: env.train.sgd, batchSize: env.train.batchSize, dropLast: env.train.dropLast, epochs };
 }
@@ -34,6 +29,12 @@ function phasePlan(env: AlgorithmEnv, epochs: number): Omit<LocalTrainOptions, '
 export const fedRepLocalWorkSamples = (env: AlgorithmEnv, options: FedRepOptions, numTrain: number): number =>
   localSamples(numTrain, phasePlan(env, options.headEpochs)) + localSamples(numTrain, phasePlan(env, options.bodyEpochs));
 
+/**
+ * One FedRep participation: head phase, then body phase, each with a fresh optimiser so no
+ * momentum leaks into the frozen part (a frozen tensor gets no update at all, unlike masking
+ * gradients under one shared optimiser). Each phase counts whole epochs: FedRep's schedule is
+ * defined in epochs, so a config's `train.iterations` does not apply here.
+ */
 export async function fedRepFit(env: AlgorithmEnv, options: FedRepOptions, input: FitInput): Promise<FitResult> {
   const phase = (epochs: number, name: string): LocalTrainOptions => ({
     ...phasePlan(env, epochs),

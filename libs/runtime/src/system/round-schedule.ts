@@ -67,7 +67,7 @@ export async function roundSchedule(args: {
       const t = algorithm.transferBytes?.(c, encoded);
       return t ? { downloadBytes: t.download, uploadBytes: t.upload } : { downloadBytes, uploadBytes };
     };
-    const workOf = algorithm.localWorkSamples && ((numTrain: number) => algorithm.localWorkSamples!(numTrain));
+    const workOf = algorithm.localWorkSamples?.bind(algorithm);
     plans = await planSystemRounds({ ...config, system }, partition, perRound, sizesOf, workOf);
     await store.put(key, encodeJson(plans));
   }
