@@ -11,6 +11,13 @@ export interface DroppedClient {
   readonly reason: DropReason;
 }
 
+/** How many clients were dropped for each reason (every reason present, zeros included). */
+export function droppedByReason(dropped: Iterable<DroppedClient>): Record<DropReason, number> {
+  const counts = Object.fromEntries(DROP_REASONS.map((r) => [r, 0])) as Record<DropReason, number>;
+  for (const d of dropped) counts[d.reason]++;
+  return counts;
+}
+
 /** One synchronous round in virtual time, decided before any client trains. */
 export interface SyncRoundPlan {
   readonly round: number;

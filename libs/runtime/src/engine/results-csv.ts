@@ -1,4 +1,5 @@
 import { countByCode } from '../jobs/failures.js';
+import { droppedByReason } from '@fedsim/fl/system';
 import type { RoundRow } from './results.js';
 
 const EVAL_NAMES = ['personalized', 'global', 'before', 'after'] as const;
@@ -67,9 +68,11 @@ function failureCodes(failures: RoundRow['failures']): string {
 
 /** `reason:count` pairs of the clients a round dropped (e.g. `deadline:2;overcommit:1`), empty when none. */
 function droppedReasons(dropped: NonNullable<RoundRow['virtual']>['dropped']): string {
-  const counts = new Map<string, number>();
-  for (const d of dropped) counts.set(d.reason, (counts.get(d.reason) ?? 0) + 1);
-  return [...counts].sort(([a], [b]) => a.localeCompare(b)).map(([reason, n]) => `${reason}:${n}`).join(';');
+  return Object.entries(droppedByReason(dropped))
+    .filter(([, n]) => n > 0)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([reason, n]) => `${reason}:${n}`)
+    .join(';');
 }
 
 /** Mean and max staleness of a FedBuff flush's arrivals; empty cells for other runs. */

@@ -1,6 +1,6 @@
 import type { ClientFailure, EvalStats } from '../jobs/catalog.js';
 import type { FailureCode } from '../jobs/failures.js';
-import type { BufferedUpdate, SyncRoundPlan } from '@fedsim/fl/system';
+import type { BufferedUpdate, DropReason, SyncRoundPlan } from '@fedsim/fl/system';
 
 /** A round in virtual time (runs with a `system` block): sync's plan, or a FedBuff step. */
 export type VirtualRound = Omit<SyncRoundPlan, 'round' | 'kept'> & {
@@ -50,6 +50,8 @@ export interface RunSummary {
   readonly failures: Record<FailureCode, number>;
   /** runs with a `system` block: virtual seconds from the first round's start to the last's end */
   readonly virtualSeconds?: number;
+  /** runs with a `system` block: sampled clients not trained over the whole run, per reason */
+  readonly droppedClients?: Record<DropReason, number>;
   /** FedBuff runs: staleness (model versions) of every arrival the plan's flushes take */
   readonly staleness?: StalenessSummary;
 }

@@ -29,7 +29,7 @@ import { flowIdOf, newRunNonce } from './flow-ids.js';
 import { isEvalRound, roundRow } from './round-row.js';
 import { readStateIndex } from './state-index.js';
 import { roundSchedule } from '../system/round-schedule.js';
-import { stalenessSummary, withVirtualTime } from '../system/round-fields.js';
+import { stalenessSummary, virtualTotals, withVirtualTime } from '../system/round-fields.js';
 import { assertFedBuffRuns, keepsClientState } from '../system/fedbuff-plan.js';
 import { fedBuffJobs } from '../system/fedbuff-jobs.js';
 
@@ -104,7 +104,7 @@ export async function runExperiment(config: ExperimentConfig, opts: RunOptions):
   const rc: RunContext = { record, config, model, env, hooks, uploadSpec, dataset, partition };
   // The run's only sampling: each round's clients, also handed to the aggregation that prepares them.
   const { clients: schedule, plans, fedbuff } = await roundSchedule({
-    store, runId, config, partition, perRound, modelSpec: model.spec, uploadSpec, transferBytes: hooks.transferBytes?.bind(hooks),
+    store, runId, config, partition, perRound, modelSpec: model.spec, uploadSpec, algorithm: hooks,
     statefulClients: keepsClientState(hooks, model.spec),
   });
 
@@ -214,7 +214,7 @@ export async function runExperiment(config: ExperimentConfig, opts: RunOptions):
   }
   const summary = summarize(runId, config, finalKey, finalBytes, evals, failures);
   if (!plans) return summary;
-  return { ...summary, virtualSeconds: plans.at(-1)?.endSeconds ?? 0, ...(fedbuff ? { staleness: stalenessSummary(fedbuff) } : {}) };
+  return { ...summary, ...virtualTotals(plans), ...(fedbuff ? { staleness: stalenessSummary(fedbuff) } : {}) };
 }
 
 export const metricLabels = (config: ExperimentConfig) => ({ experiment: config.name, algorithm: config.algorithm.name });

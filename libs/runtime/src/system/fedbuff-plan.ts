@@ -22,8 +22,10 @@ export async function planFedBuffRounds(
   config: FedBuffConfig,
   partition: Partition,
   sizesOf: (clientId: number) => TransferSizes,
+  /** samples a client's local work processes (the algorithm's localWorkSamples) */
+  workSamplesOf?: (numTrain: number) => number,
 ): Promise<FedBuffStep[]> {
-  const { availability, secondsOf } = await virtualDevices(config, partition, sizesOf);
+  const { availability, secondsOf } = await virtualDevices(config, partition, sizesOf, workSamplesOf);
   try {
     return planFedBuff({
       seed: config.seed,

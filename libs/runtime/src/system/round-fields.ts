@@ -1,5 +1,6 @@
+import { droppedByReason } from '@fedsim/fl/system';
 import type { FedBuffStep } from '@fedsim/fl/system';
-import type { RoundRow, StalenessSummary, VirtualRound } from '../engine/results.js';
+import type { RoundRow, RunSummary, StalenessSummary, VirtualRound } from '../engine/results.js';
 
 export type { VirtualRound } from '../engine/results.js';
 
@@ -35,4 +36,9 @@ export function stalenessSummary(steps: readonly FedBuffStep[]): StalenessSummar
     updates++;
   }
   return { updates, mean: updates > 0 ? sum / updates : 0, max, histogram };
+}
+
+/** The run's virtual-time totals for its summary: the clock at the last round's end, drops per reason. */
+export function virtualTotals(plans: readonly VirtualRound[]): Required<Pick<RunSummary, 'virtualSeconds' | 'droppedClients'>> {
+  return { virtualSeconds: plans.at(-1)?.endSeconds ?? 0, droppedClients: droppedByReason(plans.flatMap((p) => p.dropped)) };
 }

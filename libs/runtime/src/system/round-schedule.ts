@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { sampleClients } from '@fedsim/fl/algorithms';
+import type { AlgorithmHooks, EncodedSizes } from '@fedsim/fl/algorithms';
 import type { Partition } from '@fedsim/fl/data';
 import type { ParamSpec } from '@fedsim/fl';
 import { DROP_REASONS } from '@fedsim/fl/system';
@@ -7,7 +8,7 @@ import type { FedBuffStep, SyncRoundPlan } from '@fedsim/fl/system';
 import type { ExperimentConfig } from '../config/experiment.js';
 import type { BlobStore } from '../ports/blob-store.js';
 import { parseJob } from '../jobs/catalog.js';
-import { encodeModel } from '../engine/blobs.js';
+import { encodeInstruction, encodeModel } from '../engine/blobs.js';
 import { decodeJson, encodeJson } from '../engine/json-blobs.js';
 import { keys } from '../engine/keys.js';
 import { planSystemRounds } from './sync-plan.js';
@@ -66,8 +67,8 @@ export async function roundSchedule(args: {
   readonly perRound: number;
   readonly modelSpec: ParamSpec;
   readonly uploadSpec: ParamSpec;
-  /** the algorithm's per-client transfer sizes (FIARSE/HeteroFL submodels), when it has them */
-  readonly transferBytes?: ((clientId: number) => { readonly download: number; readonly upload: number }) | undefined;
+  /** the algorithm's own transfer sizes (FedOBP patches, FIARSE/HeteroFL submodels) and local work, when it declares them */
+  readonly algorithm: Pick<AlgorithmHooks, 'transferBytes' | 'localWorkSamples'>;
   /** the algorithm keeps per-client state (FedBuff refuses a plan where a client arrives twice in a round) */
   readonly statefulClients?: boolean;
 }): Promise<RoundSchedule> {
@@ -85,21 +86,21 @@ export async function roundSchedule(args: {
     // The real encoded sizes: the global model a client downloads, the shared tensors it uploads.
     const downloadBytes = encodeModel(args.modelSpec, new Float32Array(args.modelSpec.size), { round: 0 }).byteLength;
     const uploadBytes = encodeModel(args.uploadSpec, new Float32Array(args.uploadSpec.size), { round: 0, client: 0 }).byteLength;
-    const { transferBytes } = args;
-    const sizesOf = transferBytes
-      ? (c: number) => {
-          const t = transferBytes(c);
-          return { downloadBytes: t.download, uploadBytes: t.upload };
-        }
-      : () => ({ downloadBytes, uploadBytes });
+    const { algorithm } = args;
+    const encoded: EncodedSizes = { model: downloadBytes, update: uploadBytes, instruction: (i) => encodeInstruction(i).byteLength };
+    const sizesOf = (c: number) => {
+      const t = algorithm.transferBytes?.(c, encoded);
+      return t ? { downloadBytes: t.download, uploadBytes: t.upload } : { downloadBytes, uploadBytes };
+    };
+    const workOf = algorithm.localWorkSamples?.bind(algorithm);
     const withSystem = { ...config, system };
     if (isFedBuff(withSystem)) {
-      const steps = await planFedBuffRounds(withSystem, partition, sizesOf);
+      const steps = await planFedBuffRounds(withSystem, partition, sizesOf, workOf);
       const twice = args.statefulClients ? duplicateStatefulArrival(steps) : null;
       if (twice) throw new ConfigError(`system.mode fedbuff: algorithm '${config.algorithm.name}': ${twice}`);
       stored = { kind: 'fedbuff', steps };
     } else {
-      stored = await planSystemRounds(withSystem, partition, perRound, sizesOf);
+      stored = await planSystemRounds(withSystem, partition, perRound, sizesOf, workOf);
     }
     await store.put(key, encodeJson(stored));
   }
