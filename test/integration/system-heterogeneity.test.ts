@@ -24,7 +24,7 @@ test('dropped clients are data, never trained; virtual time adds up; a resume ke
     const summary = await runExperiment(config, { runId: 's1', store: rt.store, transport: rt.transport, observer: { onRound: (r) => void rows.push(r) } });
     assert.equal(rows.length, config.rounds);
     let clock = 0;
-    const drops: Record<string, number> = { deadline: 0, offline: 0, overcommit: 0 };
+    const drops: Record<string, number> = { deadline: 0, offline: 0, overcommit: 0, stale: 0 };
     for (const row of rows) {
       const v = row.virtual!;
       assert.ok(v, `round ${row.round} has its virtual time`);

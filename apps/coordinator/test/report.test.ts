@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import type { EvalStats, EvalSummary, ExperimentConfig } from '@fedsim/runtime';
 import { parseExperiment } from '@fedsim/runtime';
+import { DROP_REASONS } from '@fedsim/fl/system';
 import { droppedPoints, groupStats, meanStd, runStats, virtualCurvePoints } from '../src/report/aggregate.js';
 import type { RunData } from '../src/report/collect.js';
 import { loadReferenceTable } from '../src/report/reference.js';
@@ -78,7 +79,7 @@ test('virtual time: accuracy at the clock of each evaluated model, drops per rou
   const drops = droppedPoints([timed]).filter((p) => p.clients > 0).map((p) => `${p.round}:${p.reason}:${p.clients}`);
   assert.deepEqual(drops, ['0:deadline:1', '0:overcommit:1', '2:offline:2']);
   // zeros are points too: a mean over seeds must count a seed that dropped nobody
-  assert.equal(droppedPoints([timed]).length, 4 * 3);
+  assert.equal(droppedPoints([timed]).length, 4 * DROP_REASONS.length);
   assert.equal(runStats(timed).virtualSeconds, 40);
 
   const plain = run('fedavg', 2, 0.6, 0.8, 0.1);
