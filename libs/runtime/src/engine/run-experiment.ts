@@ -28,6 +28,7 @@ import type { RoundRow, RunSummary } from './results.js';
 import { flowIdOf, newRunNonce } from './flow-ids.js';
 import { isEvalRound, roundRow } from './round-row.js';
 import { readStateIndex } from './state-index.js';
+import { failedRoundAttempts, recordFailedRoundAttempt } from './round-attempts.js';
 import { roundSchedule } from '../system/round-schedule.js';
 import { withVirtualTime } from '../system/round-fields.js';
 
@@ -155,6 +156,7 @@ export async function runExperiment(config: ExperimentConfig, opts: RunOptions):
     obs.onRoundStart?.(round, clients);
     const index = await readStateIndex(store, stateIndexKey);
     const { children, cohorts } = roundJobs(rc, round, clients, index, labels);
+    const attempt = await failedRoundAttempts(store, runId, round);
     const aggregate: AggregatePayload = {
       runId,
       labels,
@@ -163,11 +165,12 @@ export async function runExperiment(config: ExperimentConfig, opts: RunOptions):
       nextClients: schedule[round + 1] ?? [],
       previousStateIndexKey: stateIndexKey,
       ...(cohorts ? { cohorts } : {}),
+      attempt,
     };
     const reply = parseReply(
       'aggregate',
       await transport.runFlow({
-        flowId: flowIdOf(record, 'train', round),
+        flowId: flowIdOf(record, 'train', round, attempt),
         parent: { kind: 'aggregate', payload: aggregate },
         children,
         ...flowPolicy(cohorts ? 'trainCohort' : 'train', 'aggregate', config.failures),
@@ -176,8 +179,10 @@ export async function runExperiment(config: ExperimentConfig, opts: RunOptions):
       `aggregation result of round ${round}`,
     );
     if (reply.status === 'failed') {
+      await recordFailedRoundAttempt(store, runId, round, attempt);
       const detail = reply.failures.map((f) => `client ${f.clientId}: ${f.code}: ${f.detail}`).join('\n  ');
-      throw new RunFailedError(`round ${round} failed: ${reply.reason}\n  ${detail}`);
+      throw new RunFailedError(`round ${round} failed: ${reply.reason}\n  ${detail}\n`
+        + `running the run again trains round ${round} again (attempt ${attempt + 2}) and resumes`);
     }
     stateIndexKey = reply.stateIndexKey;
     const reportsOfThisRound = preparedReports;
