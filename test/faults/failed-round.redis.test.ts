@@ -8,9 +8,10 @@ import type { RedisHandle, S3Handle } from '../harness/index.js';
 import { syntheticExperiment } from '../integration/fixtures.js';
 import { spawnWorker, waitUntilServing } from '../integration/workers.js';
 import type { FaultPlan } from '../ops/fixtures/faulty-worker.js';
+import { runOnS3 } from './s3-behind-proxy.js';
 
 /**
- * Distributed (BullMQ, a worker process): a round that fails failures.minSuccessFraction is a
+ * Distributed (BullMQ, a worker process whose round-1 train jobs fail the first time): a round that fails failures.minSuccessFraction is a
  * *completed* parent job whose reply says 'failed'. Run again against the same Redis and store,
  * the round must train again for real (its next attempt is a new flow) and the run resume to
  * the fault-free model, not get the old reply back.
@@ -20,12 +21,16 @@ const config = syntheticExperiment({ rounds: 3, failures: { attempts: 1, minSucc
 let redis: RedisHandle;
 let s3: S3Handle;
 let env: Record<string, string>;
+let s3Env: Record<string, string>;
 
 before(async () => {
   [redis, s3] = await Promise.all([startRedis(), startS3()]);
-  env = {
+  s3Env = {
     S3_ENDPOINT: s3.endpoint, S3_BUCKET: s3.bucket, S3_REGION: s3.region, S3_FORCE_PATH_STYLE: 'true',
     AWS_ACCESS_KEY_ID: s3.credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.credentials.secretAccessKey,
+  };
+  env = {
+    ...s3Env,
     REDIS_URL: redis.url, FEDSIM_QUEUE_PREFIX: redis.prefix, FEDSIM_BACKEND: 'wasm', FEDSIM_WORKER_CONCURRENCY: '2', FEDSIM_METRICS_PORT: '0',
   };
 });
@@ -43,20 +48,14 @@ async function run(runId: string, rows: RoundRow[] = []): Promise<RunSummary> {
 }
 
 test('distributed: a round failed for want of clients trains again on the re-run, which resumes to the fault-free model', async () => {
-  // every train job of round 1 fails, whichever client the sampling picked
-  const plan: FaultPlan = { fail: Array.from({ length: 6 }, (_, clientId) => ({ round: 1, clientId })) };
-  const faulty = spawnWorker({ ...env, FEDSIM_TEST_FAULTS: JSON.stringify(plan) }, 'test/ops/fixtures/faulty-worker.ts');
+  const reference = await runOnS3(config, { runId: 'reference', env: s3Env });
+  // every train job of round 1 fails the first time, whichever clients the sampling picked
+  const plan: FaultPlan = { failFirst: Array.from({ length: 6 }, (_, clientId) => ({ round: 1, clientId })) };
+  const worker = spawnWorker({ ...env, FEDSIM_TEST_FAULTS: JSON.stringify(plan) }, 'test/ops/fixtures/faulty-worker.ts');
   try {
-    await waitUntilServing([faulty]);
+    await waitUntilServing([worker]);
     await assert.rejects(run('failed-round'), /round 1 failed: only 0 of 3 clients/);
-  } finally {
-    await faulty.stop();
-  }
 
-  const honest = spawnWorker(env);
-  try {
-    await waitUntilServing([honest]);
-    const reference = await run('reference');
     const rows: RoundRow[] = [];
     const started = Date.now();
     const again = await run('failed-round', rows);
@@ -71,6 +70,6 @@ test('distributed: a round failed for want of clients trains again on the re-run
       await rt.close();
     }
   } finally {
-    await honest.stop();
+    await worker.stop();
   }
 });

@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import type { JobHandlers, RoundRow } from '@fedsim/runtime';
+import type { FlowTransport, JobHandlers, RoundRow } from '@fedsim/runtime';
 import { keys, runExperiment } from '@fedsim/runtime';
 import { EmbeddedTransport, LocalDirBlobStore } from '@fedsim/runtime/adapters';
 import { createHandlers } from '@fedsim/runtime/wiring';
@@ -49,6 +49,43 @@ test('embedded: a round failed for want of clients trains again when the run is 
     const again = await runExperiment(config, { runId: 'r', store, transport, observer: { onRound: (row) => void rows.push(row) } });
     assert.deepEqual(rows.map((r) => [r.round, r.succeeded]), [[1, 3], [2, 3]]);
     assert.ok(rows[0]!.trainSeconds > 0, 'round 1 trained again');
+    assert.equal(again.finalModelSha256, reference.finalModelSha256);
+  } finally {
+    await transport.close();
+  }
+});
+
+test('embedded: the aggregation itself records the failed attempt, so a coordinator stopped before it read the reply does not replay it', async () => {
+  const store = new LocalDirBlobStore(root);
+  const reference = await runExperiment(config, { runId: 'reference-2', store, transport: new EmbeddedTransport({ handlers, concurrency: 2 }) });
+  let broken = true;
+  const flaky: JobHandlers = {
+    runChild: (kind, payload, ctx) => {
+      if (broken && kind === 'train' && (payload as { round: number }).round === 1) return Promise.reject(new Error('injected failure'));
+      return handlers.runChild(kind, payload, ctx);
+    },
+    runParent: (kind, payload, outcomes) => handlers.runParent(kind, payload, outcomes),
+  };
+  const inner = new EmbeddedTransport({ handlers: flaky, concurrency: 2 });
+  // the coordinator "dies" as round 1's reply arrives: the flow finished, nobody read its reply
+  let killed = false;
+  const transport: FlowTransport = {
+    runFlow: async (flow) => {
+      const reply = await inner.runFlow(flow);
+      if (broken && flow.flowId.includes('.train.1')) {
+        killed = true;
+        throw new Error('coordinator killed');
+      }
+      return reply;
+    },
+    check: () => inner.check(),
+    close: () => inner.close(),
+  };
+  try {
+    await assert.rejects(runExperiment(config, { runId: 'r2', store, transport }), /coordinator killed/);
+    assert.ok(killed);
+    broken = false;
+    const again = await runExperiment(config, { runId: 'r2', store, transport });
     assert.equal(again.finalModelSha256, reference.finalModelSha256);
   } finally {
     await transport.close();
