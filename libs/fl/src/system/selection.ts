@@ -2,9 +2,9 @@ import { Rng } from '../util/rng.js';
 import type { Availability } from './availability.js';
 import type { SyncMode } from './config.js';
 
-/** Why a sampled client was not trained. */
-export type DropReason = 'deadline' | 'offline' | 'overcommit';
-export const DROP_REASONS: readonly DropReason[] = ['deadline', 'offline', 'overcommit'];
+/** Why a sampled client was not trained; `stale` only in FedBuff (arrives more than maxStaleness versions late). */
+export type DropReason = 'deadline' | 'offline' | 'overcommit' | 'stale';
+export const DROP_REASONS: readonly DropReason[] = ['deadline', 'offline', 'overcommit', 'stale'];
 
 export interface DroppedClient {
   readonly clientId: number;

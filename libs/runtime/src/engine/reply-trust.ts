@@ -12,6 +12,7 @@ import { keys } from './keys.js';
 /**
  * Why a train reply names a key the run did not assign to this client's job, or null. A client
  * summed into its cohort's partial has no update key; its state must still be one of its own.
+ * A FedBuff job's update is keyed by its dispatch, so one client's two jobs of a round differ.
  */
 export function forgedTrainKeys(
   runId: string,
@@ -19,6 +20,7 @@ export function forgedTrainKeys(
   clientId: number,
   attempts: number,
   reply: { readonly updateKey: string | null; readonly stateKey: string | null },
+  dispatch?: number,
 ): string | null {
   const stateOf = (a: number) => keys.trainedState(runId, round, clientId, a);
   if (reply.updateKey === null) {
@@ -27,9 +29,12 @@ export function forgedTrainKeys(
     }
     return null;
   }
-  const attempt = attemptOf(reply.updateKey, (a) => keys.update(runId, round, clientId, a), attempts);
+  const updateOf = (a: number) =>
+    dispatch === undefined ? keys.update(runId, round, clientId, a) : keys.dispatchUpdate(runId, round, dispatch, a);
+  const attempt = attemptOf(reply.updateKey, updateOf, attempts);
   if (attempt === null) {
-    return `update key ${reply.updateKey} is not the update of run ${runId}, round ${round}, client ${clientId}, attempt 1-${attempts}`;
+    const whose = dispatch === undefined ? `client ${clientId}` : `client ${clientId}'s dispatch ${dispatch}`;
+    return `update key ${reply.updateKey} is not the update of run ${runId}, round ${round}, ${whose}, attempt 1-${attempts}`;
   }
   // state comes from the same attempt that trained the update, never from another job's
   if (reply.stateKey !== null && reply.stateKey !== stateOf(attempt)) {

@@ -30,7 +30,9 @@ import { isEvalRound, roundRow } from './round-row.js';
 import { readStateIndex } from './state-index.js';
 import { failedRoundAttempts, recordFailedRoundAttempt } from './round-attempts.js';
 import { roundSchedule } from '../system/round-schedule.js';
-import { withVirtualTime } from '../system/round-fields.js';
+import { stalenessSummary, withVirtualTime } from '../system/round-fields.js';
+import { assertFedBuffRuns, keepsClientState } from '../system/fedbuff-plan.js';
+import { fedBuffJobs } from '../system/fedbuff-jobs.js';
 
 export type { RunObserver } from './observers.js';
 
@@ -66,6 +68,7 @@ export async function runExperiment(config: ExperimentConfig, opts: RunOptions):
   const numClients = config.partition.numClients;
   const { hooks, env, uploadSpec } = algorithmFor(config, model, numClients);
   const perRound = clientsPerRound(numClients, config.joinRatio);
+  assertFedBuffRuns(config, hooks);
 
   const existingRecord = (await store.exists(keys.run(runId)))
     ? parseRunRecord(await store.get(keys.run(runId)), keys.run(runId))
@@ -101,8 +104,9 @@ export async function runExperiment(config: ExperimentConfig, opts: RunOptions):
   }
   const rc: RunContext = { record, config, model, env, hooks, uploadSpec, dataset, partition };
   // The run's only sampling: each round's clients, also handed to the aggregation that prepares them.
-  const { clients: schedule, plans } = await roundSchedule({
+  const { clients: schedule, plans, fedbuff } = await roundSchedule({
     store, runId, config, partition, perRound, modelSpec: model.spec, uploadSpec, transferBytes: hooks.transferBytes?.bind(hooks),
+    statefulClients: keepsClientState(hooks, model.spec),
   });
 
   // Resume point: the first round without a commit record.
@@ -155,7 +159,11 @@ export async function runExperiment(config: ExperimentConfig, opts: RunOptions):
     const clients = schedule[round] ?? [];
     obs.onRoundStart?.(round, clients);
     const index = await readStateIndex(store, stateIndexKey);
-    const { children, cohorts } = roundJobs(rc, round, clients, index, labels);
+    // FedBuff: the round is one buffer flush, its jobs the step's arrivals (fedbuff-jobs.ts)
+    const step = fedbuff?.[round];
+    const { children, cohorts, fedbuff: arrivals }: ReturnType<typeof roundJobs> & Partial<ReturnType<typeof fedBuffJobs>> = step
+      ? fedBuffJobs(rc, round, step, index, labels)
+      : roundJobs(rc, round, clients, index, labels);
     const attempt = await failedRoundAttempts(store, runId, round);
     const aggregate: AggregatePayload = {
       runId,
@@ -165,6 +173,7 @@ export async function runExperiment(config: ExperimentConfig, opts: RunOptions):
       nextClients: schedule[round + 1] ?? [],
       previousStateIndexKey: stateIndexKey,
       ...(cohorts ? { cohorts } : {}),
+      ...(arrivals ? { fedbuff: arrivals } : {}),
       attempt,
     };
     const reply = parseReply(
@@ -209,7 +218,8 @@ export async function runExperiment(config: ExperimentConfig, opts: RunOptions):
     failures.push(...parseJob(commitRecordSchema, decodeJson(await store.get(keys.commit(runId, r))), `commit of round ${r}`).failures);
   }
   const summary = summarize(runId, config, finalKey, finalBytes, evals, failures);
-  return plans ? { ...summary, virtualSeconds: plans.at(-1)?.endSeconds ?? 0 } : summary;
+  if (!plans) return summary;
+  return { ...summary, virtualSeconds: plans.at(-1)?.endSeconds ?? 0, ...(fedbuff ? { staleness: stalenessSummary(fedbuff) } : {}) };
 }
 
 export const metricLabels = (config: ExperimentConfig) => ({ experiment: config.name, algorithm: config.algorithm.name });
