@@ -12,6 +12,7 @@ import { encodeJson } from './json-blobs.js';
 import { keys } from './keys.js';
 import { prepareRound } from './prepare-round.js';
 import { assertAggregateInRun, forgedPartialKey, forgedTrainKeys } from './reply-trust.js';
+import { recordFailedRoundAttempt } from './round-attempts.js';
 import { readStateIndex, withEntries } from './state-index.js';
 import { assertNoStorageFailures } from './storage-failures.js';
 import type { StateIndex } from './state-index.js';
@@ -135,6 +136,7 @@ export async function aggregateRound(
   assertNoStorageFailures(`round ${p.round}`, failures);
   const required = Math.ceil(config.failures.minSuccessFraction * p.clients.length);
   if (accepted.length < required) {
+    await recordFailedRoundAttempt(deps.store, p.runId, p.round, p.attempt ?? 0);
     return {
       round: p.round,
       status: 'failed',

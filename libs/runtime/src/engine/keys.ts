@@ -31,6 +31,8 @@ export const keys = {
   stateIndex: (runId: string, round: number) => `runs/${runId}/rounds/${pad(round)}/state-index.json`,
   /** state written when round 0 is prepared, before any round ran */
   initialStateIndex: (runId: string) => `runs/${runId}/initial-state-index.json`,
+  /** how many tries of round t failed for want of clients (engine/round-attempts.ts) */
+  roundAttempts: (runId: string, round: number) => `runs/${runId}/rounds/${pad(round)}/failed-attempts.json`,
   /** written last by the aggregation: its presence means round t is committed */
   commit: (runId: string, round: number) => `runs/${runId}/rounds/${pad(round)}/commit.json`,
   evalSummary: (runId: string, round: number) => `runs/${runId}/evals/${pad(round)}.json`,

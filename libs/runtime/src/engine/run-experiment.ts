@@ -28,6 +28,7 @@ import type { RoundRow, RunSummary } from './results.js';
 import { flowIdOf, newRunNonce } from './flow-ids.js';
 import { isEvalRound, roundRow } from './round-row.js';
 import { readStateIndex } from './state-index.js';
+import { failedRoundAttempts, recordFailedRoundAttempt } from './round-attempts.js';
 import { roundSchedule } from '../system/round-schedule.js';
 import { stalenessSummary, virtualTotals, withVirtualTime } from '../system/round-fields.js';
 import { assertFedBuffRuns, keepsClientState } from '../system/fedbuff-plan.js';
@@ -163,6 +164,7 @@ export async function runExperiment(config: ExperimentConfig, opts: RunOptions):
     const { children, cohorts, fedbuff: arrivals }: ReturnType<typeof roundJobs> & Partial<ReturnType<typeof fedBuffJobs>> = step
       ? fedBuffJobs(rc, round, step, index, labels)
       : roundJobs(rc, round, clients, index, labels);
+    const attempt = await failedRoundAttempts(store, runId, round);
     const aggregate: AggregatePayload = {
       runId,
       labels,
@@ -172,11 +174,12 @@ export async function runExperiment(config: ExperimentConfig, opts: RunOptions):
       previousStateIndexKey: stateIndexKey,
       ...(cohorts ? { cohorts } : {}),
       ...(arrivals ? { fedbuff: arrivals } : {}),
+      attempt,
     };
     const reply = parseReply(
       'aggregate',
       await transport.runFlow({
-        flowId: flowIdOf(record, 'train', round),
+        flowId: flowIdOf(record, 'train', round, attempt),
         parent: { kind: 'aggregate', payload: aggregate },
         children,
         ...flowPolicy(cohorts ? 'trainCohort' : 'train', 'aggregate', config.failures),
@@ -185,8 +188,10 @@ export async function runExperiment(config: ExperimentConfig, opts: RunOptions):
       `aggregation result of round ${round}`,
     );
     if (reply.status === 'failed') {
+      await recordFailedRoundAttempt(store, runId, round, attempt);
       const detail = reply.failures.map((f) => `client ${f.clientId}: ${f.code}: ${f.detail}`).join('\n  ');
-      throw new RunFailedError(`round ${round} failed: ${reply.reason}\n  ${detail}`);
+      throw new RunFailedError(`round ${round} failed: ${reply.reason}\n  ${detail}\n`
+        + `running the run again trains round ${round} again (attempt ${attempt + 2}) and resumes`);
     }
     stateIndexKey = reply.stateIndexKey;
     const reportsOfThisRound = preparedReports;
