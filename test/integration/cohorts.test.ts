@@ -158,3 +158,15 @@ test('cohorts without a sum aggregation store every update; cohorts keep per-cli
   assert.equal(ditto.keys.filter((k) => /\/rounds\/000000\/state\//.test(k)).length, 6);
   for (const r of ditto.rows) assert.equal(r.succeeded, 6);
 });
+
+test('FIARSE and HeteroFL cohorts write element-wise partials: the same model with 1 or 2 threads', async () => {
+  for (const name of ['fiarse', 'heterofl']) {
+    const config = syntheticExperiment({ joinRatio: 1, cohortSize: 3, rounds: 2, eval: { every: 5 }, algorithm: { name } });
+    const one = await run(config, `sub-${name}`, 1);
+    const two = await run(config, `sub-${name}`, 2);
+    assert.equal(one.summary.finalModelSha256, two.summary.finalModelSha256, name);
+    assert.equal(one.keys.filter((k) => k.includes('/partials/')).length, 4, `${name}: one partial per cohort`);
+    assert.equal(one.keys.filter((k) => k.includes('/updates/')).length, 0, `${name}: no per-client update`);
+    for (const r of one.rows) assert.equal(r.succeeded, 6);
+  }
+});
