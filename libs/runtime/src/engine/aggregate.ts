@@ -11,6 +11,7 @@ import { keys } from './keys.js';
 import { prepareRound } from './prepare-round.js';
 import { assertAggregateInRun, forgedTrainKeys } from './reply-trust.js';
 import { checkedPartials, cohortPartialSource, decodeFetched, fetchBlob } from './partial-sources.js';
+import { treeRound } from './tree-round.js';
 import type { Refusal } from './partial-sources.js';
 import { readStateIndex, withEntries } from './state-index.js';
 import { assertNoStorageFailures } from './storage-failures.js';
@@ -37,26 +38,29 @@ export async function aggregateRound(
   const failures: ClientFailure[] = [];
   const accepted: { clientId: number; stateKey: string | null; stateEntries: string[]; loss: number; numSamples: number }[] = [];
   let trainSeconds = 0;
-  const results = clientResults(p, outcomes);
+  // The weight comes from the run's own partition, never from what a worker claims.
+  const samplesOf = (clientId: number) => partition.clients[clientId]?.train.length ?? 0;
+  const sum = hooks.sumAggregation;
+  const weightOf = (clientId: number) => (sum?.weighted ? samplesOf(clientId) : 1);
+  const { attempts } = config.failures;
+  const run = { runId: p.runId, round: p.round, attempts };
+  // a tree round's clients and partials come through its reduce jobs, a flat round's from its cohorts
+  const tree = p.tree ? treeRound(p, run, weightOf, samplesOf) : null;
+  const results = tree?.results ?? clientResults(p, outcomes);
   let uploadBytes = results.jobUploadBytes;
   let downloadBytes = results.jobDownloadBytes;
   const backends = new Set<string>();
   const workers = new Set<string>();
   const fail = (clientId: number, code: FailureCode, detail: string) => failures.push({ clientId, kind: 'train', code, detail });
-  // The weight comes from the run's own partition, never from what a worker claims.
-  const samplesOf = (clientId: number) => partition.clients[clientId]?.train.length ?? 0;
-  const { attempts } = config.failures;
   const forgedKeysOf = (r: ClientResult) => (r.ok ? forgedTrainKeys(p.runId, p.round, r.clientId, attempts, r) : null);
 
   // Partials first, in cohort order; a partial that fails its checks drops its clients (recorded below).
   const rejectedPartial = new Map<number, Refusal>();
-  const sum = hooks.sumAggregation;
   if (results.partials.length > 0 && (sum === undefined || !aggregator.addPartial)) {
     throw new Error(`round ${p.round} has cohort partials, but algorithm '${config.algorithm.name}' does not aggregate by a sum`);
   }
-  const weightOf = (clientId: number) => (sum?.weighted ? samplesOf(clientId) : 1);
-  const run = { runId: p.runId, round: p.round, attempts };
-  const sources = results.partials.map((ref) => cohortPartialSource(ref, run, results.byClient, weightOf, samplesOf));
+  const sources = tree?.sources ?? results.partials.map((ref) => cohortPartialSource(ref, run, results.byClient, weightOf, samplesOf));
+  let reads = sources.filter((s) => !s.refused).length;
   const layout = { size: rc.uploadSpec.size, holders: sum?.holders !== undefined };
   for await (const c of checkedPartials(deps, sources, layout, FETCH_WINDOW)) {
     if (c.refused) for (const id of c.source.clients) rejectedPartial.set(id, { code: c.refused.code, detail: `${c.source.label}: ${c.refused.detail}` });
@@ -68,6 +72,7 @@ export async function aggregateRound(
   const updateKeyOf = (r: ClientResult) =>
     r.ok && r.updateKey !== null && r.numSamples === samplesOf(r.clientId) && forgedKeysOf(r) === null ? r.updateKey : null;
   const fetchUpdate = fetchBlob(deps, (r: ClientResult) => updateKeyOf(r));
+  reads += inClientOrder.filter((r) => updateKeyOf(r) !== null).length;
   for await (const { ref: r, fetched } of prefetchInOrder(inClientOrder, FETCH_WINDOW, fetchUpdate)) {
     const clientId = r.clientId;
     if (!r.ok) {
@@ -158,6 +163,7 @@ export async function aggregateRound(
     prepareReports,
     ...(aggregation ? { aggregation } : {}),
     aggregateSeconds: (performance.now() - started) / 1000,
+    reads: { aggregate: reads, reduceJobs: tree?.reduceJobs ?? 0, maxPerReduceJob: tree?.maxPerReduceJob ?? 0 },
   };
   await deps.store.put(keys.commit(p.runId, p.round), encodeJson(commit));
   return commit;

@@ -11,6 +11,7 @@ import { loadState } from './state-index.js';
 import { keys } from './keys.js';
 import type { JobHandlerDeps } from './job-handler-deps.js';
 import { aggregateRound } from './aggregate.js';
+import { reduceGroup } from './reduce.js';
 import { assertRefsInRun } from './reply-trust.js';
 import { summarizeEvaluation } from './eval-summary.js';
 
@@ -22,7 +23,7 @@ type ParentRunners = {
 };
 
 const childRunners: ChildRunners = { train, trainCohort, eval: evaluateClient };
-const parentRunners: ParentRunners = { aggregate: aggregateRound, evalSummary: summarizeEvaluation };
+const parentRunners: ParentRunners = { reduce: reduceGroup, aggregate: aggregateRound, evalSummary: summarizeEvaluation };
 
 /**
  * The worker's jobs, independent of transport: the same code serves embedded and BullMQ runs.
