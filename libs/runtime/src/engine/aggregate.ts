@@ -164,6 +164,7 @@ export async function aggregateRound(
     ...(aggregation ? { aggregation } : {}),
     aggregateSeconds: (performance.now() - started) / 1000,
     reads: { aggregate: reads, reduceJobs: tree?.reduceJobs ?? 0, maxPerReduceJob: tree?.maxPerReduceJob ?? 0 },
+    ...(tree ? { reduceSeconds: tree.maxReduceSeconds } : {}),
   };
   await deps.store.put(keys.commit(p.runId, p.round), encodeJson(commit));
   return commit;

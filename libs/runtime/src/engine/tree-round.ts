@@ -15,6 +15,7 @@ export interface TreeRound {
   readonly sources: readonly PartialSource[];
   readonly reduceJobs: number;
   readonly maxPerReduceJob: number;
+  readonly maxReduceSeconds: number;
 }
 
 /** Groups of `fanIn` consecutive cohorts: the tree's first level. */
@@ -105,5 +106,11 @@ export function treeRound(
     sources.push({ ...source, refused });
   });
   const done = replies.filter((r): r is ReduceReply => r !== null);
-  return { results, sources, reduceJobs: done.length, maxPerReduceJob: Math.max(0, ...done.map((r) => r.partialsRead)) };
+  return {
+    results,
+    sources,
+    reduceJobs: done.length,
+    maxPerReduceJob: Math.max(0, ...done.map((r) => r.partialsRead)),
+    maxReduceSeconds: Math.max(0, ...done.map((r) => r.seconds)),
+  };
 }

@@ -215,6 +215,8 @@ export const commitRecordSchema = z.object({
   aggregateSeconds: z.number(),
   /** blobs of updates and partials read: by the aggregation job, and by the most-reading of the round's reduce jobs */
   reads: z.object({ aggregate: z.number().int().min(0), reduceJobs: z.number().int().min(0), maxPerReduceJob: z.number().int().min(0) }).optional(),
+  /** the slowest of the round's reduce jobs (tree aggregation), as it reports itself */
+  reduceSeconds: z.number().min(0).optional(),
 });
 export type CommitRecord = z.infer<typeof commitRecordSchema>;
 
