@@ -227,3 +227,31 @@ test('tree aggregation: a failed cohort is recorded and its group still reduces 
     assert.match(f.detail, /reduce 0's partial: partial key .*another-run/);
   }
 });
+
+test('tree aggregation: a reduce reply that leaves out a cohort is refused for its group; a tree run resumes to the same bytes', async () => {
+  const config = syntheticExperiment({ joinRatio: 1, cohortSize: 2, reduceFanIn: 2, rounds: 1, failures: { minSuccessFraction: 0.3 } });
+  const dropCohort = (inner: JobHandlers): JobHandlers => ({
+    runChild: (kind, payload, ctx) => inner.runChild(kind, payload, ctx),
+    async runParent(kind, payload, outcomes) {
+      const reply = await inner.runParent(kind, payload, outcomes);
+      if (kind !== 'reduce' || !('summed' in reply) || !('group' in payload) || payload.group !== 0) return reply;
+      return { ...reply, summed: reply.summed.slice(1) };
+    },
+  });
+  const row = (await run(config, 't4', 1, dropCohort)).rows[0]!;
+  assert.equal(row.succeeded, 2);
+  for (const f of row.failures) {
+    assert.equal(f.code, 'malformed');
+    assert.match(f.detail, /reduce 0's partial: accounts for cohorts 1, their replies name partials of cohorts 0,1/);
+  }
+
+  // resume: the rounds after round 0's commit run again, through their reduce jobs, to the same model
+  const three = syntheticExperiment({ joinRatio: 1, cohortSize: 2, reduceFanIn: 2, rounds: 3 });
+  const full = await run(three, 't5', 1);
+  const store = await embeddedStore('t5-1');
+  for (const round of [1, 2]) await store.delete(keys.commit('t5', round));
+  for (const key of await store.list('runs/t5/evals/')) await store.delete(key);
+  const resumed = await run(three, 't5', 1);
+  assert.equal(resumed.rows.length, 2, 'rounds 1 and 2 ran again');
+  assert.equal(resumed.summary.finalModelSha256, full.summary.finalModelSha256);
+});
