@@ -89,8 +89,13 @@ export async function runCell(spec: CellSpec): Promise<CellResult> {
     runtime = env
       ? await distributedRuntime({ ...process.env, ...env.vars })
       : await embeddedRuntime({ root: dir, workers: spec.slots, backend: 'auto' });
+    // A round's flows, from the first one's start to the last one's end (a tree round runs several).
+    let firstFlowStart: number | null = null;
     let flowSeconds = 0;
-    const transport = timedFlows(runtime.transport, (s) => (flowSeconds = s));
+    const transport = timedFlows(runtime.transport, (start, end) => {
+      firstFlowStart ??= start;
+      flowSeconds = (end - firstFlowStart) / 1000;
+    });
     const rows: RoundRow[] = [];
     let io = procIo();
     let measured: Omit<CellResult, keyof CellSpec | 'pureTrainPerClient' | 'coldRoundWall'> | null = null;
@@ -101,6 +106,7 @@ export async function runCell(spec: CellSpec): Promise<CellResult> {
         transport,
         observer: {
           onRoundStart() {
+            firstFlowStart = null;
             env?.proxy.take();
             io = procIo();
           },
@@ -173,7 +179,7 @@ async function startEnv(workerCount: number) {
   return { vars, workers, proxy, stop };
 }
 
-function timedFlows(transport: FlowTransport, onFlow: (seconds: number) => void): FlowTransport {
+function timedFlows(transport: FlowTransport, onFlow: (start: number, end: number) => void): FlowTransport {
   return new Proxy(transport, {
     get(target, prop) {
       if (prop === 'runFlow') {
@@ -182,7 +188,7 @@ function timedFlows(transport: FlowTransport, onFlow: (seconds: number) => void)
           try {
             return await target.runFlow(...args);
           } finally {
-            onFlow((performance.now() - started) / 1000);
+            onFlow(started, performance.now());
           }
         };
       }
