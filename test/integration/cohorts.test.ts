@@ -255,3 +255,21 @@ test('tree aggregation: a reduce reply that leaves out a cohort is refused for i
   assert.equal(resumed.rows.length, 2, 'rounds 1 and 2 ran again');
   assert.equal(resumed.summary.finalModelSha256, full.summary.finalModelSha256);
 });
+
+test('tree aggregation: a reduce job that fails for good fails its group\'s clients; the other groups are aggregated', async () => {
+  const config = syntheticExperiment({ joinRatio: 1, cohortSize: 2, reduceFanIn: 2, rounds: 1, failures: { minSuccessFraction: 0.3 } });
+  const failGroup0 = (inner: JobHandlers): JobHandlers => ({
+    runChild: (kind, payload, ctx) => inner.runChild(kind, payload, ctx),
+    runParent(kind, payload, outcomes) {
+      if (kind === 'reduce' && 'group' in payload && payload.group === 0) return Promise.reject(new Error('reducer out of memory'));
+      return inner.runParent(kind, payload, outcomes);
+    },
+  });
+  const row = (await run(config, 't6', 1, failGroup0)).rows[0]!;
+  assert.equal(row.succeeded, 2);
+  assert.equal(row.failures.length, 4);
+  for (const f of row.failures) {
+    assert.equal(f.code, 'error');
+    assert.match(f.detail, /reduce of cohorts 0-1: .*reducer out of memory/);
+  }
+});
