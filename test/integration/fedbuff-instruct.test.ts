@@ -9,7 +9,7 @@ import type { BlobStore, RoundRow, RunSummary } from '@fedsim/runtime';
 import { decodeInstruction, decodeJson, decodeModel } from '@fedsim/runtime/engine';
 import { embeddedRuntime } from '@fedsim/runtime/wiring';
 import { createModel } from '@fedsim/fl/models';
-import { submodelElements } from '@fedsim/fl/algorithms';
+import { patchFromInstruction, submodelElements } from '@fedsim/fl/algorithms';
 import { fedBuffExperiment } from './fixtures.js';
 
 let dir: string;
@@ -115,6 +115,54 @@ test('FedOBP under FedBuff: patches prepared per dispatch from its base version 
         assert.deepEqual([instruction.meta['round'], instruction.meta['clientId']], [a.baseVersion, a.clientId]);
       }
     }
+  } finally {
+    await rt.close();
+  }
+});
+
+test('FedOBP under FedBuff, hand-checked: a dispatch patches θ_last as committed with its base version, ranked against that version', async () => {
+  const config = fedBuffExperiment({ algorithm: { name: 'fedobp', q: 0.9 } });
+  const rt = await embeddedRuntime({ root: join(dir, 'fedobp-hand'), workers: 2, backend: 'wasm' });
+  try {
+    const rows: RoundRow[] = [];
+    await runExperiment(config, { runId: 'oh', store: rt.store, transport: rt.transport, observer: { onRound: (r) => void rows.push(r) } });
+    // θ_last of a client as of version v: its latest accepted upload (FedOBP uploads its trained model)
+    // of a round before v, in arrival order; θ^0 before its first training (firstVisit: init).
+    const lastAt = async (clientId: number, version: number) => {
+      let key = keys.global('oh', 0);
+      for (const [r, row] of rows.entries()) {
+        if (r >= version) break;
+        for (const a of row.virtual!.arrivals!) if (a.clientId === clientId) key = keys.dispatchUpdate('oh', r, a.dispatch, 1);
+      }
+      return decodeModel(await rt.store.get(key), spec);
+    };
+    let checked = 0;
+    let staleChecked = 0;
+    for (const row of rows) {
+      for (const a of row.virtual!.arrivals!) {
+        const { indices, values } = patchFromInstruction(
+          decodeInstruction(await rt.store.get(keys.dispatchInstruction('oh', a.baseVersion, a.dispatch))),
+          spec.size,
+        );
+        const last = await lastAt(a.clientId, a.baseVersion);
+        assert.ok(values.every((x, i) => x === last[indices[i]!]), `dispatch ${a.dispatch}: patch values are θ_last as of v${a.baseVersion}`);
+        if (indices.length === 0) continue;
+        // OBD score |(θ_last − θ_v)·θ_last|: every patched element outranks every other (min-max normalisation keeps the order)
+        const base = await modelAt(rt.store, 'oh', a.baseVersion);
+        const score = (j: number) => Math.abs((last[j]! - base[j]!) * last[j]!);
+        const patched = new Set(indices);
+        let lowIn = Infinity;
+        let highOut = 0;
+        for (let j = 0; j < spec.size; j++) {
+          if (patched.has(j)) lowIn = Math.min(lowIn, score(j));
+          else highOut = Math.max(highOut, score(j));
+        }
+        assert.ok(lowIn >= highOut * (1 - 1e-5), `dispatch ${a.dispatch}: patch ranked against v${a.baseVersion} (${lowIn} < ${highOut})`);
+        checked++;
+        if (a.staleness > 0) staleChecked++;
+      }
+    }
+    assert.ok(checked >= 2 && staleChecked >= 1, `non-empty patches checked: ${checked}, of stale dispatches: ${staleChecked}`);
   } finally {
     await rt.close();
   }
