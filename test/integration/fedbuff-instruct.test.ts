@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -163,6 +164,19 @@ test('FedOBP under FedBuff, hand-checked: a dispatch patches θ_last as committe
       }
     }
     assert.ok(checked >= 2 && staleChecked >= 1, `non-empty patches checked: ${checked}, of stale dispatches: ${staleChecked}`);
+  } finally {
+    await rt.close();
+  }
+});
+
+test('HeteroFL under FedBuff (fixed width masks, nothing prepared): two runs, same bytes', async () => {
+  const config = fedBuffExperiment({ algorithm: { name: 'heterofl' } });
+  const rt = await embeddedRuntime({ root: join(dir, 'heterofl'), workers: 2, backend: 'wasm' });
+  try {
+    const a = await runExperiment(config, { runId: 'hf-a', store: rt.store, transport: rt.transport });
+    const b = await runExperiment(config, { runId: 'hf-b', store: rt.store, transport: rt.transport });
+    assert.equal(b.finalModelSha256, a.finalModelSha256);
+    assert.notEqual(a.finalModelSha256, createHash('sha256').update(await rt.store.get(keys.global('hf-a', 0))).digest('hex'));
   } finally {
     await rt.close();
   }
