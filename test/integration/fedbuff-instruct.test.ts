@@ -181,3 +181,35 @@ test('HeteroFL under FedBuff (fixed width masks, nothing prepared): two runs, sa
     await rt.close();
   }
 });
+
+test('FedOBP under FedBuff: a client arriving twice in one flush keeps its later dispatch\'s θ_last; two runs, same bytes', async () => {
+  // The uneven devices of fedbuff.test.ts, where the fastest client comes back within one flush.
+  // FedOBP's train job reads no client state, so this is allowed; each dispatch writes its own state.
+  const base = fedBuffExperiment({ algorithm: { name: 'fedobp', q: 0.9 } });
+  const devices = {
+    kind: 'sampled',
+    computeSamplesPerSecond: { kind: 'lognormal', median: 50, sigma: 1 },
+    downBytesPerSecond: { kind: 'fixed', value: 1e8 },
+    upBytesPerSecond: { kind: 'fixed', value: 1e8 },
+  };
+  const config = { ...base, system: { ...base.system!, devices, mode: { ...base.system!.mode, bufferSize: 3, maxStaleness: 2 } } } as typeof base;
+  const rt = await embeddedRuntime({ root: join(dir, 'fedobp-twice'), workers: 2, backend: 'wasm' });
+  try {
+    const rows: RoundRow[] = [];
+    const a = await runExperiment(config, { runId: 'ot-a', store: rt.store, transport: rt.transport, observer: { onRound: (r) => void rows.push(r) } });
+    const b = await runExperiment(config, { runId: 'ot-b', store: rt.store, transport: rt.transport });
+    assert.equal(b.finalModelSha256, a.finalModelSha256);
+    let twice = 0;
+    for (const [r, row] of rows.entries()) {
+      const index = decodeJson(await rt.store.get(keys.stateIndex('ot-a', r))) as Record<string, Record<string, string>>;
+      const latest = new Map(row.virtual!.arrivals!.map((x) => [x.clientId, x.dispatch]));
+      for (const [clientId, dispatch] of latest) {
+        assert.equal(index[String(clientId)]!['last'], keys.dispatchState('ot-a', r, dispatch, 1), `round ${r}, client ${clientId}`);
+      }
+      if (latest.size < row.virtual!.arrivals!.length) twice++;
+    }
+    assert.ok(twice > 0, 'some client arrived twice in one flush');
+  } finally {
+    await rt.close();
+  }
+});
