@@ -79,6 +79,6 @@ test('FedBuff with server-prepared dispatches (FedOBP with EMA, FIARSE): distrib
     const embedded = await runExperiment(config, { runId, store: ert.store, transport: ert.transport }).finally(() => ert.close());
     assert.equal(distributed.finalModelSha256, embedded.finalModelSha256, algorithm.name);
     assert.deepEqual(distributed.final, embedded.final, algorithm.name);
-    assert.deepEqual(distributed.failures, {}, algorithm.name);
+    assert.ok(Object.values(distributed.failures).every((n) => n === 0), algorithm.name);
   }
 });
