@@ -114,7 +114,7 @@ export async function aggregateFedBuff(
   const nextGlobalKey = keys.global(p.runId, p.round + 1);
   await deps.store.put(nextGlobalKey, encodeModel(model.spec, next, { round: p.round + 1 }));
 
-  // Later arrivals of a client override earlier ones (a stateful client arrives once per round).
+  // Later arrivals of a client override earlier ones (only a client whose training reads no state, e.g. FedOBP, arrives twice in a round).
   let index: StateIndex = await readStateIndex(deps.store, p.previousStateIndexKey);
   for (const a of accepted) if (a.reply.stateKey) index = withEntries(index, a.arrival.clientId, a.reply.stateKey, a.reply.stateEntries);
   // the dispatches that start from the version just made get their instructions now (FedOBP, FIARSE)
