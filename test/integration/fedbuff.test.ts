@@ -111,7 +111,7 @@ test('FedBuff in the engine: hand-computed arrivals and weights, each delta agai
   }
 });
 
-test('FedBuff composes with personalised state (FedPer, oncePerFlush) and a robust rule; refuses FedOBP before writing anything', async () => {
+test('FedBuff composes with personalised state (FedPer, oncePerFlush) and a robust rule; refuses an explicit cohortSize > 1 before writing anything', async () => {
   const rt = await embeddedRuntime({ root: join(dir, 'b'), workers: 2, backend: 'wasm' });
   try {
     const rows: RoundRow[] = [];
@@ -148,8 +148,8 @@ test('FedBuff composes with personalised state (FedPer, oncePerFlush) and a robu
     });
     assert.deepEqual(median.map((r) => [r.succeeded, r.aggregation?.['robust']]), Array.from({ length: 4 }, () => [2, 'median']));
     await assert.rejects(
-      runExperiment(fedBuffExperiment({ algorithm: { name: 'fedobp' } }), { runId: 'fo', store: rt.store, transport: rt.transport }),
-      /system\.mode fedbuff: algorithm 'fedobp' prepares each client's round on the server/,
+      runExperiment(fedBuffExperiment({ cohortSize: 2 }), { runId: 'fo', store: rt.store, transport: rt.transport }),
+      /system\.mode fedbuff: cohortSize 2: FedBuff rebases every update/,
     );
     assert.deepEqual(await rt.store.list('runs/fo/'), []);
   } finally {

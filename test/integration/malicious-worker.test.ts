@@ -130,4 +130,11 @@ test('FedBuff: an update key of another dispatch, or without one, is forged; hon
     handlers.runChild('train', { runId: 'fbr', labels, round: 0, clientId: 1, state: {}, instructionKey: null, dispatch: { id: 9, baseVersion: 1 } }, { attempt: 1, jobId: 'j' }),
     (err: unknown) => err instanceof InvalidJobError && /starts from model version 1, after round 0/.test(err.message),
   );
+  // An instruction of another dispatch or version (a patch or submask of the wrong model) is refused before training.
+  for (const wrong of [keys.dispatchInstruction('fbr', 1, 3), keys.dispatchInstruction('fbr', 0, 2), keys.instruction('fbr', 1, 3)]) {
+    await assert.rejects(
+      handlers.runChild('train', { runId: 'fbr', labels, round: 1, clientId: 3, state: {}, instructionKey: wrong, dispatch: { id: 3, baseVersion: 0 } }, { attempt: 1, jobId: 'j' }),
+      (err: unknown) => err instanceof InvalidJobError && /dispatch 3 names instruction .*, the run prepared runs\/fbr\/rounds\/000000\/dispatch-instructions\/3\.bin/.test(err.message),
+    );
+  }
 });

@@ -20,6 +20,23 @@ after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
+/** 5 clients, 2 in a buffer of 4 in flight: stale arrivals and refills across flushes. */
+const unevenFedBuff = (overrides: Record<string, unknown> = {}) =>
+  fedBuffExperiment({
+    partition: { kind: 'dirichlet', numClients: 5, alpha: 0.5, minSamples: 10, testRatio: 0.25 },
+    system: {
+      ...fedBuffExperiment().system!,
+      devices: {
+        kind: 'sampled',
+        computeSamplesPerSecond: { kind: 'lognormal', median: 20, sigma: 1 },
+        downBytesPerSecond: { kind: 'fixed', value: 1e4 },
+        upBytesPerSecond: { kind: 'uniform', min: 2e3, max: 1e4 },
+      },
+      mode: { kind: 'fedbuff', concurrency: 4, bufferSize: 2, maxStaleness: 2, staleness: { kind: 'polynomial', exponent: 0.5 } },
+    },
+    ...overrides,
+  });
+
 test('deadline + over-commitment: distributed (Redis + S3, 2 workers) equals embedded bit for bit, drops included', async () => {
   const config = heterogeneousExperiment();
   const distRows: RoundRow[] = [];
@@ -36,20 +53,7 @@ test('deadline + over-commitment: distributed (Redis + S3, 2 workers) equals emb
 });
 
 test('FedBuff: distributed (Redis + S3, 2 workers) equals embedded bit for bit: same arrivals, same staleness, same final model', async () => {
-  // 5 clients, 2 in a buffer of 4 in flight: stale arrivals and refills across flushes.
-  const config = fedBuffExperiment({
-    partition: { kind: 'dirichlet', numClients: 5, alpha: 0.5, minSamples: 10, testRatio: 0.25 },
-    system: {
-      ...fedBuffExperiment().system!,
-      devices: {
-        kind: 'sampled',
-        computeSamplesPerSecond: { kind: 'lognormal', median: 20, sigma: 1 },
-        downBytesPerSecond: { kind: 'fixed', value: 1e4 },
-        upBytesPerSecond: { kind: 'uniform', min: 2e3, max: 1e4 },
-      },
-      mode: { kind: 'fedbuff', concurrency: 4, bufferSize: 2, maxStaleness: 2, staleness: { kind: 'polynomial', exponent: 0.5 } },
-    },
-  });
+  const config = unevenFedBuff();
   const arrivals = (rows: RoundRow[]) => rows.map((r) => r.virtual?.arrivals);
   const distRows: RoundRow[] = [];
   const drt = await distributedRuntime({ ...process.env, ...dist.env });
@@ -63,4 +67,18 @@ test('FedBuff: distributed (Redis + S3, 2 workers) equals embedded bit for bit: 
   assert.deepEqual(arrivals(distRows), arrivals(embRows));
   assert.ok(distRows.some((r) => r.virtual!.arrivals!.some((a) => a.staleness > 0)), 'some updates arrive stale');
   assert.ok(distRows.every((r) => r.failed === 0 && r.succeeded === 2));
+});
+
+test('FedBuff with server-prepared dispatches (FedOBP with EMA, FIARSE): distributed equals embedded bit for bit', async () => {
+  for (const algorithm of [{ name: 'fedobp', q: 0.9, ema: true }, { name: 'fiarse' }]) {
+    const config = unevenFedBuff({ algorithm });
+    const runId = `fbi-${algorithm.name}`;
+    const drt = await distributedRuntime({ ...process.env, ...dist.env });
+    const distributed = await runExperiment(config, { runId, store: drt.store, transport: drt.transport }).finally(() => drt.close());
+    const ert = await embeddedRuntime({ root: join(dir, runId), workers: 2, backend: 'wasm' });
+    const embedded = await runExperiment(config, { runId, store: ert.store, transport: ert.transport }).finally(() => ert.close());
+    assert.equal(distributed.finalModelSha256, embedded.finalModelSha256, algorithm.name);
+    assert.deepEqual(distributed.final, embedded.final, algorithm.name);
+    assert.ok(Object.values(distributed.failures).every((n) => n === 0), algorithm.name);
+  }
 });

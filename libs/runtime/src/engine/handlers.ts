@@ -13,7 +13,7 @@ import type { JobHandlerDeps } from './job-handler-deps.js';
 import { aggregateRound } from './aggregate.js';
 import { aggregateFedBuff } from '../system/fedbuff-aggregate.js';
 import { reduceGroup } from './reduce.js';
-import { assertRefsInRun } from './reply-trust.js';
+import { assertDispatchInstruction, assertRefsInRun } from './reply-trust.js';
 import { summarizeEvaluation } from './eval-summary.js';
 
 export type { JobHandlerDeps } from './job-handler-deps.js';
@@ -56,6 +56,7 @@ async function train(deps: JobHandlerDeps, p: TrainPayload, ctx: ChildContext): 
   if (p.dispatch && p.dispatch.baseVersion > p.round) {
     throw new InvalidJobError(`train job: dispatch ${p.dispatch.id} starts from model version ${p.dispatch.baseVersion}, after round ${p.round}`);
   }
+  if (p.dispatch) assertDispatchInstruction(p.runId, p.dispatch, p.instructionKey);
   const rc = await deps.contexts.get(p.runId);
   // FedBuff: the client trains from the (older) version it downloaded when it was dispatched.
   const globalBytes = await deps.store.get(keys.global(p.runId, p.dispatch?.baseVersion ?? p.round));

@@ -19,6 +19,15 @@ export const keys = {
   /** FedBuff: one dispatch's update (a client may train twice in one round, from different model versions) */
   dispatchUpdate: (runId: string, round: number, dispatch: number, attempt: number) =>
     `runs/${runId}/rounds/${pad(round)}/dispatches/${dispatch}/attempt-${attempt}.bin`,
+  /** FedBuff: the state one dispatch's training wrote (a client may train twice in a round) */
+  dispatchState: (runId: string, round: number, dispatch: number, attempt: number) =>
+    `runs/${runId}/rounds/${pad(round)}/dispatches/${dispatch}/state-attempt-${attempt}.bin`,
+  /** FedBuff: one dispatch's instruction, prepared when the model version it starts from was committed */
+  dispatchInstruction: (runId: string, version: number, dispatch: number) =>
+    `runs/${runId}/rounds/${pad(version)}/dispatch-instructions/${dispatch}.bin`,
+  /** FedBuff: state rewritten when the server prepared one dispatch (e.g. FedOBP's EMA scores) */
+  dispatchInstructedState: (runId: string, version: number, dispatch: number) =>
+    `runs/${runId}/rounds/${pad(version)}/dispatch-instructions/${dispatch}-state.bin`,
   /** a cohort's partial sum of its accepted updates (weighted-sum algorithms) */
   partial: (runId: string, round: number, cohort: number, attempt: number) =>
     `runs/${runId}/rounds/${pad(round)}/partials/${cohort}/attempt-${attempt}.bin`,

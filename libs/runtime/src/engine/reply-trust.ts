@@ -22,7 +22,8 @@ export function forgedTrainKeys(
   reply: { readonly updateKey: string | null; readonly stateKey: string | null },
   dispatch?: number,
 ): string | null {
-  const stateOf = (a: number) => keys.trainedState(runId, round, clientId, a);
+  const stateOf = (a: number) =>
+    dispatch === undefined ? keys.trainedState(runId, round, clientId, a) : keys.dispatchState(runId, round, dispatch, a);
   if (reply.updateKey === null) {
     if (reply.stateKey !== null && attemptOf(reply.stateKey, stateOf, attempts) === null) {
       return `state key ${reply.stateKey} is not the state of run ${runId}, round ${round}, client ${clientId}, attempt 1-${attempts}`;
@@ -76,6 +77,18 @@ export function assertRefsInRun(kind: string, runId: string, state: StateRefs, i
   }
   if (instructionKey !== null && !instructionKey.startsWith(prefix)) {
     throw new InvalidJobError(`${kind} job: instruction key ${instructionKey} is outside run ${runId}`);
+  }
+}
+
+/**
+ * Refuses a FedBuff train job whose instruction is not the one the run prepared for its dispatch
+ * from the version it starts from: a patch or mask of another version or dispatch would train
+ * silently on the wrong submodel.
+ */
+export function assertDispatchInstruction(runId: string, dispatch: { readonly id: number; readonly baseVersion: number }, instructionKey: string | null): void {
+  const expected = keys.dispatchInstruction(runId, dispatch.baseVersion, dispatch.id);
+  if (instructionKey !== null && instructionKey !== expected) {
+    throw new InvalidJobError(`train job: dispatch ${dispatch.id} names instruction ${instructionKey}, the run prepared ${expected}`);
   }
 }
 

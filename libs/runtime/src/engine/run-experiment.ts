@@ -34,6 +34,7 @@ import { roundSchedule } from '../system/round-schedule.js';
 import { stalenessSummary, virtualTotals, withVirtualTime } from '../system/round-fields.js';
 import { assertFedBuffRuns, keepsClientState } from '../system/fedbuff-plan.js';
 import { fedBuffJobs } from '../system/fedbuff-jobs.js';
+import { dispatchesFrom, prepareDispatches } from '../system/fedbuff-dispatch.js';
 
 export type { RunObserver } from './observers.js';
 
@@ -69,7 +70,7 @@ export async function runExperiment(config: ExperimentConfig, opts: RunOptions):
   const numClients = config.partition.numClients;
   const { hooks, env, uploadSpec } = algorithmFor(config, model, numClients);
   const perRound = clientsPerRound(numClients, config.joinRatio);
-  assertFedBuffRuns(config, hooks);
+  assertFedBuffRuns(config);
 
   const existingRecord = (await store.exists(keys.run(runId)))
     ? parseRunRecord(await store.get(keys.run(runId)), keys.run(runId))
@@ -125,7 +126,9 @@ export async function runExperiment(config: ExperimentConfig, opts: RunOptions):
     // Round 0's instructions come from the coordinator; later rounds' from the previous
     // aggregation. Deterministic, so redoing it after a crash rewrites identical bytes.
     const global0 = decodeModel(await store.get(keys.global(runId, 0)), model.spec);
-    const prepared = await prepareRound(store, rc, 0, schedule[0] ?? [], global0, {});
+    const prepared = fedbuff
+      ? await prepareDispatches(store, rc, 0, dispatchesFrom(fedbuff, 0), global0, {})
+      : await prepareRound(store, rc, 0, schedule[0] ?? [], global0, {});
     preparedReports = prepared.reports;
     if (Object.keys(prepared.index).length > 0) {
       stateIndexKey = keys.initialStateIndex(runId);
@@ -161,9 +164,8 @@ export async function runExperiment(config: ExperimentConfig, opts: RunOptions):
     obs.onRoundStart?.(round, clients);
     const index = await readStateIndex(store, stateIndexKey);
     // FedBuff: the round is one buffer flush, its jobs the step's arrivals (fedbuff-jobs.ts)
-    const step = fedbuff?.[round];
-    const { children, cohorts, fedbuff: arrivals }: ReturnType<typeof roundJobs> & Partial<ReturnType<typeof fedBuffJobs>> = step
-      ? fedBuffJobs(rc, round, step, index, labels)
+    const { children, cohorts, fedbuff: arrivals }: ReturnType<typeof roundJobs> & Partial<ReturnType<typeof fedBuffJobs>> = fedbuff?.[round]
+      ? fedBuffJobs(rc, round, fedbuff, index, labels)
       : roundJobs(rc, round, clients, index, labels);
     const attempt = await failedRoundAttempts(store, runId, round);
     const aggregate: AggregatePayload = {

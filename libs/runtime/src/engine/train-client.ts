@@ -80,7 +80,10 @@ export async function trainClient(
   const nextState: ClientState = { ...personalStateOf(spec, hooks.personal, fit.trained), ...fit.state };
   let stateKey: string | null = null;
   if (Object.keys(nextState).length > 0) {
-    stateKey = keys.trainedState(record.runId, round, client.clientId, attempt);
+    stateKey =
+      dispatch === undefined
+        ? keys.trainedState(record.runId, round, client.clientId, attempt)
+        : keys.dispatchState(record.runId, round, dispatch, attempt);
     await store.put(stateKey, encodeState(nextState, { round, client: client.clientId }));
   }
   return {

@@ -137,6 +137,8 @@ export const aggregatePayloadSchema = z.object({
   fedbuff: z
     .object({
       arrivals: z.array(z.object({ dispatch: z.number().int().min(0), clientId, baseVersion: round, staleness: z.number().int().min(0) })).min(1),
+      /** the dispatches that start from the version this round commits, for algorithms that prepare them (`instruct`) */
+      nextDispatches: z.array(z.object({ dispatch: z.number().int().min(0), clientId })).optional(),
     })
     .optional(),
   /**

@@ -16,12 +16,10 @@ import { prefetchInOrder } from '../engine/prefetch.js';
 import { assertAggregateInRun, forgedTrainKeys } from '../engine/reply-trust.js';
 import { readStateIndex, withEntries } from '../engine/state-index.js';
 import { assertNoStorageFailures } from '../engine/storage-failures.js';
+import { fedBuffJobId, prepareDispatches } from './fedbuff-dispatch.js';
 import type { StateIndex } from '../engine/state-index.js';
 
 export type FedBuffArrival = NonNullable<AggregatePayload['fedbuff']>['arrivals'][number];
-
-/** A FedBuff round's train job id: one per dispatch, since a client may arrive twice in a round. */
-export const fedBuffJobId = (dispatch: number) => `d${dispatch}`;
 
 type ArrivalResult = { readonly arrival: FedBuffArrival } & (
   | { readonly ok: false; readonly code: FailureCode; readonly detail: string }
@@ -117,9 +115,12 @@ export async function aggregateFedBuff(
   const nextGlobalKey = keys.global(p.runId, p.round + 1);
   await deps.store.put(nextGlobalKey, encodeModel(model.spec, next, { round: p.round + 1 }));
 
-  // Later arrivals of a client override earlier ones (a stateful client arrives once per round).
+  // Later arrivals of a client override earlier ones (only a client whose training reads no state, e.g. FedOBP, arrives twice in a round).
   let index: StateIndex = await readStateIndex(deps.store, p.previousStateIndexKey);
   for (const a of accepted) if (a.reply.stateKey) index = withEntries(index, a.arrival.clientId, a.reply.stateKey, a.reply.stateEntries);
+  // the dispatches that start from the version just made get their instructions now (FedOBP, FIARSE)
+  const prepared = await prepareDispatches(deps.store, rc, p.round + 1, p.fedbuff?.nextDispatches ?? [], next, index);
+  index = prepared.index;
   const stateIndexKey = keys.stateIndex(p.runId, p.round);
   await deps.store.put(stateIndexKey, encodeJson(index));
 
@@ -138,8 +139,8 @@ export async function aggregateFedBuff(
     downloadBytes: sum((a) => a.reply.downloadBytes),
     backends: [...new Set(accepted.map((a) => a.reply.backend))].sort(),
     workers: [...new Set(accepted.map((a) => a.reply.worker))].sort(),
-    // FedBuff refuses algorithms that prepare rounds (fedbuff-plan.ts): nothing to prepare
-    prepareReports: {},
+    // keyed by job id (d<dispatch>): what the server prepared for the dispatches starting from this version
+    prepareReports: prepared.reports,
     aggregation: {
       ...aggregator.report?.(),
       // per accepted arrival: the discount its update was scaled by; its weight is n_i·discount / Σ n

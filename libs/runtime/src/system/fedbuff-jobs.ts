@@ -1,9 +1,10 @@
 import type { FedBuffStep } from '@fedsim/fl/system';
 import type { AggregatePayload, JobMetricLabels, StateIndex } from '../jobs/catalog.js';
 import type { FlowChild } from '../ports/transport.js';
+import { keys } from '../engine/keys.js';
 import { trainStateRefs } from '../engine/prepare-round.js';
 import type { RunContext } from '../engine/run-context.js';
-import { fedBuffJobId } from './fedbuff-aggregate.js';
+import { dispatchesFrom, fedBuffJobId } from './fedbuff-dispatch.js';
 
 /**
  * A FedBuff round's jobs: one `train` job per arrival of its step, each starting from the model
@@ -13,11 +14,13 @@ import { fedBuffJobId } from './fedbuff-aggregate.js';
 export function fedBuffJobs(
   rc: Pick<RunContext, 'hooks' | 'record'>,
   round: number,
-  step: FedBuffStep,
+  /** the whole plan: round r runs step r; the dispatches its commit prepares start from version r + 1 */
+  steps: readonly FedBuffStep[],
   index: StateIndex,
   labels: JobMetricLabels,
 ): { children: FlowChild[]; fedbuff: NonNullable<AggregatePayload['fedbuff']> } {
   const runId = rc.record.runId;
+  const step = steps[round]!;
   const children = step.updates.map((u): FlowChild => {
     const pool = rc.hooks.poolOf?.(u.clientId);
     const payload = {
@@ -26,11 +29,13 @@ export function fedBuffJobs(
       round,
       clientId: u.clientId,
       state: trainStateRefs(rc, index[String(u.clientId)]),
-      instructionKey: null,
+      // prepared for this dispatch when its base version was committed (prepareDispatches)
+      instructionKey: rc.hooks.instruct ? keys.dispatchInstruction(runId, u.baseVersion, u.dispatch) : null,
       dispatch: { id: u.dispatch, baseVersion: u.baseVersion },
     };
     return { id: fedBuffJobId(u.dispatch), kind: 'train', payload, ...(pool ? { pool } : {}) };
   });
   const arrivals = step.updates.map(({ dispatch, clientId, baseVersion, staleness }) => ({ dispatch, clientId, baseVersion, staleness }));
-  return { children, fedbuff: { arrivals } };
+  const nextDispatches = rc.hooks.instruct ? dispatchesFrom(steps, round + 1) : [];
+  return { children, fedbuff: { arrivals, ...(nextDispatches.length > 0 ? { nextDispatches } : {}) } };
 }

@@ -50,19 +50,12 @@ export function keepsClientState(hooks: AlgorithmHooks, spec: ParamSpec): boolea
  * its staleness discount before the algorithm's own aggregator sees it; what that cannot carry
  * is refused here, before anything is written.
  */
-export function assertFedBuffRuns(config: ExperimentConfig, hooks: AlgorithmHooks): void {
-  const why = isFedBuff(config) ? fedBuffRefusal(config, hooks) : null;
+export function assertFedBuffRuns(config: ExperimentConfig): void {
+  const why = isFedBuff(config) ? fedBuffRefusal(config) : null;
   if (why) throw new ConfigError(`system.mode fedbuff: ${why}`);
 }
 
-function fedBuffRefusal(config: ExperimentConfig, hooks: AlgorithmHooks): string | null {
-  const name = config.algorithm.name;
-  if (hooks.instruct) {
-    return (
-      `algorithm '${name}' prepares each client's round on the server from the model that round starts from ` +
-      '(FedOBP patches, FIARSE thresholds); FedBuff clients start from older versions, for which nothing is prepared'
-    );
-  }
+function fedBuffRefusal(config: ExperimentConfig): string | null {
   if (typeof config.cohortSize === 'number' && config.cohortSize > 1) {
     return `cohortSize ${config.cohortSize}: FedBuff rebases every update onto the current model by its own staleness, which a cohort's partial sum cannot; use cohortSize 1 or auto`;
   }

@@ -6,6 +6,7 @@ import { parseExperiment } from '../../src/config/experiment.js';
 import { algorithmFor } from '../../src/engine/run-context.js';
 import { assertFedBuffRuns, duplicateStatefulArrival, keepsClientState } from '../../src/system/fedbuff-plan.js';
 import { stalenessSummary } from '../../src/system/round-fields.js';
+import { dispatchesFrom } from '../../src/system/fedbuff-dispatch.js';
 
 const fedbuff = { kind: 'fedbuff', concurrency: 3, bufferSize: 2, maxStaleness: 1 };
 const config = (algorithm: Record<string, unknown>, extra: Record<string, unknown> = {}) =>
@@ -22,13 +23,14 @@ const config = (algorithm: Record<string, unknown>, extra: Record<string, unknow
   });
 const hooksOf = (c: ReturnType<typeof config>) => algorithmFor(c, createModel(c.model, { inputShape: [4], numClasses: 2 }), 4).hooks;
 
-test('FedBuff configs parse; algorithms that prepare rounds on the server and cohort partials are refused, naming why', () => {
+test('FedBuff configs parse; algorithms that prepare rounds run, cohort partials are refused, naming why; auto cohorts run', () => {
   const fedavg = config({ name: 'fedavg' });
-  assert.doesNotThrow(() => assertFedBuffRuns(fedavg, hooksOf(fedavg)));
-  const fedobp = config({ name: 'fedobp' });
-  assert.throws(() => assertFedBuffRuns(fedobp, hooksOf(fedobp)), /system\.mode fedbuff: algorithm 'fedobp' prepares each client's round on the server/);
+  assert.doesNotThrow(() => assertFedBuffRuns(fedavg));
+  for (const name of ['fedobp', 'fiarse', 'heterofl']) assert.doesNotThrow(() => assertFedBuffRuns(config({ name })), name);
+  assert.doesNotThrow(() => assertFedBuffRuns(config({ name: 'fedavg' }, { cohortSize: 'auto' })));
+  assert.doesNotThrow(() => assertFedBuffRuns(config({ name: 'fedavg' }, { cohortSize: 1 })));
   const cohorts = config({ name: 'fedavg' }, { cohortSize: 4 });
-  assert.throws(() => assertFedBuffRuns(cohorts, hooksOf(cohorts)), /cohortSize 4: FedBuff rebases every update/);
+  assert.throws(() => assertFedBuffRuns(cohorts), /cohortSize 4: FedBuff rebases every update/);
   assert.equal(keepsClientState(hooksOf(fedavg), createModel('mlp', { inputShape: [4], numClasses: 2 }).spec), false);
   const fedper = config({ name: 'fedper' });
   assert.equal(keepsClientState(hooksOf(fedper), createModel('mlp', { inputShape: [4], numClasses: 2 }).spec), true);
@@ -41,6 +43,10 @@ test('a plan where a client arrives twice in one flush is refused for stateful a
   });
   assert.match(duplicateStatefulArrival(steps) ?? '', /client 0 arrives twice in round 0 \(model version 1\).*Set system\.mode\.oncePerFlush: true/);
   assert.equal(duplicateStatefulArrival(steps.slice(1, 3)), null);
+  // The dispatches each version's commit prepares: those that start from it, wherever they arrive
+  // (client#dispatch, hand-read from the plan: v0 → 0#0 0#3 1#1; stale 2#2 never trains, so never prepared).
+  const from = (v: number) => dispatchesFrom(steps, v).map((d) => `${d.clientId}#${d.dispatch}`);
+  assert.deepEqual([0, 1, 2, 3, 4].map(from), [['0#0', '1#1', '0#3'], ['0#4', '1#5'], ['0#6', '0#7'], ['0#9'], []]);
   // staleness of the 8 arrivals: 0 0 | 1 0 | 0 1 | 1 0
   assert.deepEqual(stalenessSummary(steps), { updates: 8, mean: 3 / 8, max: 1, histogram: { '0': 5, '1': 3 } });
 });
