@@ -1,5 +1,6 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import type { ParamSpec } from '../params/spec.js';
+import type { DenseLayerRef } from '../compute/dense-stack.js';
 
 export type ModelName = 'fedavgcnn' | 'mlp' | 'logreg';
 
@@ -20,4 +21,11 @@ export interface ModelDef {
    * `params` holds one tensor per spec entry, in spec order, shaped as the spec says.
    */
   forward(params: readonly tf.Tensor[], x: tf.Tensor): tf.Tensor2D;
+  /**
+   * Set when `forward` is exactly: flatten the input, then these dense layers in order (x·W + b,
+   * ReLU where marked; indices into the spec's tensors). Training may then run the whole step
+   * without tfjs's engine (compute/dense-stack.ts); a test checks it gives forward's bytes.
+   */
+  readonly denseStack?: readonly DenseLayerRef[];
 }
+
