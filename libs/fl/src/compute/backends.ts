@@ -1,7 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import vm from 'node:vm';
 import { createRequire } from 'node:module';
 import type { BackendName } from './types.js';
 import { registerWasmTrainingKernels } from './wasm/register.js';
@@ -10,6 +8,7 @@ import { registerFusedLayerKernels, registerSoftmaxCrossEntropyKernel } from './
 import { loadNativeKernels, type NativeKernels } from './native/addon.js';
 import { registerNativeTrainingKernels } from './native/register.js';
 import { registerSgdStepKernels } from './sgd-step-kernels.js';
+import { registerTfjsGradients } from './tfjs-gradients.js';
 
 /** Loads one backend and makes it tfjs's active backend; throws with the reason when it cannot. */
 export interface LoadOptions {
@@ -105,25 +104,9 @@ async function loadCpu(): Promise<void> {
   registerSgdStepKernels(undefined);
 }
 
-/** What the umbrella bundle requires but training never uses: layers, converter, data, WebGL. */
-const UNUSED_BY_TRAINING = new Set(['@tensorflow/tfjs-layers', '@tensorflow/tfjs-converter', '@tensorflow/tfjs-data', '@tensorflow/tfjs-backend-webgl']);
-
-/**
- * tfjs-core's Node bundle ships no gradient functions; the umbrella package's bundle registers all
- * of them (into tfjs's process-global registry) when it loads. Without this, tf.grads fails on
- * RealDiv etc. The bundle is evaluated with empty stand-ins for the packages above, which it only
- * re-exports: loading them costs every compute thread ~60 MB of JS heap (~80 MB RSS under tsx)
- * for code that never runs here.
- */
+/** tfjs's gradient functions, registered once per process or thread (see tfjs-gradients.ts). */
 export async function ensureGradientsRegistered(): Promise<void> {
-  if (tf.getGradient('Conv2D') && tf.getGradient('RealDiv')) return;
-  const file = require.resolve('@tensorflow/tfjs');
-  const realRequire = createRequire(file);
-  const bundleRequire = (id: string): unknown => (UNUSED_BY_TRAINING.has(id) ? {} : realRequire(id));
-  const body = vm.compileFunction(await readFile(file, 'utf8'), ['exports', 'require', 'module', '__filename', '__dirname'], { filename: file });
-  const module = { exports: {} };
-  body(module.exports, bundleRequire, module, file, dirname(file));
-  if (!tf.getGradient('Conv2D')) throw new Error(`loading ${file} did not register the tfjs gradient functions`);
+  registerTfjsGradients();
 }
 
 export const BACKEND_LOADERS: Readonly<Record<BackendName, BackendLoader>> = {
