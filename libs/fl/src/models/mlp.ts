@@ -21,10 +21,11 @@ export function createMlp(inputShape: readonly number[], numClasses: number): Mo
     numClasses,
     spec,
     init: (seed) => initUniformFanIn(spec, seed),
-    denseStack: [
-      { weight: 0, bias: 1, relu: true },
-      { weight: 2, bias: 3, relu: true },
-      { weight: 4, bias: 5, relu: false },
+    layerStack: [
+      { kind: 'flatten' },
+      { kind: 'dense', weight: 0, bias: 1, relu: true },
+      { kind: 'dense', weight: 2, bias: 3, relu: true },
+      { kind: 'dense', weight: 4, bias: 5, relu: false },
     ],
     forward(params: readonly tf.Tensor[], x: tf.Tensor): tf.Tensor2D {
       checkForwardArgs('mlp', params, spec.tensors, x, shape);

@@ -1,6 +1,6 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import type { ParamSpec } from '../params/spec.js';
-import type { DenseLayerRef } from '../compute/dense-stack.js';
+import type { StackLayer } from '../compute/layer-stack.js';
 
 export type ModelName = 'fedavgcnn' | 'mlp' | 'logreg';
 
@@ -22,10 +22,10 @@ export interface ModelDef {
    */
   forward(params: readonly tf.Tensor[], x: tf.Tensor): tf.Tensor2D;
   /**
-   * Set when `forward` is exactly: flatten the input, then these dense layers in order (x·W + b,
-   * ReLU where marked; indices into the spec's tensors). Training may then run the whole step
-   * without tfjs's engine (compute/dense-stack.ts); a test checks it gives forward's bytes.
+   * Set when `forward` is exactly these layers applied in order to x (tensor indices into the
+   * spec). Training may then run the whole step without tfjs's engine (compute/layer-stack.ts);
+   * a test checks it gives the bytes of training through `forward`.
    */
-  readonly denseStack?: readonly DenseLayerRef[];
+  readonly layerStack?: readonly StackLayer[];
 }
 

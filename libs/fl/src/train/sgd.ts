@@ -7,7 +7,7 @@ import { softmaxCrossEntropy } from './loss.js';
 import { EventLoopYielder } from './event-loop.js';
 import { checkTrainOptions } from './options.js';
 import { TorchSgd } from './torch-sgd.js';
-import { trainDenseStack } from './dense-stack-loop.js';
+import { trainLayerStack } from './layer-stack-loop.js';
 import { releaseComputeMemory } from '../compute/backends.js';
 import type { LocalTrainOptions, TrainHooks, TrainResult } from './types.js';
 
@@ -57,7 +57,7 @@ export async function trainLocal(
   checkClientData(model, data, 'trainLocal');
   const scales = lrScales(model, hooks);
   if (!hooks.effectiveParams && !hooks.extraLoss) {
-    const direct = await trainDenseStack(model, start, data, opts, scales);
+    const direct = await trainLayerStack(model, start, data, opts, scales);
     if (direct) return direct;
   }
 

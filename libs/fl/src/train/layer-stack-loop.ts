@@ -1,29 +1,30 @@
 import type { ClientData } from '../data/types.js';
 import type { ModelDef } from '../models/types.js';
-import { createDenseStackTrainer } from '../compute/dense-stack.js';
+import { createLayerStackTrainer } from '../compute/layer-stack.js';
 import { releaseComputeMemory } from '../compute/backends.js';
 import { gatherInto, trainingBatches } from './batches.js';
 import { EventLoopYielder } from './event-loop.js';
 import type { LocalTrainOptions, TrainResult } from './types.js';
 
 /**
- * trainLocal's loop for a model that is a plain dense stack and hooks that only scale learning
- * rates, run without tfjs's engine (compute/dense-stack.ts): the same batches, kernels, loss sum
+ * trainLocal's loop for a model that declares its forward as a plain layer stack and hooks that
+ * only scale learning rates, run without tfjs's engine (compute/layer-stack.ts): the same batches, kernels, loss sum
  * and update order, so the same bytes as the taped loop. Undefined where the backend cannot run
  * it; the caller then takes the taped loop.
  */
-export async function trainDenseStack(
+export async function trainLayerStack(
   model: ModelDef,
   start: Float32Array,
   data: ClientData,
   opts: LocalTrainOptions,
   scales: readonly number[],
 ): Promise<TrainResult | undefined> {
-  const layers = model.denseStack;
+  const layers = model.layerStack;
   if (!layers || scales.every((s) => s === 0)) return undefined;
   const tensors = model.spec.tensors;
-  const trainer = createDenseStackTrainer({
+  const trainer = createLayerStackTrainer({
     layers,
+    inputShape: model.inputShape,
     shapes: tensors.map((t) => t.shape),
     values: tensors.map((t) => start.subarray(t.offset, t.offset + t.length)),
     lrs: scales.map((s) => (s === 0 ? null : opts.sgd.lr * s)),
