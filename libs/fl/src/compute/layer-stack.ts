@@ -115,13 +115,13 @@ class WasmLayerStack implements LayerStackTrainer {
         const [dpre, dw, db] = this.run(DENSE_GRAD, { dy, x, y }, { relu: l.relu });
         grads[l.weight] = dw;
         grads[l.bias] = db;
-        // tf.matMul(dpre, w, false, true) on rank-3 views, as the op passes them
-        const w = this.params[l.weight]!;
+        // tf.matMul(dpre, w, false, true): rank-2 operands, as the op passes them (the wasm
+        // kernel's cheap transposed layout applies to rank 2 only)
         const dx = needInput
-          ? this.run('BatchMatMul', { a: view(dpre!, [1, ...dpre!.shape]), b: view(w, [1, ...w.shape]) }, { transposeA: false, transposeB: true })[0]!
+          ? this.run('BatchMatMul', { a: dpre!, b: this.params[l.weight]! }, { transposeA: false, transposeB: true })[0]
           : undefined;
         this.free(dpre);
-        return dx ? view(dx, dx.shape.slice(1)) : undefined;
+        return dx;
       }
       case 'conv': {
         const filter = this.params[l.weight]!;
