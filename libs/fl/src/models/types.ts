@@ -28,4 +28,3 @@ export interface ModelDef {
    */
   readonly layerStack?: readonly StackLayer[];
 }
-

@@ -56,7 +56,8 @@ export async function trainLocal(
   }
   checkClientData(model, data, 'trainLocal');
   const scales = lrScales(model, hooks);
-  if (!hooks.effectiveParams && !hooks.extraLoss) {
+  // the engine-free loop knows lrScale only: any other hook (present or added later) takes the tape
+  if (Object.entries(hooks).every(([name, hook]) => hook === undefined || name === 'lrScale')) {
     const direct = await trainLayerStack(model, start, data, opts, scales);
     if (direct) return direct;
   }
