@@ -16,6 +16,12 @@
           "libraries": ["-ldnnl"]
         }]
       ]
+    },
+    {
+      "target_name": "fedsim_env",
+      "sources": ["src/env.cc"],
+      "cflags_cc": ["-O2", "-std=c++17"],
+      "defines": ["NAPI_VERSION=8"]
     }
   ]
 }

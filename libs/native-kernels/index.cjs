@@ -2,6 +2,7 @@
 // Loads the compiled addon; throws a message saying how to build it when it is absent.
 const fs = require('node:fs');
 const path = require('node:path');
+const { isMainThread } = require('node:worker_threads');
 
 /**
  * OpenBLAS picks its kernels when it loads: from OPENBLAS_CORETYPE if set, else from the CPU
@@ -60,6 +61,14 @@ process.env.OPENBLAS_NUM_THREADS = '1';
 // oneDNN (when compiled in) runs on OpenMP, whose team size is read once, when libgomp loads:
 // one thread, for the same reasons, and so that its reductions have one fixed order.
 process.env.OMP_NUM_THREADS = '1';
+// In a worker thread process.env is a private copy: OpenBLAS and libgomp, which read getenv()
+// when the first thread of the process loads them, would not see the settings above, and
+// OpenBLAS would pick its kernels from the CPU model (Prescott's SSE3 ones on CPUs 0.3.21 does
+// not know): slower, other rounding than the same run in worker processes, and an extra thread.
+// The helper addon sets the real environment for the moment of loading.
+const realEnv = isMainThread ? undefined : require(path.join(__dirname, 'build', 'Release', 'fedsim_env.node'));
+const realSaved = new Map();
+if (realEnv) for (const k of Object.keys(saved)) realSaved.set(k, realEnv.swapEnv(k, process.env[k] ?? null));
 try {
   module.exports = require(built);
   // oneDNN convolutions when the addon was built with them (libdnnl-dev present), unless
@@ -68,6 +77,7 @@ try {
 } catch (e) {
   throw new Error(`@fedsim/native-kernels: cannot load ${built}: ${e && e.message ? e.message : e}`);
 } finally {
+  for (const [k, v] of realSaved) realEnv.swapEnv(k, v);
   for (const [k, v] of Object.entries(saved)) {
     if (v === undefined) delete process.env[k];
     else process.env[k] = v;

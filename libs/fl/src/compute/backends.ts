@@ -8,6 +8,7 @@ import { registerFusedLayerKernels, registerSoftmaxCrossEntropyKernel } from './
 import { loadNativeKernels, type NativeKernels } from './native/addon.js';
 import { registerNativeTrainingKernels } from './native/register.js';
 import { registerSgdStepKernels } from './sgd-step-kernels.js';
+import { registerTfjsGradients } from './tfjs-gradients.js';
 
 /** Loads one backend and makes it tfjs's active backend; throws with the reason when it cannot. */
 export interface LoadOptions {
@@ -103,14 +104,9 @@ async function loadCpu(): Promise<void> {
   registerSgdStepKernels(undefined);
 }
 
-/**
- * tfjs-core's Node bundle ships no gradient functions; the umbrella package registers all of them
- * (into tfjs's process-global registry) when it loads. Without this, tf.grads fails on RealDiv etc.
- */
+/** tfjs's gradient functions, registered once per process or thread (see tfjs-gradients.ts). */
 export async function ensureGradientsRegistered(): Promise<void> {
-  if (tf.getGradient('Conv2D') && tf.getGradient('RealDiv')) return;
-  await import('@tensorflow/tfjs');
-  if (!tf.getGradient('Conv2D')) throw new Error('loading @tensorflow/tfjs did not register the tfjs gradient functions');
+  registerTfjsGradients();
 }
 
 export const BACKEND_LOADERS: Readonly<Record<BackendName, BackendLoader>> = {

@@ -39,6 +39,15 @@ export function createFedAvgCnn(inputShape: readonly number[], numClasses: numbe
     numClasses,
     spec,
     init: (seed) => initUniformFanIn(spec, seed),
+    layerStack: [
+      { kind: 'conv', weight: 0, bias: 1, relu: true, strides: 1, pad: 'valid' },
+      { kind: 'maxPool', size: 2, stride: 2 },
+      { kind: 'conv', weight: 2, bias: 3, relu: true, strides: 1, pad: 'valid' },
+      { kind: 'maxPool', size: 2, stride: 2 },
+      { kind: 'flatten' },
+      { kind: 'dense', weight: 4, bias: 5, relu: true },
+      { kind: 'dense', weight: 6, bias: 7, relu: false },
+    ],
     forward(params: readonly tf.Tensor[], x: tf.Tensor): tf.Tensor2D {
       checkForwardArgs('fedavgcnn', params, spec.tensors, x, shape);
       const [c1w, c1b, c2w, c2b, f1w, f1b, clw, clb] = params as [

@@ -23,6 +23,7 @@ export function createLogReg(inputShape: readonly number[], numClasses: number):
     numClasses,
     spec,
     init: (seed) => initUniformFanIn(spec, seed),
+    layerStack: [{ kind: 'flatten' }, { kind: 'dense', weight: 0, bias: 1, relu: false }],
     forward(params: readonly tf.Tensor[], x: tf.Tensor): tf.Tensor2D {
       checkForwardArgs('logreg', params, spec.tensors, x, shape);
       const [w, b] = params as [tf.Tensor, tf.Tensor];

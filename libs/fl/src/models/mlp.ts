@@ -21,6 +21,12 @@ export function createMlp(inputShape: readonly number[], numClasses: number): Mo
     numClasses,
     spec,
     init: (seed) => initUniformFanIn(spec, seed),
+    layerStack: [
+      { kind: 'flatten' },
+      { kind: 'dense', weight: 0, bias: 1, relu: true },
+      { kind: 'dense', weight: 2, bias: 3, relu: true },
+      { kind: 'dense', weight: 4, bias: 5, relu: false },
+    ],
     forward(params: readonly tf.Tensor[], x: tf.Tensor): tf.Tensor2D {
       checkForwardArgs('mlp', params, spec.tensors, x, shape);
       const [w1, b1, w2, b2, w3, b3] = params as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor];

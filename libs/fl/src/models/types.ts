@@ -1,5 +1,6 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import type { ParamSpec } from '../params/spec.js';
+import type { StackLayer } from '../compute/layer-stack.js';
 
 export type ModelName = 'fedavgcnn' | 'mlp' | 'logreg';
 
@@ -20,4 +21,10 @@ export interface ModelDef {
    * `params` holds one tensor per spec entry, in spec order, shaped as the spec says.
    */
   forward(params: readonly tf.Tensor[], x: tf.Tensor): tf.Tensor2D;
+  /**
+   * Set when `forward` is exactly these layers applied in order to x (tensor indices into the
+   * spec). Training may then run the whole step without tfjs's engine (compute/layer-stack.ts);
+   * a test checks it gives the bytes of training through `forward`.
+   */
+  readonly layerStack?: readonly StackLayer[];
 }

@@ -102,16 +102,21 @@ export interface Batch {
 
 /** Uploads the given samples as one batch (a copy: tensors never alias the client's arrays). */
 export function gatherBatch(model: ModelDef, data: ClientData, indices: ArrayLike<number>): Batch {
-  const f = product(model.inputShape);
   const b = indices.length;
-  const xs = new Float32Array(b * f);
+  const xs = new Float32Array(b * product(model.inputShape));
   const ys = new Int32Array(b);
-  for (let j = 0; j < b; j++) {
+  gatherInto(data, indices, xs, ys);
+  return { x: tf.tensor(xs, [b, ...model.inputShape], 'float32'), labels: tf.tensor1d(ys, 'int32') };
+}
+
+/** The given samples' feature rows into xs and labels into ys, in order (xs holds indices.length rows). */
+export function gatherInto(data: ClientData, indices: ArrayLike<number>, xs: Float32Array, ys: Int32Array): void {
+  const f = product(data.featureShape);
+  for (let j = 0; j < indices.length; j++) {
     const i = indices[j]!;
     xs.set(data.x.subarray(i * f, i * f + f), j * f);
     ys[j] = data.y[i]!;
   }
-  return { x: tf.tensor(xs, [b, ...model.inputShape], 'float32'), labels: tf.tensor1d(ys, 'int32') };
 }
 
 /** Samples [from, to) in stored order, for evaluation. */

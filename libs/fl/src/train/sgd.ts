@@ -7,6 +7,7 @@ import { softmaxCrossEntropy } from './loss.js';
 import { EventLoopYielder } from './event-loop.js';
 import { checkTrainOptions } from './options.js';
 import { TorchSgd } from './torch-sgd.js';
+import { trainLayerStack } from './layer-stack-loop.js';
 import { releaseComputeMemory } from '../compute/backends.js';
 import type { LocalTrainOptions, TrainHooks, TrainResult } from './types.js';
 
@@ -55,6 +56,11 @@ export async function trainLocal(
   }
   checkClientData(model, data, 'trainLocal');
   const scales = lrScales(model, hooks);
+  // the engine-free loop knows lrScale only: any other hook (present or added later) takes the tape
+  if (Object.entries(hooks).every(([name, hook]) => hook === undefined || name === 'lrScale')) {
+    const direct = await trainLayerStack(model, start, data, opts, scales);
+    if (direct) return direct;
+  }
 
   const vars = spec.tensors.map((t, i) =>
     tf.tidy(() => tf.variable(tf.tensor(start.slice(t.offset, t.offset + t.length), [...t.shape]), scales[i]! !== 0)),

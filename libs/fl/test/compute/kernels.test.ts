@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import '@tensorflow/tfjs-backend-cpu';
 import { initCompute } from '../../src/compute/index.js';
 import { closeTo } from './compare.js';
-import { denseSuite, determinismSuite, fusedLayerSuite, modelSuite, poolSuite, sgdStepSuite } from './suites.js';
+import { denseSuite, determinismSuite, fusedLayerSuite, layerStackSuite, modelSuite, poolSuite, sgdStepSuite } from './suites.js';
 
 /** The wasm backend's training kernels (pure-npm default) against the reference cpu backend. */
 
@@ -20,6 +20,7 @@ modelSuite('wasm', [['mlp', 32], ['mlp', 7], ['fedavgcnn', 7], ['fedavgcnn', 1],
 determinismSuite('wasm');
 sgdStepSuite('wasm');
 fusedLayerSuite('wasm', [1, 7, 32]);
+layerStackSuite('wasm');
 
 test('the comparison detects a wrong result (the checks can fail)', () => {
   const want = new Float32Array([1, -2, 3, 1000]);

@@ -1,5 +1,5 @@
 import { onNativeBackend } from './native-backend.js';
-import { denseSuite, determinismSuite, fusedLayerSuite, modelSuite, poolSuite, sgdStepSuite } from './suites.js';
+import { denseSuite, determinismSuite, fusedLayerSuite, layerStackSuite, modelSuite, poolSuite, sgdStepSuite } from './suites.js';
 
 /** The OpenBLAS addon's kernels (backend 'wasm-blas') against the reference cpu backend. */
 onNativeBackend(() => {
@@ -9,4 +9,5 @@ onNativeBackend(() => {
   determinismSuite('wasm-blas');
   sgdStepSuite('wasm-blas');
   fusedLayerSuite('wasm-blas', [1, 7, 32]);
+  layerStackSuite('wasm-blas');
 });

@@ -368,3 +368,57 @@ export function fusedLayerSuite(label: string, batches: readonly number[]): void
     for (let i = 0; i < a.length; i++) assert.ok(a[i]!.equals(b[i]!), `output ${i} differs between identical runs`);
   });
 }
+
+/**
+ * Local training of the layer-stack models without tfjs's engine (compute/layer-stack.ts):
+ * the same bytes as the taped loop on this backend, close to the taped loop on the reference
+ * cpu backend, the same bytes twice, and really off the engine (no kernel goes through it).
+ */
+export function layerStackSuite(label: string): void {
+  const cases = [
+    { name: 'mlp' as const, sgd: { lr: 0.05, momentum: 0.9, weightDecay: 1e-3 }, batchSize: 32, n: 75, freeze: 'fc2.bias' },
+    { name: 'mlp' as const, sgd: { lr: 0.01, momentum: 0, weightDecay: 0 }, batchSize: 10, n: 40, freeze: undefined },
+    { name: 'logreg' as const, sgd: { lr: 0.1, momentum: 0.5, weightDecay: 0 }, batchSize: 7, n: 30, freeze: undefined },
+    { name: 'fedavgcnn' as const, sgd: { lr: 0.05, momentum: 0.9, weightDecay: 1e-3 }, batchSize: 10, n: 25, freeze: 'conv2.weight' },
+    { name: 'fedavgcnn' as const, sgd: { lr: 0.01, momentum: 0, weightDecay: 0 }, batchSize: 4, n: 9, freeze: 'conv1.bias' },
+  ];
+  for (const c of cases) {
+    test(`${label}: ${c.name} trains off the engine with the taped loop's bytes (batch ${c.batchSize}, momentum ${c.sgd.momentum})`, async () => {
+      const { trainLocal } = await import('../../src/train/sgd.js');
+      const model = createModel(c.name);
+      const taped = { ...model, layerStack: undefined };
+      const start = model.init(3);
+      const x = randn(110, [c.n, ...model.inputShape]).data;
+      const y = Int32Array.from({ length: c.n }, (_, i) => (i * 7 + 3) % model.numClasses);
+      const data = { x, y, n: c.n, featureShape: [...model.inputShape] };
+      const opts = { sgd: c.sgd, batchSize: c.batchSize, epochs: 2, seed: 5 };
+      const hooks = c.freeze ? { lrScale: (t: { name: string }) => (t.name === c.freeze ? 0 : 1) } : {};
+      const bytes = (p: Float32Array) => Buffer.from(p.buffer, p.byteOffset, p.byteLength);
+      const dataIds = tf.backend().numDataIds();
+      let r = undefined as unknown as Awaited<ReturnType<typeof trainLocal>>;
+      const fast = await tf.profile(async () => {
+        r = await trainLocal(model, start, data, opts, hooks);
+        return [];
+      });
+      assert.deepEqual(fast.kernelNames.filter((k) => k.startsWith('Fedsim')), [], 'the step went through the engine');
+      assert.equal(tf.backend().numDataIds(), dataIds, 'training left tensors on the backend');
+      const again = await trainLocal(model, start, data, opts, hooks);
+      assert.ok(bytes(again.params).equals(bytes(r.params)), 'two identical runs differ');
+      const want = await trainLocal(taped, start, data, opts, hooks);
+      assert.equal(r.steps, want.steps);
+      assert.equal(r.loss, want.loss);
+      assert.ok(bytes(r.params).equals(bytes(want.params)), 'parameters differ from the taped loop');
+      if (c.freeze) {
+        const t = model.spec.tensors.find((s) => s.name === c.freeze)!;
+        assert.ok(bytes(r.params.subarray(t.offset, t.offset + t.length)).equals(bytes(start.subarray(t.offset, t.offset + t.length))), 'a frozen tensor moved');
+      }
+      await tf.setBackend('cpu');
+      const ref = await trainLocal(model, start, data, opts, hooks);
+      await tf.setBackend('wasm');
+      assert.ok(Math.abs(ref.loss - r.loss) <= 1e-4 * Math.abs(ref.loss), `loss ${r.loss} vs cpu ${ref.loss}`);
+      let worst = 0;
+      for (let i = 0; i < ref.params.length; i++) worst = Math.max(worst, Math.abs(ref.params[i]! - r.params[i]!));
+      assert.ok(worst < 1e-4, `parameters differ from the cpu backend's by up to ${worst}`);
+    });
+  }
+}
