@@ -72,13 +72,16 @@ test('the worker running an aggregation SIGKILLed before and after it wrote: the
     const kills = (async () => {
       await waitForOutput(first, /hanging in the aggregation of round 1 \(before it ran\)/, STAGE_TIMEOUT_MS);
       first.child.kill('SIGKILL');
+      const firstKill = Date.now();
       const second = worker({ stallAggregate: [{ round: 2, phase: 'after' }] });
       await waitForOutput(second, /hanging in the aggregation of round 2 \(after it ran\)/, STAGE_TIMEOUT_MS);
       second.child.kill('SIGKILL');
-      return { second, last: worker({}) };
+      return { second, last: worker({}), firstKill, secondKill: Date.now() };
     })();
-    const [summary, { second, last }] = await Promise.all([run, kills]);
-    console.log(`# aggregation killed twice: run completed in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    const [summary, { second, last, firstKill, secondKill }] = await Promise.all([run, kills]);
+    const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+    console.log(`# aggregation killed twice: run ${s(Date.now() - started)}; from the first kill to round 2's stall ${s(secondKill - firstKill)}, `
+      + `from the second kill to the end ${s(Date.now() - secondKill)}`);
 
     assert.equal(summary.finalModelSha256, reference.finalModelSha256);
     assert.deepEqual(rows.map((r) => r.round), [0, 1, 2], 'one row per committed round, none twice');
