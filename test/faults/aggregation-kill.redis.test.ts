@@ -6,7 +6,7 @@ import { distributedRuntime } from '@fedsim/runtime/wiring';
 import { startRedis } from '../harness/index.js';
 import type { RedisHandle } from '../harness/index.js';
 import { syntheticExperiment } from '../integration/fixtures.js';
-import { spawnWorker, waitForOutput } from '../integration/workers.js';
+import { spawnWorker, waitForOutput, workerEnv } from '../integration/workers.js';
 import type { WorkerProcess } from '../integration/workers.js';
 import type { FaultPlan } from '../ops/fixtures/faulty-worker.js';
 import { runOnS3, startS3BehindProxy } from './s3-behind-proxy.js';
@@ -33,10 +33,7 @@ const config = syntheticExperiment({ rounds: 3, failures: { attempts: 2, minSucc
 before(async () => {
   if (!LONG) return;
   [redis, s3] = await Promise.all([startRedis(), startS3BehindProxy()]);
-  env = {
-    ...s3.env(), REDIS_URL: redis.url, FEDSIM_QUEUE_PREFIX: redis.prefix,
-    FEDSIM_BACKEND: 'wasm', FEDSIM_WORKER_CONCURRENCY: '1', FEDSIM_METRICS_PORT: '0',
-  };
+  env = workerEnv(redis, s3.env());
 });
 
 after(async () => {

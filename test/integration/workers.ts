@@ -12,6 +12,17 @@ export interface WorkerProcess {
   stop(): Promise<number | null>;
 }
 
+/**
+ * What a worker process needs to serve `redis` and the S3 that `s3Env` names: one wasm compute
+ * thread, metrics on a free port (so several workers can share a machine).
+ */
+export function workerEnv(redis: { readonly url: string; readonly prefix: string }, s3Env: Record<string, string>): Record<string, string> {
+  return {
+    ...s3Env, REDIS_URL: redis.url, FEDSIM_QUEUE_PREFIX: redis.prefix,
+    FEDSIM_BACKEND: 'wasm', FEDSIM_WORKER_CONCURRENCY: '1', FEDSIM_METRICS_PORT: '0',
+  };
+}
+
 /** A real `fedsim-worker` process (from sources) with the given environment; `entry` may name a test variant. */
 export function spawnWorker(env: Record<string, string>, entry = 'apps/worker/src/main.ts'): WorkerProcess {
   const child = spawn(process.execPath, [...sourceNodeArgs, entry], {
