@@ -23,6 +23,8 @@ import type { S3BehindProxy } from './s3-behind-proxy.js';
 const LONG = process.env['FEDSIM_LONG_TESTS'] === '1';
 /** each recovery waits for stall detection (up to ~60 s), plus worker start-ups on a loaded machine */
 const STAGE_TIMEOUT_MS = 150_000;
+/** the whole killed run (170–200 s on a loaded 2-core machine); past it the test fails and closes the coordinator's connections */
+const RUN_TIMEOUT_MS = 360_000;
 
 let redis: RedisHandle;
 let s3: S3BehindProxy;
@@ -53,7 +55,7 @@ const rowShape = (rows: readonly RoundRow[]) => rows.map((r) => ({ round: r.roun
 
 test('the worker running an aggregation SIGKILLed before and after it wrote: the stalled aggregation is logged and rerun, same model, every client counted once', {
   ...(LONG ? {} : { skip: 'set FEDSIM_LONG_TESTS=1 (waits twice for stall detection, ~30-60 s each)' }),
-  timeout: 3 * STAGE_TIMEOUT_MS,
+  timeout: RUN_TIMEOUT_MS + 120_000,
 }, async () => {
   const referenceRows: RoundRow[] = [];
   const reference = await runOnS3(config, { runId: 'reference', env: s3.env(), observer: { onRound: (r) => void referenceRows.push(r) } });
@@ -75,7 +77,11 @@ test('the worker running an aggregation SIGKILLed before and after it wrote: the
       second.child.kill('SIGKILL');
       return { second, last: worker({}), firstKill, secondKill: Date.now() };
     })();
-    const [summary, { second, last, firstKill, secondKill }] = await Promise.all([run, kills]);
+    let timer: NodeJS.Timeout | undefined;
+    const overdue = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`the killed run did not complete within ${RUN_TIMEOUT_MS} ms: the stalled aggregation was not recovered`)), RUN_TIMEOUT_MS);
+    });
+    const [summary, { second, last, firstKill, secondKill }] = await Promise.race([Promise.all([run, kills]), overdue]).finally(() => clearTimeout(timer));
     const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
     console.log(`# aggregation killed twice: run ${s(Date.now() - started)}; from the first kill to round 2's stall ${s(secondKill - firstKill)}, `
       + `from the second kill to the end ${s(Date.now() - secondKill)}`);
