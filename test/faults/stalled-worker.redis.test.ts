@@ -6,7 +6,7 @@ import { distributedRuntime } from '@fedsim/runtime/wiring';
 import { startRedis } from '../harness/index.js';
 import type { RedisHandle } from '../harness/index.js';
 import { syntheticExperiment } from '../integration/fixtures.js';
-import { spawnWorker, waitUntilServing } from '../integration/workers.js';
+import { spawnWorker, waitUntilServing, workerEnv } from '../integration/workers.js';
 import type { WorkerProcess } from '../integration/workers.js';
 import { runOnS3, startS3BehindProxy } from './s3-behind-proxy.js';
 import type { S3BehindProxy } from './s3-behind-proxy.js';
@@ -31,10 +31,7 @@ const config = syntheticExperiment({
 before(async () => {
   if (!LONG) return;
   [redis, s3] = await Promise.all([startRedis(), startS3BehindProxy()]);
-  env = {
-    ...s3.env(), REDIS_URL: redis.url, FEDSIM_QUEUE_PREFIX: redis.prefix,
-    FEDSIM_BACKEND: 'wasm', FEDSIM_WORKER_CONCURRENCY: '1', FEDSIM_METRICS_PORT: '0',
-  };
+  env = workerEnv(redis, s3.env());
   workers.push(spawnWorker(env), spawnWorker(env));
   await waitUntilServing(workers);
 });

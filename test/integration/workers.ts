@@ -12,6 +12,17 @@ export interface WorkerProcess {
   stop(): Promise<number | null>;
 }
 
+/**
+ * What a worker process needs to serve `redis` and the S3 that `s3Env` names: one wasm compute
+ * thread, metrics on a free port (so several workers can share a machine).
+ */
+export function workerEnv(redis: { readonly url: string; readonly prefix: string }, s3Env: Record<string, string>): Record<string, string> {
+  return {
+    ...s3Env, REDIS_URL: redis.url, FEDSIM_QUEUE_PREFIX: redis.prefix,
+    FEDSIM_BACKEND: 'wasm', FEDSIM_WORKER_CONCURRENCY: '1', FEDSIM_METRICS_PORT: '0',
+  };
+}
+
 /** A real `fedsim-worker` process (from sources) with the given environment; `entry` may name a test variant. */
 export function spawnWorker(env: Record<string, string>, entry = 'apps/worker/src/main.ts'): WorkerProcess {
   const child = spawn(process.execPath, [...sourceNodeArgs, entry], {
@@ -39,11 +50,15 @@ export function spawnWorker(env: Record<string, string>, entry = 'apps/worker/sr
 /** Waits until every worker logged that it serves its pools (or one died). */
 export async function waitUntilServing(workers: readonly WorkerProcess[], timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  for (const w of workers) {
-    while (!/serving pools/.test(w.output())) {
-      if (w.child.exitCode !== null) throw new Error(`worker exited with ${w.child.exitCode}:\n${w.output()}`);
-      if (Date.now() > deadline) throw new Error(`worker not ready after ${timeoutMs} ms:\n${w.output()}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
+  for (const w of workers) await waitForOutput(w, /serving pools/, deadline - Date.now());
+}
+
+/** Waits until the worker logged a line matching `pattern`; throws if it dies or `timeoutMs` passes first. */
+export async function waitForOutput(w: WorkerProcess, pattern: RegExp, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!pattern.test(w.output())) {
+    if (w.child.exitCode !== null) throw new Error(`worker exited with ${w.child.exitCode}:\n${w.output()}`);
+    if (Date.now() > deadline) throw new Error(`worker did not log ${pattern} within ${timeoutMs} ms:\n${w.output()}`);
+    await new Promise((r) => setTimeout(r, 100));
   }
 }
