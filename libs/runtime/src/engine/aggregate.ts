@@ -1,7 +1,7 @@
 import { CodecError } from '@fedsim/fl/params';
 import { BlobNotFoundError } from '../errors/store.js';
 import type { ChildOutcome } from '../ports/transport.js';
-import type { AggregatePayload, AggregateReply, ClientFailure, CommitRecord } from '../jobs/catalog.js';
+import type { AggregatePayload, AggregateReply, ClientFailure, CommitRecord, StateSection } from '../jobs/catalog.js';
 import type { FailureCode } from '../jobs/failures.js';
 import { decodeModel, decodePartial, encodeModel, firstNonFinite } from './blobs.js';
 import { clientResults } from './client-results.js';
@@ -12,9 +12,9 @@ import { encodeJson } from './json-blobs.js';
 import { keys } from './keys.js';
 import { prepareRound } from './prepare-round.js';
 import { assertAggregateInRun, forgedPartialKey, forgedTrainKeys } from './reply-trust.js';
-import { readStateIndex, withEntries } from './state-index.js';
 import { assertNoStorageFailures } from './storage-failures.js';
-import type { StateIndex } from './state-index.js';
+import { refsOf } from './client-state/pack.js';
+import { StateChanges, writeStateShards } from './client-state/shards.js';
 
 /**
  * The round's parent job: streams accepted updates (in client order, one in memory at a time)
@@ -28,14 +28,14 @@ export async function aggregateRound(
   outcomes: readonly ChildOutcome[],
 ): Promise<AggregateReply> {
   const started = performance.now();
-  assertAggregateInRun(p);
   const rc = await deps.contexts.get(p.runId);
+  assertAggregateInRun(p, rc.partition.numClients);
   const { config, model, hooks, partition } = rc;
   const global = decodeModel(await deps.store.get(keys.global(p.runId, p.round)), model.spec);
   const aggregator = hooks.createAggregator(global, p.round);
 
   const failures: ClientFailure[] = [];
-  const accepted: { clientId: number; stateKey: string | null; stateEntries: string[]; loss: number; numSamples: number }[] = [];
+  const accepted: { clientId: number; stateKey: string | null; stateEntries: Record<string, StateSection>; loss: number; numSamples: number }[] = [];
   let trainSeconds = 0;
   const results = clientResults(p, outcomes);
   let uploadBytes = results.jobUploadBytes;
@@ -153,25 +153,22 @@ export async function aggregateRound(
   const nextGlobalKey = keys.global(p.runId, p.round + 1);
   await deps.store.put(nextGlobalKey, encodeModel(model.spec, next, { round: p.round + 1 }));
 
-  let index: StateIndex = await readStateIndex(deps.store, p.previousStateIndexKey);
-  for (const a of accepted) if (a.stateKey) index = withEntries(index, a.clientId, a.stateKey, a.stateEntries);
+  const changes = new StateChanges();
+  for (const a of accepted) changes.set(a.clientId, refsOf(a.stateKey, a.stateEntries));
 
   let prepareReports = {};
   const nextRound = p.round + 1;
   if (nextRound < config.rounds) {
-    const prepared = await prepareRound(deps.store, rc, nextRound, p.nextClients, next, index);
-    index = prepared.index;
-    prepareReports = prepared.reports;
+    prepareReports = (await prepareRound(deps.store, rc, nextRound, p.nextClients, next, p.previousStateShards, changes)).reports;
   }
-  const stateIndexKey = keys.stateIndex(p.runId, p.round);
-  await deps.store.put(stateIndexKey, encodeJson(index));
+  const stateShards = await writeStateShards(deps.store, p.runId, p.round, p.previousStateShards, changes);
 
   const weight = accepted.reduce((s, a) => s + a.numSamples, 0);
   const commit: CommitRecord = {
     round: p.round,
     status: 'committed',
     nextGlobalKey,
-    stateIndexKey,
+    stateShards,
     succeeded: accepted.map((a) => a.clientId),
     failures,
     trainLoss: weight > 0 ? accepted.reduce((s, a) => s + a.loss * a.numSamples, 0) / weight : null,

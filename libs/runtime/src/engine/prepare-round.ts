@@ -1,11 +1,14 @@
 import type { JsonValue } from '@fedsim/fl/algorithms';
 import { PERSONAL_STATE } from '@fedsim/fl/algorithms';
-import type { StateIndex, StateRefs } from '../jobs/catalog.js';
+import type { StateRefs, StateShardTable } from '../jobs/catalog.js';
 import type { BlobStore } from '../ports/blob-store.js';
-import { encodeInstruction, encodeState } from './blobs.js';
+import { encodeInstruction } from './blobs.js';
+import { loadState, putStatePack, refsOf } from './client-state/pack.js';
+import type { PackedClient } from './client-state/pack.js';
+import { currentStateRefs } from './client-state/shards.js';
+import type { StateChanges } from './client-state/shards.js';
 import { keys } from './keys.js';
 import type { RunContext } from './run-context.js';
-import { loadState, withEntries } from './state-index.js';
 
 /** The state entries a train job gets: what the algorithm declares, plus its personal tensors. */
 export function trainStateRefs(rc: Pick<RunContext, 'hooks'>, refs: StateRefs | undefined): StateRefs {
@@ -16,10 +19,14 @@ export function trainStateRefs(rc: Pick<RunContext, 'hooks'>, refs: StateRefs | 
   return Object.fromEntries(Object.entries(refs).filter(([name]) => names.has(name)));
 }
 
+/** Clients whose prepared state shares one pack (bounds the preparing job's memory). */
+const PREPARED_PER_PACK = 256;
+
 /**
  * Server-side preparation of a round: the algorithm's per-client instructions (e.g. FedOBP
- * patches) for the round's clients, written to the store before any of their jobs start. Returns
- * the state index updated with any state the algorithm rewrote, and its per-client reports.
+ * patches) for the round's clients, written to the store before any of their jobs start. State
+ * the algorithm rewrites is packed (PREPARED_PER_PACK clients per blob) and recorded in `changes`
+ * over `table`; returns the algorithm's per-client reports.
  */
 export async function prepareRound(
   store: BlobStore,
@@ -27,24 +34,32 @@ export async function prepareRound(
   round: number,
   clients: readonly number[],
   global: Float32Array,
-  index: StateIndex,
-): Promise<{ index: StateIndex; reports: Record<string, JsonValue> }> {
+  table: StateShardTable,
+  changes: StateChanges,
+): Promise<{ reports: Record<string, JsonValue> }> {
   const instruct = rc.hooks.instruct;
-  if (!instruct) return { index, reports: {} };
-  let next: StateIndex = index;
+  if (!instruct) return { reports: {} };
+  const runId = rc.record.runId;
+  const current = await currentStateRefs(store, runId, table, changes, clients);
   const reports: Record<string, JsonValue> = {};
+  let pending: PackedClient[] = [];
+  let chunk = 0;
+  const flush = async () => {
+    const key = keys.instructedState(runId, round, chunk++);
+    const packed = await putStatePack(store, key, pending, { round, chunk });
+    for (const [clientId, sections] of packed?.sections ?? []) changes.set(clientId, refsOf(key, sections));
+    pending = [];
+  };
   for (const clientId of clients) {
-    const state = await loadState(store, index[String(clientId)]);
+    const state = await loadState(store, current.get(clientId));
     const r = instruct({ clientId, round, global, state });
-    if (r.instruction) await store.put(keys.instruction(rc.record.runId, round, clientId), encodeInstruction(r.instruction));
-    if (r.state) {
-      const key = keys.instructedState(rc.record.runId, round, clientId);
-      await store.put(key, encodeState(r.state, { round, client: clientId }));
-      next = withEntries(next, clientId, key, Object.keys(r.state));
-    }
+    if (r.instruction) await store.put(keys.instruction(runId, round, clientId), encodeInstruction(r.instruction));
+    if (r.state) pending.push({ clientId, state: r.state });
+    if (pending.length === PREPARED_PER_PACK) await flush();
     if (r.report) reports[String(clientId)] = r.report;
   }
-  return { index: next, reports };
+  if (pending.length > 0) await flush();
+  return { reports };
 }
 
 /** The instruction key a round's train job reads, or null for algorithms without instructions. */
