@@ -81,7 +81,7 @@ test('a client failing inside a cohort is recorded for that client; its cohort-m
   const breakClient4 = (inner: JobHandlers): JobHandlers => ({
     runChild(kind, payload, ctx) {
       if (kind === 'trainCohort' && 'clients' in payload) {
-        const clients = payload.clients.map((c) => (c.clientId === 4 ? { ...c, state: { personal: 'runs/c3/missing.bin' } } : c));
+        const clients = payload.clients.map((c) => (c.clientId === 4 ? { ...c, state: { personal: { key: 'runs/c3/missing.bin', offset: 0, length: 4 } } } : c));
         return inner.runChild(kind, { ...payload, clients }, ctx);
       }
       return inner.runChild(kind, payload, ctx);
@@ -152,9 +152,11 @@ test('cohorts without a sum aggregation store every update; cohorts keep per-cli
   assert.equal(robust.keys.filter((k) => k.includes('/updates/')).length, 12);
   for (const r of robust.rows) assert.equal(r.succeeded, 6);
 
-  // Ditto keeps v_i per client: written by each client of a cohort, found by the next round's jobs.
+  // Ditto keeps v_i per client: packed per cohort (one blob for its 3 clients), found by the next round's jobs.
   const ditto = await run(syntheticExperiment({ joinRatio: 1, cohortSize: 3, rounds: 2, algorithm: { name: 'ditto' } }), 'c6', 2);
   assert.equal(ditto.keys.filter((k) => k.includes('/partials/')).length, 4);
-  assert.equal(ditto.keys.filter((k) => /\/rounds\/000000\/state\//.test(k)).length, 6);
+  const packs = ditto.keys.filter((k) => /\/rounds\/000000\/state\//.test(k));
+  assert.deepEqual(packs.map((k) => k.replace(/^.*\/state\//, '')), ['cohort-0/attempt-1.bin', 'cohort-1/attempt-1.bin']);
+  assert.equal(ditto.keys.filter((k) => /\/rounds\/000000\/state-shards\//.test(k)).length, 1, 'one location block for 6 clients');
   for (const r of ditto.rows) assert.equal(r.succeeded, 6);
 });
