@@ -36,6 +36,8 @@ function experiment(algorithm: Record<string, unknown>) {
     joinRatio: 0.5,
     train: { epochs: 1, batchSize: 16, lr: 0.05, momentum: 0.5 },
     eval: { every: 2 },
+    // the test reads every round's blobs after the run
+    storage: { gc: 'off' },
   });
 }
 

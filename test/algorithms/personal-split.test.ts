@@ -32,6 +32,8 @@ for (const ALGORITHM of ['fedper', 'lgfedavg']) {
       joinRatio: 0.5,
       train: { epochs: 1, batchSize: 16, lr: 0.05, momentum: 0.5 },
       eval: { every: 4 },
+      // the test reads every round's blobs after the run
+      storage: { gc: 'off' },
     });
     // In-process handlers (the same ones a worker thread runs), so the replay below uses the same
     // wasm backend as the run and must reproduce its bytes exactly.

@@ -54,6 +54,8 @@ export function personalRunConfig(algorithm: Record<string, unknown>): Experimen
     joinRatio: 0.5,
     train: { epochs: 1, batchSize: 16, lr: 0.05, momentum: 0.5 },
     eval: { every: 2 },
+    // the test reads every round's blobs after the run
+    storage: { gc: 'off' },
   });
 }
 

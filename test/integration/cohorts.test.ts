@@ -51,7 +51,7 @@ async function run(config: ExperimentConfig, runId: string, threads: number, wra
 }
 
 test('cohorts of 2: one job per cohort, partial sums instead of updates, the same model with 1 or 2 threads', async () => {
-  const config = syntheticExperiment({ joinRatio: 1, cohortSize: 2 });
+  const config = syntheticExperiment({ joinRatio: 1, cohortSize: 2, storage: { gc: 'off' } });
   const one = await run(config, 'c2', 1);
   const two = await run(config, 'c2', 2);
   assert.equal(one.summary.finalModelSha256, two.summary.finalModelSha256);
@@ -146,14 +146,14 @@ test('a cohort reply naming a partial key the run did not assign is refused as f
 
 test('cohorts without a sum aggregation store every update; cohorts keep per-client state', async () => {
   // A robust combine needs each update: cohorts train together but upload one by one.
-  const robust = await run(syntheticExperiment({ joinRatio: 1, cohortSize: 2, rounds: 2, aggregation: { robust: 'median' } }), 'c5', 2);
+  const robust = await run(syntheticExperiment({ joinRatio: 1, cohortSize: 2, rounds: 2, aggregation: { robust: 'median' }, storage: { gc: 'off' } }), 'c5', 2);
   assert.equal(robust.jobKinds.get('trainCohort'), 6);
   assert.equal(robust.keys.filter((k) => k.includes('/partials/')).length, 0);
   assert.equal(robust.keys.filter((k) => k.includes('/updates/')).length, 12);
   for (const r of robust.rows) assert.equal(r.succeeded, 6);
 
   // Ditto keeps v_i per client: packed per cohort (one blob for its 3 clients), found by the next round's jobs.
-  const ditto = await run(syntheticExperiment({ joinRatio: 1, cohortSize: 3, rounds: 2, algorithm: { name: 'ditto' } }), 'c6', 2);
+  const ditto = await run(syntheticExperiment({ joinRatio: 1, cohortSize: 3, rounds: 2, algorithm: { name: 'ditto' }, storage: { gc: 'off' } }), 'c6', 2);
   assert.equal(ditto.keys.filter((k) => k.includes('/partials/')).length, 4);
   const packs = ditto.keys.filter((k) => /\/rounds\/000000\/state\//.test(k));
   assert.deepEqual(packs.map((k) => k.replace(/^.*\/state\//, '')), ['cohort-0/attempt-1.bin', 'cohort-1/attempt-1.bin']);

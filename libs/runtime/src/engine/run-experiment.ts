@@ -29,6 +29,7 @@ import { flowIdOf, newRunNonce } from './flow-ids.js';
 import { isEvalRound, roundRow } from './round-row.js';
 import { emptyShardTable, StateChanges, stateRefsFor, writeStateShards } from './client-state/shards.js';
 import { assertCurrentCommitFormat } from './client-state/legacy.js';
+import { collectGarbage, gcAfterCommit } from './gc/collect.js';
 import { roundSchedule } from '../system/round-schedule.js';
 import { withVirtualTime } from '../system/round-fields.js';
 
@@ -187,6 +188,8 @@ export async function runExperiment(config: ExperimentConfig, opts: RunOptions):
       ? await evaluateAll(config, opts, hooks, round + 1, stateShards, numClients, record)
       : undefined;
     await obs.onRound?.(withVirtualTime(roundRow(reply, clients, reportsOfThisRound, evaluation, (performance.now() - started) / 1000), plans));
+    // after the round's evaluation and row: nothing of this round is read again but what gc keeps
+    if (gcAfterCommit(config)) await collectGarbage(store, runId);
   }
 
   const finalKey = keys.global(runId, config.rounds);
