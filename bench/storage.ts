@@ -1,12 +1,12 @@
 /**
- * What a run's store holds as rounds go by, with per-client server-side state (Ditto's v_i on
- * logreg, 68 floats per client): per round, the bytes of client → state-location map written
+ * What a run's store holds as rounds go by, with per-client server-side state (Ditto's v_i; on
+ * logreg 68 floats per client): per round, the bytes of the client → state-location map written
  * (the blocks of the clients that changed) next to the single JSON index over all clients that
  * the engine rewrote every round before state was packed (reconstructed from the same refs); the
- * blobs and bytes in the store; the time to locate one client's state; coordinator RSS. Then
- * `fedsim gc`'s collection: blobs and bytes before and after.
+ * blobs and bytes under the run's rounds/ (what gc looks at); the time to locate one client's
+ * state; coordinator RSS. Then `fedsim gc`'s collection: blobs and bytes before and after.
  *
- *   npm run bench:storage -- [--cells 1000x100,10000x1000,100000x1000] [--rounds 4] [--slots 2]
+ *   npm run bench:storage -- [--cells 1000x100,10000x1000,100000x1000] [--rounds 4] [--slots 2] [--model logreg|mlp]
  *
  * Embedded (the layout does not depend on the transport); each cell in its own process.
  */
@@ -27,12 +27,15 @@ const { values } = parseArgs({
     cells: { type: 'string', default: '1000x100,10000x1000,100000x1000' },
     rounds: { type: 'string', default: '4' },
     slots: { type: 'string', default: '2' },
+    model: { type: 'string', default: 'logreg' },
     /** internal: run one cell (`N:K`) and print its result as JSON */
     cell: { type: 'string' },
   },
 });
 const rounds = Number(values.rounds);
 const slots = Number(values.slots);
+const model = values.model;
+if (model !== 'logreg' && model !== 'mlp') throw new Error(`--model: '${model}' is neither logreg nor mlp`);
 
 interface RoundFigures {
   readonly round: number;
@@ -69,7 +72,7 @@ async function runCell(numClients: number, perRound: number): Promise<CellFigure
     seed: 7,
     data: { kind: 'synthetic', numSamples: numClients * 30, featureShape: [16], numClasses: 4 },
     partition: { kind: 'iid', numClients, testRatio: 0.25 },
-    model: 'logreg',
+    model,
     algorithm: { name: 'ditto' },
     // one more round than measured: the engine evaluates all N clients after the last round
     rounds: rounds + 1,
@@ -95,7 +98,7 @@ async function runCell(numClients: number, perRound: number): Promise<CellFigure
           const refs = await committedStateRefs(rt.store, runId, t);
           const legacy: Record<string, Record<string, string>> = {};
           for (const [id, r] of refs) legacy[String(id)] = Object.fromEntries(Object.entries(r).map(([e, ref]) => [e, ref.key]));
-          const total = await sizeOf(rt.store, `runs/${runId}/`);
+          const total = await sizeOf(rt.store, keys.roundsPrefix(runId));
           const commit = JSON.parse(Buffer.from(await rt.store.get(keys.commit(runId, t))).toString('utf8')) as { stateShards: (number | null)[] };
           const one = [...refs.keys()][Math.floor(refs.size / 2)] ?? 0;
           const started = performance.now();
@@ -114,7 +117,7 @@ async function runCell(numClients: number, perRound: number): Promise<CellFigure
     if (!(err instanceof Stop)) throw err;
   }
   try {
-    const before = await sizeOf(rt.store, `runs/${runId}/`);
+    const before = await sizeOf(rt.store, keys.roundsPrefix(runId));
     const started = performance.now();
     const gc = await collectGarbage(rt.store, runId, { keepGlobalModels: 1 });
     return {
@@ -135,7 +138,7 @@ if (values.cell) {
 }
 
 const kib = (b: number) => `${(b / 1024).toFixed(1)} KiB`;
-console.log(`bench:storage: Ditto on logreg (v_i: 68 floats per client), embedded, ${slots} slots, ${rounds} rounds, gc off then fedsim gc (keep 1 global)`);
+console.log(`bench:storage: Ditto on ${model}, embedded, ${slots} slots, ${rounds} rounds, gc off then fedsim gc (keep 1 global); store = the run's rounds/`);
 console.log('| N | K | round | clients with state | blocks written | block bytes | pre-pack index bytes | store blobs | store MiB | locate 1 client ms | RSS MiB |');
 console.log('|---|---|---|---|---|---|---|---|---|---|---|');
 const gcLines: string[] = [];
@@ -155,7 +158,7 @@ for (const l of gcLines) console.log(l);
 function runChild(cell: string): Promise<CellFigures> {
   return new Promise((resolve, reject) => {
     const script = fileURLToPath(import.meta.url);
-    const child = spawn(process.execPath, [...sourceNodeArgs, script, '--cell', cell, '--rounds', String(rounds), '--slots', String(slots)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [...sourceNodeArgs, script, '--cell', cell, '--rounds', String(rounds), '--slots', String(slots), '--model', model], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     child.stdout.setEncoding('utf8').on('data', (c: string) => (out += c));
     child.on('exit', (code) => {
