@@ -176,9 +176,9 @@ const overview: DashboardSpec = {
     {
       title: 'Devices in virtual time',
       healthy:
-        'Only for runs with a `system` block. The virtual clock climbs by a similar step every round; dropped clients are mostly overcommit (the over-committed extra clients, by design), with deadline and offline drops a minority.',
+        'Only for runs with a `system` block. The virtual clock climbs by a similar step every round; dropped clients are mostly overcommit (the over-committed extra clients, by design), with deadline and offline drops a minority. FedBuff: staleness mostly 0-2 versions, few stale drops.',
       unhealthy:
-        'Virtual clock steps as long as the deadline round after round (rounds close on the deadline with fewer than K clients); deadline or offline drops as frequent as trained clients (raise system.mode.deadlineSeconds, system.mode.overcommit or the availability).',
+        'Virtual clock steps as long as the deadline round after round (rounds close on the deadline with fewer than K clients); deadline or offline drops as frequent as trained clients (raise system.mode.deadlineSeconds, system.mode.overcommit or the availability). FedBuff: p90 staleness at system.mode.maxStaleness and stale drops climbing (concurrency too high for the buffer size).',
       panels: [
         {
           title: 'Virtual clock', kind: 'timeseries', width: 12, unit: 's',
@@ -187,6 +187,20 @@ const overview: DashboardSpec = {
         {
           title: 'Clients dropped per second by reason', kind: 'timeseries', width: 12, unit: 'ops', stack: true,
           queries: [{ expr: `sum by (reason) (rate(fedsim_clients_dropped_total{${EXP}}[${RATE}]))`, legend: '{{reason}}' }],
+        },
+        {
+          title: 'Update staleness (FedBuff)', kind: 'timeseries', width: 24, unit: 'short', min: 0,
+          description: 'Model versions between a client\'s download and its update\'s arrival, over the aggregated updates (FedBuff runs only).',
+          queries: [
+            ...[0.5, 0.9].map((q) => ({
+              expr: `histogram_quantile(${q}, sum by (le, experiment) (rate(fedsim_update_staleness_bucket{${EXP}}[${RATE}])))`,
+              legend: `p${q * 100} {{experiment}}`,
+            })),
+            {
+              expr: `sum by (experiment) (rate(fedsim_update_staleness_sum{${EXP}}[${RATE}])) / sum by (experiment) (rate(fedsim_update_staleness_count{${EXP}}[${RATE}]))`,
+              legend: 'mean {{experiment}}',
+            },
+          ],
         },
       ],
     },

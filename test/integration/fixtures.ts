@@ -49,3 +49,28 @@ export function heterogeneousExperiment(): ExperimentConfig {
 }
 
 export const sourceNodeArgs = ['--conditions=fedsim-source', '--import', 'tsx'];
+
+/**
+ * FedBuff on identical devices (4 IID clients, equal speeds and bandwidths): every dispatch takes
+ * the same virtual time, so arrivals tie and go in client-id order, and the plan can be
+ * worked out by hand (fedbuff.test.ts): C = 3 in flight, B = 2 per flush, so the third of
+ * each wave arrives one version late.
+ */
+export function fedBuffExperiment(overrides: Record<string, unknown> = {}): ExperimentConfig {
+  return syntheticExperiment({
+    name: 'it-fedbuff',
+    data: { kind: 'synthetic', numSamples: 400, featureShape: [12], numClasses: 3 },
+    partition: { kind: 'iid', numClients: 4, testRatio: 0.25 },
+    rounds: 4,
+    system: {
+      devices: {
+        kind: 'sampled',
+        computeSamplesPerSecond: { kind: 'fixed', value: 50 },
+        downBytesPerSecond: { kind: 'fixed', value: 1e5 },
+        upBytesPerSecond: { kind: 'fixed', value: 1e5 },
+      },
+      mode: { kind: 'fedbuff', concurrency: 3, bufferSize: 2, maxStaleness: 1 },
+    },
+    ...overrides,
+  });
+}

@@ -8,7 +8,7 @@ import { commitRecordSchema, evalSummarySchema, InvalidJobError, keys, runExperi
 import { EmbeddedTransport, LocalDirBlobStore } from '@fedsim/runtime/adapters';
 import { committedStateRefs } from '@fedsim/runtime/engine';
 import { createHandlers } from '@fedsim/runtime/wiring';
-import { syntheticExperiment } from './fixtures.js';
+import { fedBuffExperiment, syntheticExperiment } from './fixtures.js';
 
 /**
  * A worker whose handlers forge what they reply: keys of another run, client or attempt, sample
@@ -109,5 +109,26 @@ test('a job payload naming another run\'s blobs is refused before any work', asy
   await assert.rejects(
     handlers.runParent('aggregate', { runId: 'r', labels, round: 1, clients: [1], nextClients: [], previousStateShards: [1] }, []),
     (err: unknown) => err instanceof InvalidJobError && /previous state map of run r before round 1 block 0 names version 1/.test(err.message),
+  );
+});
+
+test('FedBuff: an update key of another dispatch, or without one, is forged; honest arrivals count', async () => {
+  // Arrivals (fedbuff.test.ts): round 0 = clients 1 (dispatch 1), 2 (dispatch 2); round 1 = 3 (dispatch 0), 0 (dispatch 3).
+  const fb = fedBuffExperiment({ rounds: 2, failures: { attempts: 2, minSuccessFraction: 0.1 } });
+  const train = new Map<number, ForgeTrain>([
+    [1, (r) => ({ ...r, updateKey: keys.update('fbr', 0, 1, 1) })],
+    [3, (r) => ({ ...r, updateKey: keys.dispatchUpdate('fbr', 1, 3, 1) })],
+  ]);
+  const transport = new EmbeddedTransport({ handlers: maliciousHandlers(handlers, train, new Map()), concurrency: 2 });
+  await runExperiment(fb, { runId: 'fbr', store, transport });
+  const [first, second] = [await read(commitRecordSchema, keys.commit('fbr', 0)), await read(commitRecordSchema, keys.commit('fbr', 1))];
+  assert.deepEqual([first.succeeded, second.succeeded], [[2], [0]]);
+  assert.match(first.failures[0]!.detail, /^dispatch 1: update key .*updates\/1\/attempt-1\.bin is not the update of run fbr, round 0, client 1's dispatch 1/);
+  assert.match(second.failures[0]!.detail, /^dispatch 0: update key .*dispatches\/3\/attempt-1\.bin is not the update of run fbr, round 1, client 3's dispatch 0/);
+  assert.deepEqual([first.failures[0]!.code, second.failures[0]!.code], ['forged', 'forged']);
+  const labels = { experiment: fb.name, algorithm: fb.algorithm.name };
+  await assert.rejects(
+    handlers.runChild('train', { runId: 'fbr', labels, round: 0, clientId: 1, state: {}, instructionKey: null, dispatch: { id: 9, baseVersion: 1 } }, { attempt: 1, jobId: 'j' }),
+    (err: unknown) => err instanceof InvalidJobError && /starts from model version 1, after round 0/.test(err.message),
   );
 });

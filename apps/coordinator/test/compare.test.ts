@@ -7,7 +7,8 @@ import type { EvalStats, RoundRow, RunSummary } from '@fedsim/runtime';
 import { countByCode } from '@fedsim/runtime';
 import { loadComparison } from '../src/compare/comparison-file.js';
 import type { MethodResult } from '../src/compare/report.js';
-import { csvTable, markdownTable, writeComparisonReport } from '../src/compare/report.js';
+import { csvTable, markdownTable, virtualAccuracyPoints, writeComparisonReport } from '../src/compare/report.js';
+import { virtualRows } from './virtual-fixtures.js';
 
 const dir = await mkdtemp(join(tmpdir(), 'fedsim-compare-'));
 after(() => rm(dir, { recursive: true, force: true }));
@@ -57,4 +58,27 @@ test('a comparison file runs the base once per method with per-method and global
   await assert.rejects(loadComparison(join(dir, 'dup.yaml'), []), /two methods are labelled 'fedavg'/);
   await writeFile(join(dir, 'bad.yaml'), `name: b\nbase: base.yaml\nmethods:\n  - algorithm: { name: fedprox, mu: -1 }\n`);
   await assert.rejects(loadComparison(join(dir, 'bad.yaml'), []), /algorithm\.mu/);
+});
+
+test('methods run in virtual time get accuracy vs virtual time and dropped clients per round; others do not', async () => {
+  const timed = (label: string, accs: number[]): MethodResult => ({
+    ...method(label, Math.max(...accs)),
+    // evaluated after rounds 1 and 3, when the clock reads 20 s and 40 s
+    rows: virtualRows((r) => (r % 2 === 1 ? { personalized: stats(accs[(r - 1) / 2]!) } : undefined)),
+  });
+  const methods = [timed('wait', [0.5, 0.7]), timed('cutoff', [0.6, 0.65]), method('plain', 0.4)];
+  assert.deepEqual(
+    virtualAccuracyPoints(methods).map((p) => `${p.group}@${p.virtualSeconds}=${Math.round(p.accuracy)}`),
+    ['wait@20=50', 'wait@40=70', 'cutoff@20=60', 'cutoff@40=65'],
+  );
+  const out = join(dir, 'virtual');
+  const written = (await writeComparisonReport(out, 'vt', methods, 'cmd')).map((p) => p.split('/').at(-1));
+  assert.ok(written.includes('accuracy-vs-virtual-time.svg') && written.includes('dropped.svg'), written.join(', '));
+  const md = await readFile(join(out, 'comparison.md'), 'utf8');
+  assert.match(md, /!\[accuracy vs virtual time\]\(accuracy-vs-virtual-time\.svg\)/);
+  const svg = await readFile(join(out, 'accuracy-vs-virtual-time.svg'), 'utf8');
+  assert.match(svg, />virtual time \(s\)</);
+  for (const m of ['wait', 'cutoff']) assert.ok(svg.includes(`>${m}<`), `legend names ${m}`);
+  const dropped = await readFile(join(out, 'dropped.svg'), 'utf8');
+  for (const reason of ['deadline', 'offline', 'overcommit']) assert.ok(dropped.includes(`>${reason}<`), `legend names ${reason}`);
 });

@@ -10,6 +10,10 @@ import { reportCommand } from '../src/sweep/commands.js';
 import { loadSweepFile } from '../src/sweep/sweep-file.js';
 import { runSweep } from '../src/sweep/sweep-run.js';
 import { parseCoordinatorEnv } from '../src/env.js';
+import { parseExperiment } from '@fedsim/runtime';
+import type { ReportInput, RunData } from '../src/report/collect.js';
+import { writeReport } from '../src/report/write-report.js';
+import { virtualRows } from './virtual-fixtures.js';
 
 /** The environment as the CLI parses it, read when called (tests set REDIS_URL, S3_* first). */
 const processEnv = () => parseCoordinatorEnv(process.env);
@@ -78,6 +82,59 @@ test(
 
       await mkdir(ARTIFACTS, { recursive: true });
       await page.screenshot({ path: join(ARTIFACTS, 'report-smoke.png'), fullPage: true });
+    } finally {
+      await browser.close();
+    }
+  },
+);
+
+/** A four-round run of group `group`, seed `seed`, evaluated at model rounds 0, 2 and 4. */
+function reportRun(group: string, seed: number, timed: boolean): RunData {
+  const config = parseExperiment({
+    name: 'vt', seed, data: { kind: 'synthetic', numSamples: 40, featureShape: [4], numClasses: 2 },
+    partition: { kind: 'iid', numClients: 4 }, model: 'logreg', algorithm: { name: 'fedavg' }, rounds: 4,
+  });
+  const stats = (acc: number) => ({ pooledAccuracy: acc, pooledLoss: 1, mean: acc, std: 0.1, min: 0, max: 1, clients: 4, samples: 40 });
+  const evals = [0, 2, 4].map((round) => ({ round, results: { personalized: stats(0.3 + 0.1 * round + 0.01 * seed) }, perClient: {}, failures: [] }));
+  return { runId: `${group}-${seed}`, group, values: {}, config, evals, rows: timed ? virtualRows() : [], status: null };
+}
+
+test(
+  'a report of runs in virtual time plots accuracy against the clock and drops by reason; a plain one has neither',
+  { skip: existsSync(CHROMIUM) ? false : `no Chromium at ${CHROMIUM} (.ci/run installs Debian's chromium)` },
+  async () => {
+    const input = (timed: boolean): ReportInput => ({
+      title: timed ? 'virtual' : 'plain', kind: 'sweep', axisPaths: [], referenceTable: null, missing: [],
+      runs: [reportRun('sync', 1, timed), reportRun('sync', 2, timed)],
+    });
+    const timed = await writeReport(join(dir, 'virtual'), input(true), null, 'cmd');
+    const plain = await writeReport(join(dir, 'plain'), input(false), null, 'cmd');
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu'] });
+    try {
+      const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+      await page.goto(pathToFileURL(join(timed.dir, 'report.html')).href);
+      const box = await page.locator('#plot-virtual-accuracy svg').boundingBox();
+      assert.ok(box && box.width > 300 && box.height > 100, `virtual-time plot rendered: ${JSON.stringify(box)}`);
+      // one line per seed, each through its three evaluations (θ^0 at 0 s, then 20 s and 40 s)
+      const lines = await page.$$eval('#plot-virtual-accuracy svg .mark-line path', (ps) => ps.map((p) => p.getAttribute('d') ?? ''));
+      assert.deepEqual(lines.map((d) => (d.match(/[ML]/g) ?? []).length), [3, 3]);
+      const ticks = await page.$$eval('#plot-virtual-accuracy svg .role-axis-label text', (ts) => ts.map((t) => t.textContent ?? ''));
+      assert.ok(ticks.includes('0') && ticks.includes('40'), `x axis spans 0..40 s: ${ticks.join(' ')}`);
+      // drops: round 0 deadline + overcommit, round 2 two offline, the same in both seeds
+      const bars = await page.$$eval('#plot-dropped svg .mark-rect path', (ps) =>
+        ps.map((p) => p.getAttribute('aria-label') ?? '').filter((l) => !/clients: 0(;|$)/.test(l)),
+      );
+      assert.equal(bars.length, 3, bars.join('\n'));
+      assert.ok(bars.some((l) => /round: 2.*clients: 2.*offline|round: 2.*offline.*clients: 2/.test(l)), bars.join('\n'));
+      const runs = await page.$$eval('#runs tbody tr', (rows) => rows.map((r) => [...r.querySelectorAll('td')].at(-1)?.textContent));
+      assert.deepEqual(runs, ['40.0', '40.0'], 'the runs table shows the virtual clock');
+
+      await page.goto(pathToFileURL(join(plain.dir, 'report.html')).href);
+      assert.equal(await page.locator('#plot-accuracy svg').count(), 1);
+      assert.equal(await page.locator('#plot-virtual-accuracy, #plot-dropped').count(), 0, 'no virtual-time plots without a system block');
+      await mkdir(ARTIFACTS, { recursive: true });
+      await page.goto(pathToFileURL(join(timed.dir, 'report.html')).href);
+      await page.screenshot({ path: join(ARTIFACTS, 'report-virtual-time.png'), fullPage: true });
     } finally {
       await browser.close();
     }

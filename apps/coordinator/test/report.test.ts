@@ -4,10 +4,12 @@ import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import type { EvalStats, EvalSummary, ExperimentConfig } from '@fedsim/runtime';
 import { parseExperiment } from '@fedsim/runtime';
-import { groupStats, meanStd } from '../src/report/aggregate.js';
+import { DROP_REASONS } from '@fedsim/fl/system';
+import { droppedPoints, groupStats, meanStd, runStats, virtualCurvePoints } from '../src/report/aggregate.js';
 import type { RunData } from '../src/report/collect.js';
 import { loadReferenceTable } from '../src/report/reference.js';
 import { PALETTE, SHAPES, styleScales } from '../src/report/plots.js';
+import { virtualRows } from './virtual-fixtures.js';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 
@@ -64,4 +66,24 @@ test('up to 15 groups get 15 different colours, and colour + marker pairs stay d
   const pairs = many.color.range.map((c, i) => `${c}/${many.shape.range[i]}`);
   assert.equal(new Set(pairs).size, 40);
   assert.ok(SHAPES.length >= 8);
+});
+
+test('virtual time: accuracy at the clock of each evaluated model, drops per round and reason; nothing without a system block', () => {
+  const timed: RunData = {
+    ...run('fedavg', 1, 0.6, 0.8, 0.1),
+    evals: [evalAt(0, 0.1, 0), evalAt(2, 0.6, 0.1), evalAt(4, 0.8, 0.1)],
+    rows: virtualRows(),
+  };
+  // θ^0 at 0 s; model round 2 after round 1 closed (20 s); model round 4 after round 3 (40 s)
+  assert.deepEqual(virtualCurvePoints([timed]).map((p) => [p.virtualSeconds, Math.round(p.accuracy)]), [[0, 10], [20, 60], [40, 80]]);
+  const drops = droppedPoints([timed]).filter((p) => p.clients > 0).map((p) => `${p.round}:${p.reason}:${p.clients}`);
+  assert.deepEqual(drops, ['0:deadline:1', '0:overcommit:1', '2:offline:2']);
+  // zeros are points too: a mean over seeds must count a seed that dropped nobody
+  assert.equal(droppedPoints([timed]).length, 4 * DROP_REASONS.length);
+  assert.equal(runStats(timed).virtualSeconds, 40);
+
+  const plain = run('fedavg', 2, 0.6, 0.8, 0.1);
+  assert.deepEqual(virtualCurvePoints([plain]), []);
+  assert.deepEqual(droppedPoints([plain]), []);
+  assert.equal(runStats(plain).virtualSeconds, null);
 });

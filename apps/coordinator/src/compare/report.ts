@@ -1,7 +1,8 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { EvalStats, RoundRow, RunSummary } from '@fedsim/runtime';
-import { renderSvg, styleScales } from '../report/plots.js';
+import { roundDropPoints } from '../report/aggregate.js';
+import { droppedSpec, renderSvg, styleScales, virtualAccuracySpec } from '../report/plots.js';
 
 export interface MethodResult {
   readonly label: string;
@@ -109,6 +110,19 @@ export function accuracyPoints(methods: readonly MethodResult[]) {
   );
 }
 
+/**
+ * Personalised accuracy against the virtual clock at the end of each evaluated round, for the
+ * methods run in virtual time (a `system` block); the others contribute nothing.
+ */
+export function virtualAccuracyPoints(methods: readonly MethodResult[]) {
+  return methods.flatMap((m) =>
+    m.rows.flatMap((r) => {
+      const s = r.evaluation?.['personalized'];
+      return s && r.virtual ? [{ group: m.label, seed: 0, virtualSeconds: r.virtual.endSeconds, accuracy: 100 * s.pooledAccuracy }] : [];
+    }),
+  );
+}
+
 function methodStyle(labels: readonly string[]) {
   const { color, shape } = styleScales(labels);
   return { color: { field: 'method', type: 'nominal', scale: color }, shape: { field: 'method', type: 'nominal', scale: shape } } as const;
@@ -128,6 +142,8 @@ export async function writeComparisonReport(
 ): Promise<string[]> {
   await mkdir(outDir, { recursive: true });
   const points = accuracyPoints(methods);
+  const labels = methods.map((m) => m.label);
+  const virtual = virtualAccuracyPoints(methods);
   const written: string[] = [];
   const write = async (name: string, text: string) => {
     await writeFile(join(outDir, name), text);
@@ -139,7 +155,8 @@ export async function writeComparisonReport(
       `(all clients' test predictions pooled); "best" is over the evaluation rounds. "trained / untrained" ` +
       `splits the final per-client mean between clients that delivered at least one update and those never sampled.\n\n` +
       `${markdownTable(methods)}\n\n` +
-      `![accuracy vs round](accuracy.svg)\n`,
+      `![accuracy vs round](accuracy.svg)\n` +
+      (virtual.length ? `\n![accuracy vs virtual time](accuracy-vs-virtual-time.svg)\n\n![dropped clients per round](dropped.svg)\n` : ''),
   );
   await write('comparison.csv', `${csvTable(methods)}\n`);
   await write(
@@ -151,9 +168,14 @@ export async function writeComparisonReport(
       data: { values: points.filter((p) => p.view === 'personalized') },
       mark: { type: 'line', point: true },
       // the sweep report's palette: distinct colour + marker per method, also beyond 10 methods
-      encoding: { ...axes, ...methodStyle(methods.map((m) => m.label)) },
+      encoding: { ...axes, ...methodStyle(labels) },
     }),
   );
+  if (virtual.length) {
+    await write('accuracy-vs-virtual-time.svg', await renderSvg(virtualAccuracySpec(virtual, labels)));
+    const drops = methods.flatMap((m) => roundDropPoints(m.label, 0, m.rows));
+    await write('dropped.svg', await renderSvg(droppedSpec(drops, labels)));
+  }
   for (const m of methods) {
     await write(
       `${m.label}.svg`,

@@ -1,4 +1,5 @@
-import type { EvalSummary } from '@fedsim/runtime';
+import type { EvalSummary, RoundRow } from '@fedsim/runtime';
+import { droppedByReason } from '@fedsim/fl/system';
 import type { RunData } from './collect.js';
 import type { ReferenceTable } from './reference.js';
 import { referenceFor } from './reference.js';
@@ -34,6 +35,8 @@ export interface RunStats {
   /** std over clients of their own accuracies, at the final evaluation */
   readonly finalClientStd: number | null;
   readonly wallSeconds: number;
+  /** the virtual clock at the end of the last round with a row (runs with a `system` block), else null */
+  readonly virtualSeconds: number | null;
   /** upload + download bytes per round, mean over the rounds with result rows */
   readonly bytesPerRound: number | null;
   readonly finalModelSha256: string | null;
@@ -62,6 +65,7 @@ export function runStats(run: RunData): RunStats {
     final: finalAcc === undefined ? null : 100 * finalAcc,
     finalClientStd: finalStd === undefined ? null : 100 * finalStd,
     wallSeconds: run.rows.reduce((s, r) => s + r.wallSeconds, 0),
+    virtualSeconds: run.rows.at(-1)?.virtual?.endSeconds ?? null,
     bytesPerRound: bytes.length ? bytes.reduce((a, b) => a + b, 0) / bytes.length : null,
     finalModelSha256: run.status?.finalModelSha256 ?? null,
   };
@@ -138,3 +142,35 @@ export function bytesPoints(runs: readonly RunData[]) {
     r.rows.map((row) => ({ group: r.group, seed: r.config.seed, round: row.round, megabytes: (row.uploadBytes + row.downloadBytes) / 1e6 })),
   );
 }
+
+/** The virtual clock when model round m was evaluated: 0 for θ^0, else the end of round m − 1 (null when unknown). */
+function virtualClockAt(rows: readonly RoundRow[], modelRound: number): number | null {
+  if (modelRound === 0) return 0;
+  return rows.find((r) => r.round === modelRound - 1)?.virtual?.endSeconds ?? null;
+}
+
+/**
+ * Accuracy (percent) against the virtual clock, per group and seed, for runs planned in virtual
+ * time (a `system` block); runs without one contribute nothing.
+ */
+export function virtualCurvePoints(runs: readonly RunData[]) {
+  return runs.flatMap((r) => {
+    if (!r.rows.some((row) => row.virtual)) return [];
+    return r.evals.flatMap((e) => {
+      const acc = personalized(e);
+      const seconds = virtualClockAt(r.rows, e.round);
+      return acc === undefined || seconds === null ? [] : [{ group: r.group, seed: r.config.seed, virtualSeconds: seconds, accuracy: 100 * acc }];
+    });
+  });
+}
+
+/** One run's clients dropped per round, per reason (zeros included, so means over seeds count them). */
+export function roundDropPoints(group: string, seed: number, rows: readonly RoundRow[]) {
+  return rows.flatMap((row) =>
+    row.virtual
+      ? Object.entries(droppedByReason(row.virtual.dropped)).map(([reason, clients]) => ({ group, seed, round: row.round, reason, clients }))
+      : [],
+  );
+}
+
+export const droppedPoints = (runs: readonly RunData[]) => runs.flatMap((r) => roundDropPoints(r.group, r.config.seed, r.rows));

@@ -110,3 +110,48 @@ export function wallTimeSpec(points: Points, groups: readonly string[]): TopLeve
     ],
   };
 }
+
+/**
+ * Accuracy against the virtual clock (runs with a `system` block): one line per run, since each
+ * seed draws its own devices and so keeps its own clock; a mean over seeds would mix times.
+ */
+export function virtualAccuracySpec(points: Points, groups: readonly string[]): TopLevelSpec {
+  const { color, shape } = legend(groups);
+  return {
+    title: 'pooled personalised accuracy vs virtual time: one line per run (seed)',
+    width: 640,
+    height: 360,
+    data: { values: [...points] },
+    mark: { type: 'line', point: { filled: true, size: 50 } },
+    encoding: {
+      x: { field: 'virtualSeconds', type: 'quantitative', title: 'virtual time (s)' },
+      y: { field: 'accuracy', type: 'quantitative', title: 'accuracy (%)', scale: { zero: false } },
+      color,
+      shape,
+      detail: { field: 'seed', type: 'nominal' },
+      order: { field: 'virtualSeconds', type: 'quantitative' },
+    },
+  };
+}
+
+/** One colour per drop reason, the same in every report. */
+const REASON_SCALE = { domain: ['deadline', 'offline', 'overcommit'], range: ['#d62728', '#7f7f7f', '#ff7f0e'] };
+
+/** Sampled clients not trained, per round and reason, stacked; mean over seeds; one panel per group. */
+export function droppedSpec(points: Points, groups: readonly string[]): TopLevelSpec {
+  return {
+    title: 'clients dropped per round by reason: mean over seeds',
+    data: { values: [...points] },
+    facet: { row: { field: 'group', type: 'nominal', title: null, sort: [...groups] } },
+    spec: {
+      width: 640,
+      height: 110,
+      mark: 'bar',
+      encoding: {
+        x: { field: 'round', type: 'ordinal', title: 'round' },
+        y: { aggregate: 'mean', field: 'clients', type: 'quantitative', title: 'clients', stack: 'zero' },
+        color: { field: 'reason', type: 'nominal', title: 'reason', scale: REASON_SCALE },
+      },
+    },
+  };
+}

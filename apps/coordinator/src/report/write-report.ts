@@ -1,10 +1,10 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { GroupStats, MeanStd, RunStats } from './aggregate.js';
-import { bytesPoints, clientPoints, curvePoints, groupStats, runStats } from './aggregate.js';
+import { bytesPoints, clientPoints, curvePoints, droppedPoints, groupStats, runStats, virtualCurvePoints } from './aggregate.js';
 import type { ReportInput } from './collect.js';
 import type { ReferenceTable } from './reference.js';
-import { accuracyCurveSpec, bytesSpec, clientDistributionSpec, renderSvg, wallTimeSpec } from './plots.js';
+import { accuracyCurveSpec, bytesSpec, clientDistributionSpec, droppedSpec, renderSvg, virtualAccuracySpec, wallTimeSpec } from './plots.js';
 
 const num = (x: number | null | undefined, digits = 2) => (x === null || x === undefined ? '' : x.toFixed(digits));
 const meanStdText = (m: MeanStd | null) => (m === null ? '' : m.std === null ? `${num(m.mean)} (1 seed)` : `${num(m.mean)} ± ${num(m.std)}`);
@@ -38,7 +38,7 @@ function groupRow(g: GroupStats): string[] {
   ];
 }
 
-export const RUN_COLUMNS = ['run', 'group', 'seed', 'state', 'rounds', 'best acc (%)', 'best at round', 'final acc (%)', 'final std over clients (%)', 'wall time (s)', 'final model sha256'] as const;
+export const RUN_COLUMNS = ['run', 'group', 'seed', 'state', 'rounds', 'best acc (%)', 'best at round', 'final acc (%)', 'final std over clients (%)', 'wall time (s)', 'final model sha256', 'virtual time (s)'] as const;
 
 function runRow(r: RunStats): string[] {
   return [
@@ -53,6 +53,7 @@ function runRow(r: RunStats): string[] {
     num(r.finalClientStd),
     num(r.wallSeconds, 1),
     r.finalModelSha256 ?? '',
+    num(r.virtualSeconds, 1),
   ];
 }
 
@@ -106,8 +107,15 @@ export async function writeReport(outDir: string, input: ReportInput, table: Ref
   const groups = groupStats(input.runs, table);
   const runs = input.runs.map(runStats);
   const names = groups.map((g) => g.group);
+  // Runs planned in virtual time (a `system` block) add their clock and their dropped clients.
+  const virtualPoints = virtualCurvePoints(input.runs);
+  const drops = droppedPoints(input.runs);
   const plots: { id: string; caption: string; svg: string }[] = [
     { id: 'accuracy', caption: 'accuracy vs round', svg: await renderSvg(accuracyCurveSpec(curvePoints(input.runs), names)) },
+    ...(virtualPoints.length
+      ? [{ id: 'virtual-accuracy', caption: 'accuracy vs virtual time', svg: await renderSvg(virtualAccuracySpec(virtualPoints, names)) }]
+      : []),
+    ...(drops.length ? [{ id: 'dropped', caption: 'dropped clients per round by reason', svg: await renderSvg(droppedSpec(drops, names)) }] : []),
     { id: 'clients', caption: 'per-client accuracy', svg: await renderSvg(clientDistributionSpec(clientPoints(input.runs), names)) },
     { id: 'bytes', caption: 'communication per round', svg: await renderSvg(bytesSpec(bytesPoints(input.runs), names)) },
     {

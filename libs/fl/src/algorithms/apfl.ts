@@ -10,6 +10,7 @@ import { softmaxCrossEntropy } from '../train/loss.js';
 import { checkTrainOptions } from '../train/options.js';
 import { TorchSgd } from '../train/torch-sgd.js';
 import { weightedMeanAggregation } from './base.js';
+import { localSamples } from '../system/duration.js';
 import type {
   Algorithm,
   AlgorithmEnv,
@@ -174,6 +175,8 @@ export const apfl: Algorithm<ApflOptions> = {
       hasGlobalModel: true,
       personalState: [APFL_PERSONAL_STATE],
       ...weightedMeanAggregation(env.model.spec, selectAll),
+      // Every batch takes a gradient of w and one of the mixture (v, α): two passes per sample.
+      localWorkSamples: (numTrain) => 2 * localSamples(numTrain, env.train),
       fit: (input) => apflFit(env, options, input),
       evaluate: (input) => apflEvaluate(env, options, input),
     };

@@ -4,6 +4,8 @@ import type { ParamSpec } from '../params/spec.js';
 import { selectAll, selectNone } from '../params/spec.js';
 import { evaluate } from '../train/evaluate.js';
 import { trainLocal } from '../train/sgd.js';
+import type { LocalTrainOptions } from '../train/types.js';
+import { localSamples } from '../system/duration.js';
 import { sgdFit, weightedMeanAggregation } from './base.js';
 import { proximalLoss } from './fedprox.js';
 import { derivedSeed } from './sampling.js';
@@ -44,6 +46,15 @@ export function dittoPersonalModel(spec: ParamSpec, global: Float32Array, state:
   return v;
 }
 
+/** The personal pass's settings: the experiment's, with `personalEpochs` when given. */
+function personalPass(env: AlgorithmEnv, options: DittoOptions): Omit<LocalTrainOptions, 'seed'> {
+  return { ...env.train, ...(options.personalEpochs !== undefined ? { epochs: options.personalEpochs } : {}) };
+}
+
+/** Ditto's local work: the global copy's pass, then the personal model's. */
+export const dittoLocalWorkSamples = (env: AlgorithmEnv, options: DittoOptions, numTrain: number): number =>
+  localSamples(numTrain, env.train) + localSamples(numTrain, personalPass(env, options));
+
 /**
  * One Ditto participation (Li et al. 2021): the global copy is trained exactly as FedAvg's local
  * update from θ_g (and is what gets uploaded), then v_i is trained from its stored value on
@@ -67,11 +78,7 @@ export async function dittoFit(env: AlgorithmEnv, options: DittoOptions, input: 
       env.model,
       v,
       input.train,
-      {
-        ...env.train,
-        ...(options.personalEpochs !== undefined ? { epochs: options.personalEpochs } : {}),
-        seed: derivedSeed(input.seed, 'ditto', 'personal'),
-      },
+      { ...personalPass(env, options), seed: derivedSeed(input.seed, 'ditto', 'personal') },
       options.lambda > 0 ? { extraLoss: proximalLoss(options.lambda, anchor) } : {},
     );
     return {
@@ -117,6 +124,7 @@ export const ditto: Algorithm<DittoOptions> = {
       hasGlobalModel: true,
       personalState: [DITTO_PERSONAL_STATE],
       ...weightedMeanAggregation(env.model.spec, selectAll),
+      localWorkSamples: (numTrain) => dittoLocalWorkSamples(env, options, numTrain),
       fit: (input) => dittoFit(env, options, input),
       evaluate: (input) => dittoEvaluate(env, input),
     };

@@ -4,6 +4,7 @@ import { trainLocal } from '../train/sgd.js';
 import type { LocalTrainOptions } from '../train/types.js';
 import { personalizedEvaluate, weightedMeanAggregation } from './base.js';
 import { derivedSeed } from './sampling.js';
+import { localSamples } from '../system/duration.js';
 import type { Algorithm, AlgorithmEnv, AlgorithmHooks, FitInput, FitResult } from './types.js';
 
 export const fedRepOptionsSchema = z
@@ -19,6 +20,15 @@ export type FedRepOptions = z.infer<typeof fedRepOptionsSchema>;
 const isHead = selectRole('head');
 const isBody = selectRole('body');
 
+/** One phase's settings: the experiment's batches and SGD, the phase's own epochs. */
+function phasePlan(env: AlgorithmEnv, epochs: number): Omit<LocalTrainOptions, 'seed'> {
+  return { sgd: env.train.sgd, batchSize: env.train.batchSize, dropLast: env.train.dropLast, epochs };
+}
+
+/** FedRep's local work: the head phase's epochs, then the body phase's. */
+export const fedRepLocalWorkSamples = (env: AlgorithmEnv, options: FedRepOptions, numTrain: number): number =>
+  localSamples(numTrain, phasePlan(env, options.headEpochs)) + localSamples(numTrain, phasePlan(env, options.bodyEpochs));
+
 /**
  * One FedRep participation: head phase, then body phase, each with a fresh optimiser so no
  * momentum leaks into the frozen part (a frozen tensor gets no update at all, unlike masking
@@ -27,10 +37,7 @@ const isBody = selectRole('body');
  */
 export async function fedRepFit(env: AlgorithmEnv, options: FedRepOptions, input: FitInput): Promise<FitResult> {
   const phase = (epochs: number, name: string): LocalTrainOptions => ({
-    sgd: env.train.sgd,
-    batchSize: env.train.batchSize,
-    dropLast: env.train.dropLast,
-    epochs,
+    ...phasePlan(env, epochs),
     // Distinct shuffles per phase; the body phase would otherwise replay the head's first epoch.
     seed: derivedSeed(input.seed, 'fedrep', name),
   });
@@ -61,6 +68,7 @@ export const fedrep: Algorithm<FedRepOptions> = {
       upload: 'model',
       hasGlobalModel: false,
       ...weightedMeanAggregation(env.model.spec, isBody),
+      localWorkSamples: (numTrain) => fedRepLocalWorkSamples(env, options, numTrain),
       fit: (input) => fedRepFit(env, options, input),
       evaluate: (input) => personalizedEvaluate(env, hooks, input),
     };

@@ -108,6 +108,16 @@ export interface InstructResult {
   readonly report?: Readonly<Record<string, JsonValue>>;
 }
 
+/** The engine's encoded blob sizes, handed to `transferBytes`. */
+export interface EncodedSizes {
+  /** θ_g as a train job downloads it */
+  readonly model: number;
+  /** the update as a train job uploads it (the shared tensors) */
+  readonly update: number;
+  /** an instruction as the engine stores it for a train job */
+  instruction(instruction: Instruction): number;
+}
+
 export interface AlgorithmHooks {
   /** Tensors kept per client on the server side; never uploaded, never aggregated. */
   readonly personal: TensorSelector;
@@ -132,10 +142,16 @@ export interface AlgorithmHooks {
   poolOf?(clientId: number): string;
   /**
    * Bytes a real device moves for this client per round, for virtual time (`system`): a
-   * submodel's values and positions rather than the dense blob fedsim stores. Absent: the dense
-   * encoded global model down and update up.
+   * submodel's values and positions rather than the dense blob fedsim stores, or the blobs the
+   * engine ships plus an instruction. Absent: `encoded.model` down and `encoded.update` up.
    */
-  transferBytes?(clientId: number): { readonly download: number; readonly upload: number };
+  transferBytes?(clientId: number, encoded: EncodedSizes): { readonly download: number; readonly upload: number };
+  /**
+   * Samples `fit` passes through a model per round for a client with `numTrain` training samples
+   * (a second model or phase counts again), for virtual time's compute term. Absent: one local
+   * training with the experiment's settings, `localSamples(numTrain, env.train)`.
+   */
+  localWorkSamples?(numTrain: number): number;
   /** Server side, by the aggregation of the previous round: per-client instruction for a round. */
   instruct?(input: InstructInput): InstructResult;
   /**

@@ -64,6 +64,8 @@ export const fedBuffModeSchema = z
     /** updates more than this many model versions old are dropped */
     maxStaleness: z.number().int().min(0),
     staleness: stalenessWeightSchema.default({ kind: 'polynomial', exponent: 0.5 }),
+    /** a client whose update waits in the buffer is dispatched again only after the flush (never twice in one step) */
+    oncePerFlush: z.boolean().default(false),
   })
   .strict()
   .refine((m) => m.bufferSize <= m.concurrency, {

@@ -5,6 +5,8 @@ import type { FedBuffMode, StalenessWeight } from './config.js';
 /** An update as FedBuff sees it: who, trained from which model version, how stale on arrival. */
 export interface BufferedUpdate {
   readonly clientId: number;
+  /** the run's dispatch number (0, 1, …): a client may be dispatched twice from one version */
+  readonly dispatch: number;
   /** the global model version the client downloaded */
   readonly baseVersion: number;
   /** versions committed between its download and its arrival */
@@ -14,6 +16,7 @@ export interface BufferedUpdate {
 
 export interface FedBuffDrop {
   readonly clientId: number;
+  readonly dispatch: number;
   readonly baseVersion: number;
   readonly reason: 'stale' | 'offline';
   readonly at: number;
@@ -42,6 +45,7 @@ export interface FedBuffPlanInput {
 
 interface InFlight {
   readonly clientId: number;
+  readonly dispatch: number;
   readonly baseVersion: number;
   readonly at: number;
   readonly offline: boolean;
@@ -52,7 +56,8 @@ interface InFlight {
  * (earliest first, ties to the lower client id) enters the buffer unless it is more than
  * maxStaleness versions old; every B buffered arrivals make a new version; each finished or lost
  * client is replaced at once by a client drawn from those online and idle, from the stream
- * (seed, 'fedbuff', dispatch number). Same seed, same plan.
+ * (seed, 'fedbuff', dispatch number). With `oncePerFlush` a client whose update waits in the
+ * buffer is not idle until the flush, so no client arrives twice in one step. Same seed, same plan.
  */
 export function planFedBuff(input: FedBuffPlanInput): FedBuffStep[] {
   const { seed, numClients, mode, availability, steps, secondsOf } = input;
@@ -65,14 +70,15 @@ export function planFedBuff(input: FedBuffPlanInput): FedBuffStep[] {
       const idle: number[] = [];
       for (let c = 0; c < numClients; c++) if (!busy.has(c) && availability.isOnline(c, version, t)) idle.push(c);
       if (idle.length === 0) return;
-      const clientId = idle[Rng.derive(seed, 'fedbuff', dispatches++).int(idle.length)]!;
+      const dispatch = dispatches++;
+      const clientId = idle[Rng.derive(seed, 'fedbuff', dispatch).int(idle.length)]!;
       const seconds = secondsOf(clientId, version);
       if (!(seconds >= 0) || !Number.isFinite(seconds)) {
         throw new Error(`client ${clientId} needs ${seconds} virtual seconds: profiles and byte sizes must be positive and finite`);
       }
       const until = availability.onlineUntil(clientId, version, t);
       const finish = t + seconds;
-      flying.push({ clientId, baseVersion: version, at: Math.min(finish, until), offline: until < finish });
+      flying.push({ clientId, dispatch, baseVersion: version, at: Math.min(finish, until), offline: until < finish });
       busy.add(clientId);
     }
   };
@@ -83,7 +89,10 @@ export function planFedBuff(input: FedBuffPlanInput): FedBuffStep[] {
   fill(0);
   while (plan.length < steps) {
     if (flying.length === 0) {
-      throw new Error(`FedBuff: no client online to train model version ${version}; availability is too sparse for concurrency ${mode.concurrency}`);
+      throw new Error(
+        `FedBuff: no client online to train model version ${version}; availability is too sparse for concurrency ${mode.concurrency}` +
+          (mode.oncePerFlush ? ` (with oncePerFlush a flush needs ${mode.bufferSize} distinct online clients)` : ''),
+      );
     }
     let next = 0;
     for (let i = 1; i < flying.length; i++) {
@@ -92,12 +101,14 @@ export function planFedBuff(input: FedBuffPlanInput): FedBuffStep[] {
       if (a.at < b.at || (a.at === b.at && a.clientId < b.clientId)) next = i;
     }
     const ev = flying.splice(next, 1)[0]!;
-    busy.delete(ev.clientId);
     const staleness = version - ev.baseVersion;
-    if (ev.offline) dropped.push({ clientId: ev.clientId, baseVersion: ev.baseVersion, reason: 'offline', at: ev.at });
-    else if (staleness > mode.maxStaleness) dropped.push({ clientId: ev.clientId, baseVersion: ev.baseVersion, reason: 'stale', at: ev.at });
-    else buffer.push({ clientId: ev.clientId, baseVersion: ev.baseVersion, staleness, arrivedAt: ev.at });
+    const buffered = !ev.offline && staleness <= mode.maxStaleness;
+    if (!(buffered && mode.oncePerFlush)) busy.delete(ev.clientId);
+    if (ev.offline) dropped.push({ clientId: ev.clientId, dispatch: ev.dispatch, baseVersion: ev.baseVersion, reason: 'offline', at: ev.at });
+    else if (staleness > mode.maxStaleness) dropped.push({ clientId: ev.clientId, dispatch: ev.dispatch, baseVersion: ev.baseVersion, reason: 'stale', at: ev.at });
+    else buffer.push({ clientId: ev.clientId, dispatch: ev.dispatch, baseVersion: ev.baseVersion, staleness, arrivedAt: ev.at });
     if (buffer.length === mode.bufferSize) {
+      if (mode.oncePerFlush) for (const u of buffer) busy.delete(u.clientId);
       version++;
       plan.push({ version, closesAt: ev.at, updates: buffer, dropped });
       buffer = [];

@@ -2,13 +2,20 @@ import { Rng } from '../util/rng.js';
 import type { Availability } from './availability.js';
 import type { SyncMode } from './config.js';
 
-/** Why a sampled client was not trained. */
-export type DropReason = 'deadline' | 'offline' | 'overcommit';
-export const DROP_REASONS: readonly DropReason[] = ['deadline', 'offline', 'overcommit'];
+/** Why a sampled client was not trained; `stale` only in FedBuff (arrives more than maxStaleness versions late). */
+export type DropReason = 'deadline' | 'offline' | 'overcommit' | 'stale';
+export const DROP_REASONS: readonly DropReason[] = ['deadline', 'offline', 'overcommit', 'stale'];
 
 export interface DroppedClient {
   readonly clientId: number;
   readonly reason: DropReason;
+}
+
+/** How many clients were dropped for each reason (every reason present, zeros included). */
+export function droppedByReason(dropped: Iterable<DroppedClient>): Record<DropReason, number> {
+  const counts = Object.fromEntries(DROP_REASONS.map((r) => [r, 0])) as Record<DropReason, number>;
+  for (const d of dropped) counts[d.reason]++;
+  return counts;
 }
 
 /** One synchronous round in virtual time, decided before any client trains. */

@@ -9,6 +9,7 @@ import {
   fedobp,
   fedobpOptions,
   importance,
+  nominalPatchElements,
   patchFromInstruction,
   personalisation,
 } from '../../src/algorithms/fedobp/index.js';
@@ -16,6 +17,7 @@ import type { FedObpOptions, FedObpReport } from '../../src/algorithms/fedobp/in
 import { algorithmByName } from '../../src/algorithms/registry.js';
 import type { ClientData } from '../../src/data/types.js';
 import { createModel } from '../../src/models/index.js';
+import { encodeBlob } from '../../src/params/codec.js';
 import { selectAll, tensorByName } from '../../src/params/spec.js';
 import { evaluate } from '../../src/train/evaluate.js';
 import { Rng } from '../../src/util/rng.js';
@@ -208,4 +210,33 @@ test('a stored θ_last of the wrong size names the client and round', () => {
   );
   // selectAll is referenced so the declaration test above cannot drift from base's helpers.
   assert.ok(selectAll(spec.tensors[0]!));
+});
+
+test('transferBytes (virtual time): θ_g and the encoded patch instruction down, the full model up', () => {
+  const q = 0.99;
+  // mlp 4 → 200 → 200 → 3: 1000 + 40200 + 603 candidates; above the linear 0.99-quantile of
+  // 41803 distinct scores: 41802 − ⌊0.99 · 41802⌋ = 41802 − 41383 = 419 elements.
+  assert.equal(spec.size, 41803);
+  assert.equal(nominalPatchElements(spec.size, q), 419);
+  assert.equal(nominalPatchElements(spec.size, 0), spec.size);
+  assert.equal(nominalPatchElements(spec.size, 1), 0);
+
+  const instructionBytes = (i: Instruction) => encodeBlob({ kind: 'instruction', meta: { ...i.meta }, arrays: { ...i.arrays } }).byteLength;
+  const encoded = { model: 1000, update: 2000, instruction: instructionBytes };
+  const hooks = hooksOf({ q });
+  const t = hooks.transferBytes!(3, encoded);
+  // header 16 + manifest padded to 8 + indices 419·4 = 1676 → 1680 + values 1676 → 1680 + trailer 8
+  const manifest =
+    '{"kind":"instruction","meta":{"round":100,"clientId":3,"personalised":419,"threshold":0.12345678901234568},' +
+    '"arrays":[{"name":"indices","dtype":"u32","length":419,"offset":0},{"name":"values","dtype":"f32","length":419,"offset":1680}]}';
+  const padded = Math.ceil(manifest.length / 8) * 8;
+  assert.deepEqual(t, { download: 1000 + 16 + padded + 1680 + 1680 + 8, upload: 2000 });
+
+  // What the server really writes for a returning client (distinct scores) differs only in the
+  // meta's threshold and round digits: within one 8-byte padding step.
+  const global = drifted(1, 0.05);
+  const state: ClientState = { [LAST_STATE]: drifted(2, 0.05) };
+  const real = hooks.instruct!({ clientId: 3, round: 7, global, state }).instruction!;
+  assert.equal(patchOf(real).indices.length, 419);
+  assert.ok(Math.abs(t.download - 1000 - instructionBytes(real)) <= 8, `${t.download - 1000} vs ${instructionBytes(real)}`);
 });

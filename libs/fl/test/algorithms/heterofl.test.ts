@@ -196,10 +196,13 @@ test('options, routing and evaluation names', async () => {
   assert.deepEqual(res['global'], res['size_1']);
 });
 
+/** the engine's dense sizes: submodel algorithms charge their own bytes instead */
+const DENSE = { model: 1e9, update: 1e9, instruction: () => 1e9 };
+
 test('transferBytes (virtual time): a half-width client moves its slice and a position bitmap', () => {
   const hooks = hooksOf(2, { capacities: [{ beta: 1, share: 0.5 }, { beta: 0.5, share: 0.5 }] });
-  const full = hooks.transferBytes!(0);
-  const half = hooks.transferBytes!(1);
+  const full = hooks.transferBytes!(0, DENSE);
+  const half = hooks.transferBytes!(1, DENSE);
   // β = 1: every element (4 bytes each) plus the bitmap ⌈n/8⌉
   assert.equal(full.upload, mlp.spec.size * 4 + Math.ceil(mlp.spec.size / 8));
   assert.ok(half.upload < full.upload * 0.75 && half.upload > full.upload * 0.2, `${half.upload} of ${full.upload}`);

@@ -26,6 +26,25 @@ test('FedBuff arrival order, staleness and refills match the hand-computed sched
   );
 });
 
+test('oncePerFlush: a buffered client waits for the flush, hand-computed', () => {
+  const plan = planFedBuff({ ...input, mode: { ...mode, oncePerFlush: true } });
+  // t=1: 0 buffered, stays busy; 2: 1 → v1, both redispatched from v1 (at 3, 4). 4 → v2, again
+  // from v2 (5, 6). At 5: 0 buffered, then 2 (v0, s2 > 1) dropped and redispatched; 6 → v3; 8 → v4.
+  assert.deepEqual(
+    plan.map((s) => [s.version, s.closesAt, s.updates.map(brief), s.dropped.map((d) => `${d.clientId}:${d.reason}@${d.at}`)]),
+    [
+      [1, 2, ['0/v0/s0@1', '1/v0/s0@2'], []],
+      [2, 4, ['0/v1/s0@3', '1/v1/s0@4'], []],
+      [3, 6, ['0/v2/s0@5', '1/v2/s0@6'], ['2:stale@5']],
+      [4, 8, ['0/v3/s0@7', '1/v3/s0@8'], []],
+    ],
+  );
+  // One client cannot fill a buffer of two distinct clients: refused, where plain FedBuff takes it twice.
+  const lone = { ...input, numClients: 1, mode: { ...mode, concurrency: 2 } };
+  assert.equal(planFedBuff(lone)[0]!.updates.length, 2);
+  assert.throws(() => planFedBuff({ ...lone, mode: { ...lone.mode, oncePerFlush: true } }), /with oncePerFlush a flush needs 2 distinct online clients/);
+});
+
 test('FedBuff plans are deterministic: same seed, same arrivals', () => {
   const many = { ...input, numClients: 40, steps: 30, mode: { ...mode, concurrency: 8, bufferSize: 4, maxStaleness: 3 }, secondsOf: (c: number, v: number) => 1 + ((c * 7 + v) % 11) };
   assert.deepEqual(planFedBuff(many), planFedBuff(many));

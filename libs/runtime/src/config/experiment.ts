@@ -125,10 +125,6 @@ export function parseExperiment(raw: unknown, where = 'experiment config'): Expe
     throw new ConfigError(`invalid ${where}:\n  - aggregation: robust aggregation, clipping and DP noise replace a weighted mean `
       + `of client models; algorithm '${name}' aggregates differently (allowed with: ${[...WEIGHTED_MEAN_ALGORITHMS].join(', ')})`);
   }
-  if (cfg.system?.mode.kind === 'fedbuff') {
-    throw new ConfigError(`invalid ${where}:\n  - system.mode: 'fedbuff' is planned in virtual time (libs/fl/src/system/fedbuff.ts) `
-      + `but the engine does not run it yet; use kind 'sync' (with deadlineSeconds and overcommit)`);
-  }
   return { ...cfg, algorithm: { name, ...(opts.data as Record<string, unknown>) } };
 }
 

@@ -186,12 +186,12 @@ export async function aggregateRound(
 }
 
 /** Updates and partials fetched ahead of the sum that consumes them in order (bounded memory). */
-const FETCH_WINDOW = 16;
+export const FETCH_WINDOW = 16;
 
-type Fetched = { readonly bytes: Uint8Array } | { readonly error: unknown } | null;
+export type Fetched = { readonly bytes: Uint8Array } | { readonly error: unknown } | null;
 
 /** A fetch that never rejects: a missing or unreadable blob becomes that item's failure, in order. */
-function fetchBlob<T>(deps: JobHandlerDeps, keyOf: (item: T) => string | null) {
+export function fetchBlob<T>(deps: JobHandlerDeps, keyOf: (item: T) => string | null) {
   return async (ref: T): Promise<{ ref: T; fetched: Fetched }> => {
     const key = keyOf(ref);
     if (key === null) return { ref, fetched: null };
@@ -208,7 +208,7 @@ function fetchBlob<T>(deps: JobHandlerDeps, keyOf: (item: T) => string | null) {
  * store does not hold are the contribution's fault; anything else is the store failing, not the
  * update, and is thrown so the aggregation is retried.
  */
-function decodeFetched<V>(fetched: Fetched, decode: (bytes: Uint8Array) => V, reject: (code: FailureCode, detail: string) => void): V | null {
+export function decodeFetched<V>(fetched: Fetched, decode: (bytes: Uint8Array) => V, reject: (code: FailureCode, detail: string) => void): V | null {
   if (!fetched) return null;
   if ('error' in fetched) {
     if (fetched.error instanceof BlobNotFoundError) reject('malformed', `the reply names ${fetched.error.key}, which is not in the store`);

@@ -1,6 +1,6 @@
 import { derivedSeed } from '@fedsim/fl/algorithms';
 import { clientData } from '@fedsim/fl/data';
-import { NonRetryableError } from '../errors/non-retryable.js';
+import { InvalidJobError, NonRetryableError } from '../errors/non-retryable.js';
 import type { ChildContext, ChildKind, ChildOutcome, JobHandlers, ParentKind } from '../ports/transport.js';
 import { parsePayload } from '../jobs/catalog.js';
 import type { EvalPayload, EvalReply, Jobs, TrainPayload, TrainReply } from '../jobs/catalog.js';
@@ -11,6 +11,7 @@ import { loadState, putStatePack } from './client-state/pack.js';
 import { keys } from './keys.js';
 import type { JobHandlerDeps } from './job-handler-deps.js';
 import { aggregateRound } from './aggregate.js';
+import { aggregateFedBuff } from '../system/fedbuff-aggregate.js';
 import { assertRefsInRun } from './reply-trust.js';
 import { summarizeEvaluation } from './eval-summary.js';
 
@@ -22,7 +23,10 @@ type ParentRunners = {
 };
 
 const childRunners: ChildRunners = { train, trainCohort, eval: evaluateClient };
-const parentRunners: ParentRunners = { aggregate: aggregateRound, evalSummary: summarizeEvaluation };
+const parentRunners: ParentRunners = {
+  aggregate: (deps, p, outcomes) => (p.fedbuff ? aggregateFedBuff(deps, p, p.fedbuff.arrivals, outcomes) : aggregateRound(deps, p, outcomes)),
+  evalSummary: summarizeEvaluation,
+};
 
 /**
  * The worker's jobs, independent of transport: the same code serves embedded and BullMQ runs.
@@ -47,15 +51,21 @@ export function createJobHandlers(deps: JobHandlerDeps): JobHandlers {
 async function train(deps: JobHandlerDeps, p: TrainPayload, ctx: ChildContext): Promise<TrainReply> {
   const started = performance.now();
   assertRefsInRun('train', p.runId, p.state, p.instructionKey);
+  if (p.dispatch && p.dispatch.baseVersion > p.round) {
+    throw new InvalidJobError(`train job: dispatch ${p.dispatch.id} starts from model version ${p.dispatch.baseVersion}, after round ${p.round}`);
+  }
   const rc = await deps.contexts.get(p.runId);
-  const globalBytes = await deps.store.get(keys.global(p.runId, p.round));
+  // FedBuff: the client trains from the (older) version it downloaded when it was dispatched.
+  const globalBytes = await deps.store.get(keys.global(p.runId, p.dispatch?.baseVersion ?? p.round));
   const global = decodeModel(globalBytes, rc.model.spec);
-  const trained = await trainClient(deps.store, rc, p.round, global, p);
+  const trained = await trainClient(deps.store, rc, p.round, global, p, p.dispatch?.id);
   const stateKey = keys.trainedState(p.runId, p.round, p.clientId, ctx.attempt);
   const packed = await putStatePack(deps.store, stateKey, [trained], { round: p.round, client: p.clientId });
   // A diverged (NaN/Inf) update is still uploaded: retrying is deterministic and would diverge
   // again, and the aggregation rejects it with a recorded reason before it can reach θ_g.
-  const updateKey = keys.update(p.runId, p.round, p.clientId, ctx.attempt);
+  const updateKey = p.dispatch
+    ? keys.dispatchUpdate(p.runId, p.round, p.dispatch.id, ctx.attempt)
+    : keys.update(p.runId, p.round, p.clientId, ctx.attempt);
   const updateBytes = encodeModel(rc.uploadSpec, trained.upload, { round: p.round, client: p.clientId });
   await deps.store.put(updateKey, updateBytes);
   return {

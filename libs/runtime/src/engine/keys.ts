@@ -16,6 +16,9 @@ export const keys = {
     `runs/${runId}/rounds/${pad(round)}/instructions/${client}.bin`,
   update: (runId: string, round: number, client: number, attempt: number) =>
     `runs/${runId}/rounds/${pad(round)}/updates/${client}/attempt-${attempt}.bin`,
+  /** FedBuff: one dispatch's update (a client may train twice in one round, from different model versions) */
+  dispatchUpdate: (runId: string, round: number, dispatch: number, attempt: number) =>
+    `runs/${runId}/rounds/${pad(round)}/dispatches/${dispatch}/attempt-${attempt}.bin`,
   /** a cohort's partial sum of its accepted updates (weighted-sum algorithms) */
   partial: (runId: string, round: number, cohort: number, attempt: number) =>
     `runs/${runId}/rounds/${pad(round)}/partials/${cohort}/attempt-${attempt}.bin`,

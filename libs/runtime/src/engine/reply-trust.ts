@@ -14,6 +14,7 @@ import { keys } from './keys.js';
  * Why a train reply names a key the run did not assign to this client's job, or null. A client
  * summed into its cohort's partial has no update key; its state must still be in its own job's
  * state pack (its `train` job's, or its cohort's).
+ * A FedBuff job's update is keyed by its dispatch, so one client's two jobs of a round differ.
  */
 export function forgedTrainKeys(
   runId: string,
@@ -21,6 +22,7 @@ export function forgedTrainKeys(
   clientId: number,
   attempts: number,
   reply: { readonly updateKey: string | null; readonly stateKey: string | null; readonly cohort: number | null },
+  dispatch?: number,
 ): string | null {
   const cohort = reply.cohort;
   const stateOf = (a: number) => (cohort === null ? keys.trainedState(runId, round, clientId, a) : keys.cohortState(runId, round, cohort, a));
@@ -31,9 +33,12 @@ export function forgedTrainKeys(
     }
     return null;
   }
-  const attempt = attemptOf(reply.updateKey, (a) => keys.update(runId, round, clientId, a), attempts);
+  const updateOf = (a: number) =>
+    dispatch === undefined ? keys.update(runId, round, clientId, a) : keys.dispatchUpdate(runId, round, dispatch, a);
+  const attempt = attemptOf(reply.updateKey, updateOf, attempts);
   if (attempt === null) {
-    return `update key ${reply.updateKey} is not the update of run ${runId}, round ${round}, client ${clientId}, attempt 1-${attempts}`;
+    const whose = dispatch === undefined ? `client ${clientId}` : `client ${clientId}'s dispatch ${dispatch}`;
+    return `update key ${reply.updateKey} is not the update of run ${runId}, round ${round}, ${whose}, attempt 1-${attempts}`;
   }
   // state comes from the same attempt that trained the update, never from another job's
   if (reply.stateKey !== null && reply.stateKey !== stateOf(attempt)) {

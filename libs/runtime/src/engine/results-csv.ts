@@ -1,4 +1,5 @@
 import { countByCode } from '../jobs/failures.js';
+import { droppedByReason } from '@fedsim/fl/system';
 import type { RoundRow } from './results.js';
 
 const EVAL_NAMES = ['personalized', 'global', 'before', 'after'] as const;
@@ -18,6 +19,9 @@ export const CSV_HEADER = [
   'virtual_seconds',
   'virtual_clock_seconds',
   'dropped_clients',
+  // FedBuff only: over the flush's arrivals, in model versions
+  'staleness_mean',
+  'staleness_max',
   ...EVAL_NAMES.flatMap((n) => [`${n}_pooled_acc`, `${n}_mean_acc`, `${n}_std_acc`, `${n}_min_acc`, `${n}_max_acc`, `${n}_pooled_loss`]),
   // robust / DP aggregation only (empty otherwise)
   'clipped_updates',
@@ -41,6 +45,7 @@ export function csvLine(row: RoundRow): string {
     row.virtual ? num(row.virtual.endSeconds - row.virtual.startSeconds, 3) : '',
     row.virtual ? num(row.virtual.endSeconds, 3) : '',
     row.virtual ? droppedReasons(row.virtual.dropped) : '',
+    ...stalenessCells(row.virtual?.arrivals, num),
     ...EVAL_NAMES.flatMap((n) => {
       const s = row.evaluation?.[n];
       return [num(s?.pooledAccuracy), num(s?.mean), num(s?.std), num(s?.min), num(s?.max), num(s?.pooledLoss)];
@@ -63,7 +68,16 @@ function failureCodes(failures: RoundRow['failures']): string {
 
 /** `reason:count` pairs of the clients a round dropped (e.g. `deadline:2;overcommit:1`), empty when none. */
 function droppedReasons(dropped: NonNullable<RoundRow['virtual']>['dropped']): string {
-  const counts = new Map<string, number>();
-  for (const d of dropped) counts.set(d.reason, (counts.get(d.reason) ?? 0) + 1);
-  return [...counts].sort(([a], [b]) => a.localeCompare(b)).map(([reason, n]) => `${reason}:${n}`).join(';');
+  return Object.entries(droppedByReason(dropped))
+    .filter(([, n]) => n > 0)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([reason, n]) => `${reason}:${n}`)
+    .join(';');
+}
+
+/** Mean and max staleness of a FedBuff flush's arrivals; empty cells for other runs. */
+function stalenessCells(arrivals: NonNullable<RoundRow['virtual']>['arrivals'], num: (x: number, digits?: number) => string): string[] {
+  if (!arrivals || arrivals.length === 0) return ['', ''];
+  const s = arrivals.map((a) => a.staleness);
+  return [num(s.reduce((a, b) => a + b, 0) / s.length, 3), String(Math.max(...s))];
 }

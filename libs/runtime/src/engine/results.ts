@@ -1,6 +1,12 @@
 import type { ClientFailure, EvalStats } from '../jobs/catalog.js';
 import type { FailureCode } from '../jobs/failures.js';
-import type { SyncRoundPlan } from '@fedsim/fl/system';
+import type { BufferedUpdate, DropReason, SyncRoundPlan } from '@fedsim/fl/system';
+
+/** A round in virtual time (runs with a `system` block): sync's plan, or a FedBuff step. */
+export type VirtualRound = Omit<SyncRoundPlan, 'round' | 'kept'> & {
+  /** FedBuff: the step's arrivals in order, each with the version it trained from and its staleness */
+  readonly arrivals?: readonly BufferedUpdate[];
+};
 
 /** One line of a run's results (results.jsonl / results.csv). */
 export interface RoundRow {
@@ -26,7 +32,7 @@ export interface RoundRow {
   readonly evaluation?: Record<string, EvalStats>;
   readonly evaluationFailures?: number;
   /** runs with a `system` block: the round in virtual time, who was sampled and who was dropped why */
-  readonly virtual?: Omit<SyncRoundPlan, 'round' | 'kept'>;
+  readonly virtual?: VirtualRound;
 }
 
 export interface RunSummary {
@@ -44,5 +50,17 @@ export interface RunSummary {
   readonly failures: Record<FailureCode, number>;
   /** runs with a `system` block: virtual seconds from the first round's start to the last's end */
   readonly virtualSeconds?: number;
+  /** runs with a `system` block: sampled clients not trained over the whole run, per reason */
+  readonly droppedClients?: Record<DropReason, number>;
+  /** FedBuff runs: staleness (model versions) of every arrival the plan's flushes take */
+  readonly staleness?: StalenessSummary;
+}
+
+export interface StalenessSummary {
+  readonly updates: number;
+  readonly mean: number;
+  readonly max: number;
+  /** staleness → arrivals with it */
+  readonly histogram: Readonly<Record<string, number>>;
 }
 

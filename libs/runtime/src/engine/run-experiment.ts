@@ -31,7 +31,9 @@ import { emptyShardTable, StateChanges, stateRefsFor, writeStateShards } from '.
 import { assertCurrentCommitFormat } from './client-state/legacy.js';
 import { collectGarbage, gcAfterCommit } from './gc/collect.js';
 import { roundSchedule } from '../system/round-schedule.js';
-import { withVirtualTime } from '../system/round-fields.js';
+import { stalenessSummary, virtualTotals, withVirtualTime } from '../system/round-fields.js';
+import { assertFedBuffRuns, keepsClientState } from '../system/fedbuff-plan.js';
+import { fedBuffJobs } from '../system/fedbuff-jobs.js';
 
 export type { RunObserver } from './observers.js';
 
@@ -67,6 +69,7 @@ export async function runExperiment(config: ExperimentConfig, opts: RunOptions):
   const numClients = config.partition.numClients;
   const { hooks, env, uploadSpec } = algorithmFor(config, model, numClients);
   const perRound = clientsPerRound(numClients, config.joinRatio);
+  assertFedBuffRuns(config, hooks);
 
   const existingRecord = (await store.exists(keys.run(runId)))
     ? parseRunRecord(await store.get(keys.run(runId)), keys.run(runId))
@@ -102,8 +105,9 @@ export async function runExperiment(config: ExperimentConfig, opts: RunOptions):
   }
   const rc: RunContext = { record, config, model, env, hooks, uploadSpec, dataset, partition };
   // The run's only sampling: each round's clients, also handed to the aggregation that prepares them.
-  const { clients: schedule, plans } = await roundSchedule({
-    store, runId, config, partition, perRound, modelSpec: model.spec, uploadSpec, transferBytes: hooks.transferBytes?.bind(hooks),
+  const { clients: schedule, plans, fedbuff } = await roundSchedule({
+    store, runId, config, partition, perRound, modelSpec: model.spec, uploadSpec, algorithm: hooks,
+    statefulClients: keepsClientState(hooks, model.spec),
   });
 
   // Resume point: the first round without a commit record.
@@ -155,7 +159,11 @@ export async function runExperiment(config: ExperimentConfig, opts: RunOptions):
     const clients = schedule[round] ?? [];
     obs.onRoundStart?.(round, clients);
     const state = await stateRefsFor(store, runId, stateShards, clients);
-    const { children, cohorts } = roundJobs(rc, round, clients, state, labels);
+    // FedBuff: the round is one buffer flush, its jobs the step's arrivals (fedbuff-jobs.ts)
+    const step = fedbuff?.[round];
+    const { children, cohorts, fedbuff: arrivals }: ReturnType<typeof roundJobs> & Partial<ReturnType<typeof fedBuffJobs>> = step
+      ? fedBuffJobs(rc, round, step, state, labels)
+      : roundJobs(rc, round, clients, state, labels);
     const aggregate: AggregatePayload = {
       runId,
       labels,
@@ -164,6 +172,7 @@ export async function runExperiment(config: ExperimentConfig, opts: RunOptions):
       nextClients: schedule[round + 1] ?? [],
       previousStateShards: stateShards,
       ...(cohorts ? { cohorts } : {}),
+      ...(arrivals ? { fedbuff: arrivals } : {}),
     };
     const reply = parseReply(
       'aggregate',
@@ -207,7 +216,8 @@ export async function runExperiment(config: ExperimentConfig, opts: RunOptions):
     failures.push(...parseJob(commitRecordSchema, decodeJson(await store.get(keys.commit(runId, r))), `commit of round ${r}`).failures);
   }
   const summary = summarize(runId, config, finalKey, finalBytes, evals, failures);
-  return plans ? { ...summary, virtualSeconds: plans.at(-1)?.endSeconds ?? 0 } : summary;
+  if (!plans) return summary;
+  return { ...summary, ...virtualTotals(plans), ...(fedbuff ? { staleness: stalenessSummary(fedbuff) } : {}) };
 }
 
 export const metricLabels = (config: ExperimentConfig) => ({ experiment: config.name, algorithm: config.algorithm.name });

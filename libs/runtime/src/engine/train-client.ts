@@ -39,6 +39,8 @@ export async function trainClient(
   round: number,
   global: Float32Array,
   client: ClientToTrain,
+  /** FedBuff: the dispatch trained (one client may train twice in a round; each gets its own seed) */
+  dispatch?: number,
 ): Promise<TrainedClient> {
   const { model, hooks, record } = rc;
   const spec = model.spec;
@@ -65,7 +67,10 @@ export async function trainClient(
     ...base,
     start,
     train: trainData,
-    seed: derivedSeed(rc.config.seed, 'train', round, client.clientId),
+    seed:
+      dispatch === undefined
+        ? derivedSeed(rc.config.seed, 'train', round, client.clientId)
+        : derivedSeed(rc.config.seed, 'fedbuff-train', dispatch, client.clientId),
   });
 
   const uploadSource = hooks.upload === 'delta' ? difference(start, fit.trained) : fit.trained;

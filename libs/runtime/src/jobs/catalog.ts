@@ -39,6 +39,8 @@ export const trainPayloadSchema = z.object({
   /** only the entries the algorithm's client side reads */
   state: stateRefsSchema,
   instructionKey: key.nullable(),
+  /** FedBuff: the dispatch this job trains (its id keys the update) and the model version it starts from */
+  dispatch: z.object({ id: z.number().int().min(0), baseVersion: round }).optional(),
 });
 export type TrainPayload = z.infer<typeof trainPayloadSchema>;
 
@@ -137,6 +139,12 @@ export const aggregatePayloadSchema = z.object({
   previousStateShards: stateShardTableSchema,
   /** the round's cohorts (client ids) when its clients train in `trainCohort` jobs; absent: one `train` job per client */
   cohorts: z.array(z.array(clientId).min(1)).optional(),
+  /** FedBuff: the round's arrivals in order (one `train` job each, id `d<dispatch>`); `clients` lists their client ids */
+  fedbuff: z
+    .object({
+      arrivals: z.array(z.object({ dispatch: z.number().int().min(0), clientId, baseVersion: round, staleness: z.number().int().min(0) })).min(1),
+    })
+    .optional(),
 });
 export type AggregatePayload = z.infer<typeof aggregatePayloadSchema>;
 

@@ -25,6 +25,8 @@ const JOB = ['experiment', 'algorithm', 'job_kind', 'backend', 'pool'] as const;
 
 /** Seconds; rounds span from a few seconds (smoke runs) to an hour (large cohorts on CPU). */
 const ROUND_BUCKETS = [1, 2, 5, 10, 20, 30, 60, 120, 300, 600, 1200, 1800, 3600] as const;
+/** Model versions; FedBuff's maxStaleness is a handful of versions in practice. */
+const STALENESS_BUCKETS = [0, 1, 2, 3, 4, 6, 8, 12, 16, 32] as const;
 /** Seconds; an eval job on a small shard takes tens of ms, an aggregate over thousands of updates minutes. */
 const JOB_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600] as const;
 
@@ -129,8 +131,15 @@ export const METRIC_CATALOG = {
   clientsDropped: {
     name: 'clients_dropped_total',
     type: 'counter',
-    help: 'Sampled clients not trained in virtual time, by reason (deadline, offline, overcommit).',
+    help: 'Sampled clients not trained in virtual time, by reason (deadline, offline, overcommit; FedBuff: stale, offline).',
     labelNames: [...EXPERIMENT, 'reason'],
+  },
+  updateStaleness: {
+    name: 'update_staleness',
+    type: 'histogram',
+    help: 'FedBuff: model versions committed between a client\'s download and its update\'s arrival, per arrival a flush takes.',
+    labelNames: EXPERIMENT,
+    buckets: STALENESS_BUCKETS,
   },
   jobDuration: {
     name: 'job_duration_seconds',

@@ -82,6 +82,7 @@ export function metricsObserver(metrics: FedsimMetrics, config: ExperimentConfig
       if (row.virtual) {
         metrics.virtualClock.set(labels, row.virtual.endSeconds);
         for (const d of row.virtual.dropped) metrics.clientsDropped.inc({ ...labels, reason: d.reason });
+        for (const a of row.virtual.arrivals ?? []) metrics.updateStaleness.observe(labels, a.staleness);
       }
       const personalized = row.evaluation?.['personalized'];
       if (personalized) {

@@ -1,5 +1,5 @@
 import { availabilityFor, clientSeconds, localSamples, planSyncRounds, sampledProfile, traceProfile } from '@fedsim/fl/system';
-import type { DeviceProfile, SyncRoundPlan, SystemConfig } from '@fedsim/fl/system';
+import type { Availability, DeviceProfile, SyncRoundPlan, SystemConfig } from '@fedsim/fl/system';
 import type { Partition } from '@fedsim/fl/data';
 import type { ExperimentConfig } from '../config/experiment.js';
 import { ConfigError } from '../errors/run.js';
@@ -21,23 +21,18 @@ export async function planSystemRounds(
   partition: Partition,
   perRound: number,
   sizesOf: (clientId: number) => TransferSizes,
+  /** samples a client's local work processes (the algorithm's localWorkSamples); default: one local training */
+  workSamplesOf?: (numTrain: number) => number,
 ): Promise<SyncRoundPlan[]> {
   const { system } = config;
-  if (system.mode.kind !== 'sync') throw new ConfigError(`system.mode: '${system.mode.kind}' rounds are not run by this engine`);
-  const trace = system.devices.kind === 'trace' ? await readDeviceTrace(system.devices.file) : null;
-  const devices = system.devices;
-  const profileOf = (c: number): DeviceProfile =>
-    devices.kind === 'trace' ? traceProfile(trace!, c) : sampledProfile(devices, config.seed, c);
-  const profiles = Array.from({ length: partition.numClients }, (_, c) => profileOf(c));
-  const samples = partition.clients.map((c) => localSamples(c.train.length, config.train));
+  if (system.mode.kind !== 'sync') throw new ConfigError(`system.mode: '${system.mode.kind}' rounds are not planned as synchronous rounds`);
   const plans = planSyncRounds({
     seed: config.seed,
     rounds: config.rounds,
     numClients: partition.numClients,
     perRound,
     mode: system.mode,
-    availability: availabilityFor(system.availability, config.seed, trace),
-    secondsOf: (c) => clientSeconds(profiles[c]!, { ...sizesOf(c), samples: samples[c]! }),
+    ...(await virtualDevices(config, partition, sizesOf, workSamplesOf)),
   });
   const empty = plans.find((p) => p.kept.length === 0);
   if (empty) {
@@ -48,4 +43,26 @@ export async function planSystemRounds(
     );
   }
   return plans;
+}
+
+/** Every client's availability and virtual seconds per round, from its device profile and real byte sizes. */
+export async function virtualDevices(
+  config: ExperimentConfig & { readonly system: SystemConfig },
+  partition: Partition,
+  sizesOf: (clientId: number) => TransferSizes,
+  workSamplesOf: (numTrain: number) => number = (numTrain) => localSamples(numTrain, config.train),
+): Promise<{ availability: Availability; secondsOf: (clientId: number) => number }> {
+  const { system } = config;
+  const trace = system.devices.kind === 'trace' ? await readDeviceTrace(system.devices.file) : null;
+  const devices = system.devices;
+  const profileOf = (c: number): DeviceProfile =>
+    devices.kind === 'trace' ? traceProfile(trace!, c) : sampledProfile(devices, config.seed, c);
+  const profiles = Array.from({ length: partition.numClients }, (_, c) => profileOf(c));
+  const samples = partition.clients.map((c) => workSamplesOf(c.train.length));
+  // once per client: an algorithm's sizes may encode a blob (FedOBP's patch instruction)
+  const sizes = partition.clients.map((_, c) => sizesOf(c));
+  return {
+    availability: availabilityFor(system.availability, config.seed, trace),
+    secondsOf: (c) => clientSeconds(profiles[c]!, { ...sizes[c]!, samples: samples[c]! }),
+  };
 }

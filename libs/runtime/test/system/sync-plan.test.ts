@@ -74,10 +74,3 @@ test('bad device traces name the file and the field', async () => {
     /devices\.0\.online: windows must be/,
   );
 });
-
-test('FedBuff configs are refused by the engine with a clear message', () => {
-  assert.throws(
-    () => parseExperiment({ ...base, system: { devices: { kind: 'trace', file: 'x' }, mode: { kind: 'fedbuff', concurrency: 4, bufferSize: 2, maxStaleness: 2 } } }),
-    /system\.mode: 'fedbuff' is planned in virtual time/,
-  );
-});

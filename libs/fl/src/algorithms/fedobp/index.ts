@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { selectAll, selectNone } from '../../params/spec.js';
 import { evaluate } from '../../train/evaluate.js';
 import { sgdFit, weightedMeanAggregation } from '../base.js';
-import type { Algorithm, AlgorithmEnv, AlgorithmHooks, ClientState, JsonValue } from '../types.js';
+import type { Algorithm, AlgorithmEnv, AlgorithmHooks, ClientState, EncodedSizes, JsonValue } from '../types.js';
 import type { PatchPlan } from './patch.js';
 import { applyPatch, patchFromInstruction, patchInstruction, patchPayloadBytes, planPatch } from './patch.js';
 import type { Candidates } from './score.js';
@@ -90,6 +90,45 @@ export function personalisation(
   return { plan, score };
 }
 
+/** The instruction's meta: what a worker logs with the patch it applies. */
+const patchMeta = (round: number, clientId: number, personalised: number, threshold: number | null): Record<string, JsonValue> => ({
+  round,
+  clientId,
+  personalised,
+  threshold,
+});
+
+/**
+ * Elements a patch holds when the candidates' scores are distinct: those strictly above the
+ * linear q-quantile of n values, n − 1 − ⌊q(n − 1)⌋ (all n at q = 0). Ties and flat tensors
+ * (a client's first visit, when θ_last = θ_g) only make the real patch smaller.
+ */
+export function nominalPatchElements(candidates: number, q: number): number {
+  if (q === 0) return candidates;
+  return candidates === 0 ? 0 : candidates - 1 - Math.floor(q * (candidates - 1));
+}
+
+/** a round number and a float64 threshold of typical JSON length (round 100, 17 significant digits) */
+const TYPICAL_ROUND = 100;
+const TYPICAL_THRESHOLD = 0.12345678901234568;
+
+/**
+ * A round's transfer for virtual time, planned before any patch exists: θ_g and the encoded
+ * patch instruction down (its nominal size; the threshold and round in its meta stand for values of
+ * typical length), the full trained model up. The patch is what FedOBP adds to FedAvg's bytes;
+ * a full personal model per client is what it saves.
+ */
+export function fedobpTransferBytes(
+  clientId: number,
+  encoded: EncodedSizes,
+  elements: number,
+  q: number,
+): { download: number; upload: number } {
+  const patch = { indices: new Uint32Array(elements), values: new Float32Array(elements) };
+  const meta = patchMeta(TYPICAL_ROUND, clientId, elements, q === 0 ? null : TYPICAL_THRESHOLD);
+  return { download: encoded.model + encoded.instruction(patchInstruction(patch, meta)), upload: encoded.update };
+}
+
 /**
  * Chen et al. (docs/specs/fedobp.md): everything is trained and FedAvg-aggregated; personalisation is a
  * small per-client patch of θ_i_last's most important elements, computed on the server when the
@@ -102,6 +141,7 @@ export const fedobp: Algorithm<FedObpOptions> = {
   create(env, opts) {
     const spec = env.model.spec;
     const cands = candidatesOf(spec, opts.headOnly);
+    const patchElements = nominalPatchElements(cands.size, opts.q);
     const firstVisitModel = firstVisitSource(env, opts);
     const lastOf = (state: ClientState | undefined, global: Float32Array) => {
       const stored = state?.[LAST_STATE];
@@ -117,6 +157,7 @@ export const fedobp: Algorithm<FedObpOptions> = {
       // downloads θ_g and the patch, nothing else.
       trainState: [],
       ...weightedMeanAggregation(spec, selectAll),
+      transferBytes: (clientId, encoded) => fedobpTransferBytes(clientId, encoded, patchElements, opts.q),
 
       instruct({ clientId, round, global, state }) {
         const { last, firstVisit } = lastOf(state, global);
@@ -132,9 +173,8 @@ export const fedobp: Algorithm<FedObpOptions> = {
           fullModelBytes: spec.size * Float32Array.BYTES_PER_ELEMENT,
           firstVisit,
         };
-        const meta: Record<string, JsonValue> = { round, clientId, personalised: report.personalised, threshold: plan.threshold };
         return {
-          instruction: patchInstruction(plan.patch, meta),
+          instruction: patchInstruction(plan.patch, patchMeta(round, clientId, report.personalised, plan.threshold)),
           ...(opts.ema ? { state: { [EMA_STATE]: score } } : {}),
           report,
         };

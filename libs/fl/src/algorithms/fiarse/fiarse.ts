@@ -5,7 +5,7 @@ import { elementwiseDeltaAggregator } from '../submodel/aggregator.js';
 import { capacitiesSchema, capacityPlan, evalSizesSchema, evaluationSizes } from '../submodel/capacities.js';
 import { evaluateSubmodels } from '../submodel/evaluate.js';
 import { applyMask, maskSize, restoreOutside, submodelBytes } from '../submodel/masks.js';
-import { overriddenTrainOptions, trainOverrideShape } from '../submodel/train-options.js';
+import { overriddenLocalWorkSamples, overriddenTrainOptions, trainOverrideShape } from '../submodel/train-options.js';
 import type { Algorithm, AlgorithmHooks, Instruction } from '../types.js';
 import { tcbTrainHooks } from './tcb-gd.js';
 import { checkThresholds, MagnitudeIndexCache, submodelElements, thresholdMask } from './threshold.js';
@@ -64,6 +64,7 @@ export const fiarse: Algorithm<FiarseOptions> = {
       hasGlobalModel: true,
       trainState: [],
       ...(options.routeByCapacity ? { poolOf: (clientId: number) => plan.poolOf(clientId) } : {}),
+      localWorkSamples: (numTrain) => overriddenLocalWorkSamples(env, options, numTrain),
       transferBytes(clientId) {
         const bytes = submodelBytes(submodelElements(spec, plan.betaOf(clientId), options.threshold), spec.size);
         return { download: bytes, upload: bytes };

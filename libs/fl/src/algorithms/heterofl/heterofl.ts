@@ -6,7 +6,7 @@ import { elementwiseDeltaAggregator } from '../submodel/aggregator.js';
 import { capacitiesSchema, capacityPlan, evalSizesSchema, evaluationSizes } from '../submodel/capacities.js';
 import { evaluateSubmodels } from '../submodel/evaluate.js';
 import { applyMask, maskSize, restoreOutside, submodelBytes } from '../submodel/masks.js';
-import { overriddenTrainOptions, trainOverrideShape } from '../submodel/train-options.js';
+import { overriddenLocalWorkSamples, overriddenTrainOptions, trainOverrideShape } from '../submodel/train-options.js';
 import type { Algorithm, AlgorithmHooks } from '../types.js';
 import { widthMask } from './width-mask.js';
 
@@ -63,6 +63,7 @@ export const heterofl: Algorithm<HeteroflOptions> = {
       hasGlobalModel: true,
       trainState: [],
       ...(options.routeByCapacity ? { poolOf: (clientId: number) => plan.poolOf(clientId) } : {}),
+      localWorkSamples: (numTrain) => overriddenLocalWorkSamples(env, options, numTrain),
       transferBytes(clientId) {
         const bytes = submodelBytes(maskSize(maskAt(plan.betaOf(clientId))), spec.size);
         return { download: bytes, upload: bytes };

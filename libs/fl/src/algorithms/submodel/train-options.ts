@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { LocalTrainOptions } from '../../train/types.js';
+import { localSamples } from '../../system/duration.js';
 import type { AlgorithmEnv } from '../types.js';
 
 /**
@@ -41,3 +42,7 @@ export function overriddenTrainOptions(env: AlgorithmEnv, o: TrainOverrides, see
     seed,
   };
 }
+
+/** Samples one local training with the overrides processes (its batch size and iterations, not the experiment's). */
+export const overriddenLocalWorkSamples = (env: AlgorithmEnv, o: TrainOverrides, numTrain: number): number =>
+  localSamples(numTrain, overriddenTrainOptions(env, o, 0));

@@ -46,7 +46,8 @@ export async function collectGarbage(store: BlobStore, runId: string, opts: GcOp
   const runKey = keys.run(runId);
   if (!(await store.exists(runKey))) throw new RunFailedError(`no run '${runId}' in ${store.describe()}`);
   const record = parseRunRecord(await store.get(runKey), runKey);
-  const keep = opts.keepGlobalModels ?? record.config.storage?.keepGlobalModels ?? 'all';
+  // FedBuff trains dispatches from the versions their clients downloaded, which may be any older one
+  const keep = record.config.system?.mode.kind === 'fedbuff' ? 'all' : (opts.keepGlobalModels ?? record.config.storage?.keepGlobalModels ?? 'all');
   const base = runKey.slice(0, -'run.json'.length);
   const listed = [...(await store.listSized(keys.roundsPrefix(runId))), ...(await store.listSized(keys.initialStatePrefix(runId)))];
   const blobs = listed.map((k) => ({ ...k, what: classifyRunKey(k.key.slice(base.length)) }));
