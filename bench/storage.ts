@@ -39,6 +39,8 @@ if (model !== 'logreg' && model !== 'mlp') throw new Error(`--model: '${model}' 
 
 interface RoundFigures {
   readonly round: number;
+  readonly succeeded: number;
+  readonly failed: string;
   readonly clientsWithState: number;
   /** location blocks this round wrote, and their bytes */
   readonly blocksWritten: number;
@@ -105,7 +107,7 @@ async function runCell(numClients: number, perRound: number): Promise<CellFigure
           await stateRefsFor(rt.store, runId, commit.stateShards, [one]);
           const lookupMs = performance.now() - started;
           figures.push({
-            round: t, clientsWithState: refs.size, blocksWritten: blocks.blobs, blockBytes: blocks.bytes,
+            round: t, succeeded: row.succeeded, failed: [...new Set(row.failures.map((f) => `${f.code}: ${f.detail}`))].slice(0, 3).join(' | '), clientsWithState: refs.size, blocksWritten: blocks.blobs, blockBytes: blocks.bytes,
             legacyIndexBytes: encodeJson(legacy).byteLength, storeBlobs: total.blobs, storeBytes: total.bytes,
             lookupMs, rssMiB: process.memoryUsage().rss / MiB,
           });
@@ -139,14 +141,15 @@ if (values.cell) {
 
 const kib = (b: number) => `${(b / 1024).toFixed(1)} KiB`;
 console.log(`bench:storage: Ditto on ${model}, embedded, ${slots} slots, ${rounds} rounds, gc off then fedsim gc (keep 1 global); store = the run's rounds/`);
-console.log('| N | K | round | clients with state | blocks written | block bytes | pre-pack index bytes | store blobs | store MiB | locate 1 client ms | RSS MiB |');
-console.log('|---|---|---|---|---|---|---|---|---|---|---|');
+console.log('| N | K | round | succeeded | clients with state | blocks written | block bytes | pre-pack index bytes | store blobs | store MiB | locate 1 client ms | RSS MiB |');
+console.log('|---|---|---|---|---|---|---|---|---|---|---|---|');
 const gcLines: string[] = [];
 for (const cell of values.cells.split(',')) {
   const [n, k] = cell.split('x').map(Number);
   const out = await runChild(`${n}:${k}`);
   for (const r of out.rounds) {
-    console.log(`| ${n} | ${k} | ${r.round} | ${r.clientsWithState} | ${r.blocksWritten} | ${kib(r.blockBytes)} | ${kib(r.legacyIndexBytes)} | ${r.storeBlobs} | ${(r.storeBytes / MiB).toFixed(2)} | ${r.lookupMs.toFixed(1)} | ${r.rssMiB.toFixed(0)} |`);
+    if (r.failed) console.error(`N=${n} K=${k} round ${r.round}: ${k! - r.succeeded} failed: ${r.failed}`);
+    console.log(`| ${n} | ${k} | ${r.round} | ${r.succeeded} | ${r.clientsWithState} | ${r.blocksWritten} | ${kib(r.blockBytes)} | ${kib(r.legacyIndexBytes)} | ${r.storeBlobs} | ${(r.storeBytes / MiB).toFixed(2)} | ${r.lookupMs.toFixed(1)} | ${r.rssMiB.toFixed(0)} |`);
   }
   gcLines.push(`| ${n} | ${k} | ${out.gc.blobsBefore} | ${(out.gc.bytesBefore / MiB).toFixed(2)} | ${out.gc.blobsBefore - out.gc.deleted} | ${((out.gc.bytesBefore - out.gc.freed) / MiB).toFixed(2)} | ${out.gc.seconds.toFixed(2)} | ${out.peakRssMiB.toFixed(0)} |`);
 }
