@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { formatIssues } from '@fedsim/fl/util';
 import { WASM_KERNEL_MODES } from '@fedsim/fl/compute';
 import { ConfigError } from '@fedsim/runtime';
-import { namePartSchema } from '@fedsim/runtime/adapters';
+import { namePartSchema, redisOutageBudgetSecondsSchema } from '@fedsim/runtime/adapters';
 import { backendChoiceSchema } from '@fedsim/runtime/wiring';
 
 /**
@@ -26,6 +26,8 @@ export const workerEnvSchema = z.object({
   FEDSIM_DATA_DIR: z.string().min(1).optional(),
   /** seconds a SIGTERM waits for running jobs before releasing them */
   FEDSIM_SHUTDOWN_GRACE_SECONDS: z.coerce.number().positive().default(60),
+  /** seconds Redis may stay unreachable before the worker stops (it reconnects with backoff meanwhile) */
+  REDIS_OUTAGE_BUDGET_SECONDS: redisOutageBudgetSecondsSchema,
 });
 export type WorkerEnv = z.infer<typeof workerEnvSchema>;
 

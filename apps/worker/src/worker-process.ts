@@ -54,8 +54,12 @@ export async function runWorkerProcess(options: WorkerProcessOptions = {}): Prom
     concurrency: env.FEDSIM_WORKER_CONCURRENCY,
     // Hand unfinished jobs back before the grace period ends, so they rerun at once, not after stall detection.
     closeTimeoutMs: Math.max(1_000, env.FEDSIM_SHUTDOWN_GRACE_SECONDS * 1000 - 2_000),
+    redisOutageBudgetMs: env.REDIS_OUTAGE_BUDGET_SECONDS * 1000,
     log,
   });
+  // Redis gone past its budget: stop (the message is already logged) so an orchestrator restarts
+  // the worker, which then fails fast until Redis is back; its jobs are rerun by stall detection.
+  workers.redisLost.catch(() => process.exit(1));
   metrics.setWorkerConcurrency(pool, initialBackend, env.FEDSIM_WORKER_CONCURRENCY);
   metrics.trackQueueDepths(() => workers.queueDepths());
   let stopping = false;

@@ -167,6 +167,7 @@ export const apfl: Algorithm<ApflOptions> = {
   name: 'apfl',
   summary: 'APFL: FedAvg global copy + per-client personal model, evaluated as the learned mixture α·v + (1−α)·w',
   options: apflOptionsSchema,
+  aggregatesByWeightedMean: true,
   create(env, options) {
     const hooks: AlgorithmHooks = {
       personal: selectNone,

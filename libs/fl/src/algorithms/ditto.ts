@@ -108,6 +108,7 @@ export const ditto: Algorithm<DittoOptions> = {
   name: 'ditto',
   summary: 'Ditto: FedAvg global model + per-client personal model pulled towards θ_g by (λ/2)‖v − θ_g‖²',
   options: dittoOptionsSchema,
+  aggregatesByWeightedMean: true,
   create(env, options) {
     const { lr, momentum } = env.train.sgd;
     // On the quadratic alone, heavy-ball SGD is stable only for lr·λ < 2(1 + momentum).

@@ -17,6 +17,7 @@ export const fedavgFt: Algorithm<Record<string, never>> = {
   name: 'fedavg-ft',
   summary: 'FedAvg-FT: FedAvg, evaluated before/after fine-tuning θ_g on each client',
   options: z.object({}).strict(),
+  aggregatesByWeightedMean: true,
   create(env) {
     const base = fedAvgHooks(env, { personal: selectNone, shared: selectAll });
     return { ...base, evaluate: (input) => finetunedEvaluation(env, input) };

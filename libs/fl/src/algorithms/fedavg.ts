@@ -8,5 +8,6 @@ export const fedavg: Algorithm<Record<string, never>> = {
   name: 'fedavg',
   summary: 'FedAvg: train all, aggregate all (sample-weighted), evaluate θ_g',
   options: z.object({}).strict(),
+  aggregatesByWeightedMean: true,
   create: (env) => fedAvgHooks(env, { personal: selectNone, shared: selectAll }),
 };

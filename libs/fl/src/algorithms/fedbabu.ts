@@ -36,6 +36,7 @@ export const fedbabu: Algorithm<FedBabuOptions> = {
   name: 'fedbabu',
   summary: 'FedBABU: head frozen at init, body-only training and aggregation, fine-tune at evaluation',
   options: fedbabuOptions,
+  aggregatesByWeightedMean: true,
   create(env, { weighted }) {
     const spec = env.model.spec;
     if (subSpec(spec, body).size === 0) {

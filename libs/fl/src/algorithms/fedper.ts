@@ -11,6 +11,7 @@ export const fedper: Algorithm<Record<string, never>> = {
   name: 'fedper',
   summary: 'FedPer: aggregate the body, keep a personal head per client',
   options: z.object({}).strict(),
+  aggregatesByWeightedMean: true,
   create: (env) =>
     fedAvgHooks(env, { personal: selectRole('head'), shared: selectRole('body'), hasGlobalModel: false }),
 };

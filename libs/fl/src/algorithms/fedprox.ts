@@ -34,6 +34,7 @@ export const fedprox: Algorithm<FedProxOptions> = {
   name: 'fedprox',
   summary: 'FedProx: FedAvg with the proximal term (μ/2)‖θ − θ_g‖² in the local loss',
   options: fedproxOptions,
+  aggregatesByWeightedMean: true,
   create(env, { mu }) {
     const base = fedAvgHooks(env, { personal: selectNone, shared: selectAll });
     // μ = 0 is plain FedAvg: skipping the hook keeps it bit-identical and saves the extra work.

@@ -61,6 +61,7 @@ export const fedrep: Algorithm<FedRepOptions> = {
   name: 'fedrep',
   summary: 'FedRep: personal head trained first (body frozen), then the shared body (head frozen)',
   options: fedRepOptionsSchema,
+  aggregatesByWeightedMean: true,
   create(env, options) {
     const hooks: AlgorithmHooks = {
       personal: isHead,

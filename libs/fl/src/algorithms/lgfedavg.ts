@@ -11,6 +11,7 @@ export const lgfedavg: Algorithm<Record<string, never>> = {
   name: 'lgfedavg',
   summary: 'LG-FedAvg: keep a personal body per client, aggregate the head',
   options: z.object({}).strict(),
+  aggregatesByWeightedMean: true,
   create: (env) =>
     fedAvgHooks(env, { personal: selectRole('body'), shared: selectRole('head'), hasGlobalModel: false }),
 };

@@ -175,5 +175,11 @@ export interface Algorithm<Options = unknown> {
   readonly summary: string;
   /** The algorithm's own config fields with the spec's defaults. */
   readonly options: z.ZodType<Options>;
+  /**
+   * Declared when the aggregator is a per-client weighted mean over full-size updates of the
+   * shared tensors (every client uploads every shared element): robust combines, clipping and
+   * central DP noise replace exactly that, so a config's `aggregation` block is allowed only then.
+   */
+  readonly aggregatesByWeightedMean?: true;
   create(env: AlgorithmEnv, options: Options): AlgorithmHooks;
 }

@@ -77,7 +77,7 @@ test('weighted-mean algorithms declare a sum aggregation; robust aggregation and
   assert.ok(hooks.createAggregator(new Float32Array(SIZE), 0).addPartial, 'a declared sum takes partials');
   const babu = fedbabu.create(env, fedbabu.options.parse({ weighted: false }));
   assert.deepEqual(babu.sumAggregation, { weighted: false });
-  const robust = withRobustAggregation(hooks, { algorithm: 'fedavg', spec, seed: 1 }, robustAggregationSchema.parse({ robust: 'median' }));
+  const robust = withRobustAggregation(hooks, { algorithm: 'fedavg', aggregatesByWeightedMean: true, spec, seed: 1 }, robustAggregationSchema.parse({ robust: 'median' }));
   assert.equal(robust.sumAggregation, undefined);
   assert.equal(fiarse.create(env, fiarse.options.parse({})).sumAggregation, undefined);
 });

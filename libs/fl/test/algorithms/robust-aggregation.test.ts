@@ -133,18 +133,23 @@ test('withRobustAggregation wraps a weighted-mean algorithm and refuses one that
   const env = { model: { spec }, numClients: 4, seed: 1 } as unknown as AlgorithmEnv;
   const hooks = fedavg.create(env, fedavg.options.parse({}));
   const config = robustAggregationSchema.parse({ robust: 'median' });
-  assert.equal(withRobustAggregation(hooks, { algorithm: 'fedavg', spec, seed: 1 }, undefined), hooks, 'no block: untouched');
-  assert.equal(withRobustAggregation(hooks, { algorithm: 'fedavg', spec, seed: 1 }, robustAggregationSchema.parse({})), hooks);
-  const wrapped = withRobustAggregation(hooks, { algorithm: 'fedavg', spec, seed: 1 }, config);
+  assert.equal(withRobustAggregation(hooks, { algorithm: 'fedavg', aggregatesByWeightedMean: true, spec, seed: 1 }, undefined), hooks, 'no block: untouched');
+  assert.equal(withRobustAggregation(hooks, { algorithm: 'fedavg', aggregatesByWeightedMean: true, spec, seed: 1 }, robustAggregationSchema.parse({})), hooks);
+  const wrapped = withRobustAggregation(hooks, { algorithm: 'fedavg', aggregatesByWeightedMean: true, spec, seed: 1 }, config);
   const agg = wrapped.createAggregator(new Float32Array(SIZE), 0);
   for (const [clientId, v] of [[0, 1], [1, 2], [2, 1000]] as const) agg.add({ clientId, numSamples: 1, values: new Float32Array(SIZE).fill(v) });
   assert.deepEqual([...agg.finish()], new Array(SIZE).fill(2));
   assert.throws(
-    () => withRobustAggregation({ ...hooks, upload: 'delta' }, { algorithm: 'fiarse', spec, seed: 1 }, config),
+    () => withRobustAggregation({ ...hooks, upload: 'delta' }, { algorithm: 'fiarse', aggregatesByWeightedMean: false, spec, seed: 1 }, config),
     /algorithm 'fiarse' does not aggregate by a weighted mean/,
   );
+  // the algorithm's declaration decides, not its name
+  assert.throws(
+    () => withRobustAggregation(hooks, { algorithm: 'fedavg', aggregatesByWeightedMean: false, spec, seed: 1 }, config),
+    /algorithm 'fedavg' does not aggregate by a weighted mean .*aggregatesByWeightedMean/,
+  );
   // only the shared tensors change
-  const bodyOnly = withRobustAggregation({ ...hooks, shared: selectRole('body') }, { algorithm: 'fedrep', spec, seed: 1 }, config);
+  const bodyOnly = withRobustAggregation({ ...hooks, shared: selectRole('body') }, { algorithm: 'fedrep', aggregatesByWeightedMean: true, spec, seed: 1 }, config);
   const prev = Float32Array.from({ length: SIZE }, (_, i) => i);
   const a2 = bodyOnly.createAggregator(prev, 0);
   a2.add({ clientId: 0, numSamples: 1, values: new Float32Array(4).fill(9) });

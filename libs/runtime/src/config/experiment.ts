@@ -3,7 +3,7 @@ import { formatIssues } from '@fedsim/fl/util';
 import { ConfigError } from '../errors/run.js';
 import { algorithmByName, algorithmNames } from '@fedsim/fl/algorithms';
 import { modelNameSchema } from '@fedsim/fl/models';
-import { isPlainAggregation, robustAggregationSchema, WEIGHTED_MEAN_ALGORITHMS } from '@fedsim/fl/aggregation';
+import { isPlainAggregation, robustAggregationSchema } from '@fedsim/fl/aggregation';
 import { systemConfigSchema } from '@fedsim/fl/system';
 import { datasetConfigSchema, partitionConfigSchema } from '../data/index.js';
 
@@ -121,9 +121,10 @@ export function parseExperiment(raw: unknown, where = 'experiment config'): Expe
     throw new ConfigError(describeIssues(`${where} (options of algorithm '${name}')`, opts.error, ['algorithm']));
   }
   if (cfg.partition.numClients < 1) throw new ConfigError(`invalid ${where}: partition.numClients must be ≥ 1`);
-  if (!isPlainAggregation(cfg.aggregation) && !WEIGHTED_MEAN_ALGORITHMS.has(name)) {
+  if (!isPlainAggregation(cfg.aggregation) && algo.aggregatesByWeightedMean !== true) {
+    const allowed = algorithmNames.filter((n) => algorithmByName(n).aggregatesByWeightedMean === true);
     throw new ConfigError(`invalid ${where}:\n  - aggregation: robust aggregation, clipping and DP noise replace a weighted mean `
-      + `of client models; algorithm '${name}' aggregates differently (allowed with: ${[...WEIGHTED_MEAN_ALGORITHMS].join(', ')})`);
+      + `of client models; algorithm '${name}' aggregates differently (allowed with: ${allowed.join(', ')})`);
   }
   return { ...cfg, algorithm: { name, ...(opts.data as Record<string, unknown>) } };
 }

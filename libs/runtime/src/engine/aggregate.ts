@@ -12,6 +12,7 @@ import { encodeJson } from './json-blobs.js';
 import { keys } from './keys.js';
 import { prepareRound } from './prepare-round.js';
 import { assertAggregateInRun, forgedPartialKey, forgedTrainKeys } from './reply-trust.js';
+import { recordFailedRoundAttempt } from './round-attempts.js';
 import { assertNoStorageFailures } from './storage-failures.js';
 import { refsOf } from './client-state/pack.js';
 import { StateChanges, writeStateShards } from './client-state/shards.js';
@@ -135,6 +136,7 @@ export async function aggregateRound(
   assertNoStorageFailures(`round ${p.round}`, failures);
   const required = Math.ceil(config.failures.minSuccessFraction * p.clients.length);
   if (accepted.length < required) {
+    await recordFailedRoundAttempt(deps.store, p.runId, p.round, p.attempt ?? 0);
     return {
       round: p.round,
       status: 'failed',

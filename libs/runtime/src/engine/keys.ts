@@ -40,6 +40,8 @@ export const keys = {
     version < 0
       ? `runs/${runId}/initial-state/shards/${shard}.json`
       : `runs/${runId}/rounds/${pad(version)}/state-shards/${shard}.json`,
+  /** how many tries of round t failed for want of clients (engine/round-attempts.ts) */
+  roundAttempts: (runId: string, round: number) => `runs/${runId}/rounds/${pad(round)}/failed-attempts.json`,
   /** written last by the aggregation: its presence means round t is committed */
   commit: (runId: string, round: number) => `runs/${runId}/rounds/${pad(round)}/commit.json`,
   evalSummary: (runId: string, round: number) => `runs/${runId}/evals/${pad(round)}.json`,

@@ -49,9 +49,10 @@ export function algorithmEnv(config: ExperimentConfig, model: ModelDef, numClien
 /** Builds the algorithm's hooks and checks its declaration (personal ∩ shared = ∅). */
 export function algorithmFor(config: ExperimentConfig, model: ModelDef, numClients: number) {
   const env = algorithmEnv(config, model, numClients);
+  const algorithm = algorithmByName(config.algorithm.name);
   const hooks = withRobustAggregation(
-    algorithmByName(config.algorithm.name).create(env, algorithmOptions(config)),
-    { algorithm: config.algorithm.name, spec: model.spec, seed: config.seed },
+    algorithm.create(env, algorithmOptions(config)),
+    { algorithm: algorithm.name, aggregatesByWeightedMean: algorithm.aggregatesByWeightedMean === true, spec: model.spec, seed: config.seed },
     config.aggregation,
   );
   const overlap = model.spec.tensors.filter((t) => hooks.personal(t) && hooks.shared(t)).map((t) => t.name);

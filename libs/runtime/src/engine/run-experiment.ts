@@ -30,6 +30,7 @@ import { isEvalRound, roundRow } from './round-row.js';
 import { emptyShardTable, StateChanges, stateRefsFor, writeStateShards } from './client-state/shards.js';
 import { assertCurrentCommitFormat } from './client-state/legacy.js';
 import { collectGarbage, gcAfterCommit } from './gc/collect.js';
+import { failedRoundAttempts, recordFailedRoundAttempt } from './round-attempts.js';
 import { roundSchedule } from '../system/round-schedule.js';
 import { stalenessSummary, virtualTotals, withVirtualTime } from '../system/round-fields.js';
 import { assertFedBuffRuns, keepsClientState } from '../system/fedbuff-plan.js';
@@ -164,6 +165,7 @@ export async function runExperiment(config: ExperimentConfig, opts: RunOptions):
     const { children, cohorts, fedbuff: arrivals }: ReturnType<typeof roundJobs> & Partial<ReturnType<typeof fedBuffJobs>> = step
       ? fedBuffJobs(rc, round, step, state, labels)
       : roundJobs(rc, round, clients, state, labels);
+    const attempt = await failedRoundAttempts(store, runId, round);
     const aggregate: AggregatePayload = {
       runId,
       labels,
@@ -173,11 +175,12 @@ export async function runExperiment(config: ExperimentConfig, opts: RunOptions):
       previousStateShards: stateShards,
       ...(cohorts ? { cohorts } : {}),
       ...(arrivals ? { fedbuff: arrivals } : {}),
+      attempt,
     };
     const reply = parseReply(
       'aggregate',
       await transport.runFlow({
-        flowId: flowIdOf(record, 'train', round),
+        flowId: flowIdOf(record, 'train', round, attempt),
         parent: { kind: 'aggregate', payload: aggregate },
         children,
         ...flowPolicy(cohorts ? 'trainCohort' : 'train', 'aggregate', config.failures),
@@ -186,8 +189,10 @@ export async function runExperiment(config: ExperimentConfig, opts: RunOptions):
       `aggregation result of round ${round}`,
     );
     if (reply.status === 'failed') {
+      await recordFailedRoundAttempt(store, runId, round, attempt);
       const detail = reply.failures.map((f) => `client ${f.clientId}: ${f.code}: ${f.detail}`).join('\n  ');
-      throw new RunFailedError(`round ${round} failed: ${reply.reason}\n  ${detail}`);
+      throw new RunFailedError(`round ${round} failed: ${reply.reason}\n  ${detail}\n`
+        + `running the run again trains round ${round} again (attempt ${attempt + 2}) and resumes`);
     }
     stateShards = reply.stateShards;
     const reportsOfThisRound = preparedReports;

@@ -139,6 +139,8 @@ export const aggregatePayloadSchema = z.object({
   previousStateShards: stateShardTableSchema,
   /** the round's cohorts (client ids) when its clients train in `trainCohort` jobs; absent: one `train` job per client */
   cohorts: z.array(z.array(clientId).min(1)).optional(),
+  /** which try of the round this is (0-based, engine/round-attempts.ts); absent in payloads queued before tries were counted */
+  attempt: z.number().int().min(0).optional(),
   /** FedBuff: the round's arrivals in order (one `train` job each, id `d<dispatch>`); `clients` lists their client ids */
   fedbuff: z
     .object({

@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import { z } from 'zod';
 import { formatIssues } from '@fedsim/fl/util';
 import type { WasmKernelMode } from '@fedsim/fl/compute';
-import { BullmqTransport, EmbeddedTransport, LocalDirBlobStore, namePartSchema, S3BlobStore } from '../adapters/index.js';
+import { BullmqTransport, EmbeddedTransport, LocalDirBlobStore, namePartSchema, redisOutageBudgetSecondsSchema, S3BlobStore } from '../adapters/index.js';
 import { ConfigError } from '../errors/run.js';
 import { ThreadPoolHandlers } from '../pool/index.js';
 import type { BlobStore } from '../ports/blob-store.js';
@@ -65,6 +65,8 @@ export async function embeddedRuntime(opts: {
 export const distributedEnvSchema = z.object({
   REDIS_URL: z.string({ error: 'is required for a distributed run (e.g. redis://127.0.0.1:6379)' }).min(1),
   FEDSIM_QUEUE_PREFIX: namePartSchema.default('fedsim'),
+  /** seconds Redis may stay unreachable before the run stops (BullMQ reconnects with backoff meanwhile) */
+  REDIS_OUTAGE_BUDGET_SECONDS: redisOutageBudgetSecondsSchema,
 });
 
 /**
@@ -75,7 +77,11 @@ export async function distributedRuntime(env: Readonly<Record<string, string | u
   const parsed = distributedEnvSchema.safeParse(env);
   if (!parsed.success) throw new ConfigError(`distributed run: ${formatIssues(parsed.error)}`);
   const store = S3BlobStore.fromEnv(env);
-  const transport = new BullmqTransport({ connection: parsed.data.REDIS_URL, prefix: parsed.data.FEDSIM_QUEUE_PREFIX });
+  const transport = new BullmqTransport({
+    connection: parsed.data.REDIS_URL,
+    prefix: parsed.data.FEDSIM_QUEUE_PREFIX,
+    redisOutageBudgetMs: parsed.data.REDIS_OUTAGE_BUDGET_SECONDS * 1000,
+  });
   try {
     await Promise.all([store.check(), transport.check()]);
   } catch (err) {

@@ -153,6 +153,15 @@ export function transportConformance(name: string, factory: TransportFactory): v
     assert.equal(h.parentRuns.get(flow), 1);
   });
 
+  withTransport('a flow whose parent failed for good runs again when re-submitted, not answered with its failure', async (t, h, flow) => {
+    const children = [child(flow, 'a', 1), child(flow, 'b', 2)];
+    await assert.rejects(t.runFlow(flowSpec(flow, children, { parent: { kind: 'aggregate', payload: { flow, invalid: true } } })), FlowFailedError);
+    const again = (await t.runFlow(flowSpec(flow, children))) as ParentSummary;
+    assert.deepEqual(again.values, [1, 2]);
+    assert.deepEqual(h.runsOf(flow, 'a'), [1, 1]);
+    assert.equal(h.parentRuns.get(flow), 2);
+  });
+
   withTransport('a flow without children runs the parent with no outcomes', async (t, h, flow) => {
     const result = (await t.runFlow(flowSpec(flow, []))) as ParentSummary;
     assert.deepEqual(result.ids, []);

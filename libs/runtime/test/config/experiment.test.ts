@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { algorithmByName, algorithmNames } from '@fedsim/fl/algorithms';
 import { Rng } from '@fedsim/fl/util';
 import { ConfigError, parseExperiment } from '../../src/config/experiment.js';
 
@@ -95,6 +96,14 @@ test('the aggregation block: accepted with weighted-mean algorithms, refused wit
   assert.deepEqual(parseExperiment(rich).aggregation, { robust: 'trimmed-mean', trimFraction: 0.2, clipNorm: 5 });
   assert.equal(parseExperiment({ ...rich, aggregation: undefined }).aggregation, undefined);
   assert.match(errorOf({ ...rich, algorithm: { name: 'fiarse' } }), /aggregation: .*algorithm 'fiarse' aggregates differently/);
+  // the allowed ones are those whose algorithm declares aggregatesByWeightedMean, each accepted
+  const allowed = algorithmNames.filter((n) => algorithmByName(n).aggregatesByWeightedMean === true);
+  assert.deepEqual([...allowed].sort(), ['apfl', 'ditto', 'fedavg', 'fedavg-ft', 'fedbabu', 'fedobp', 'fedper', 'fedprox', 'fedrep', 'lgfedavg']);
+  assert.match(errorOf({ ...rich, algorithm: { name: 'heterofl' } }), new RegExp(`\\(allowed with: ${allowed.join(', ')}\\)`));
+  for (const name of algorithmNames) {
+    if (allowed.includes(name)) assert.doesNotThrow(() => parseExperiment({ ...rich, algorithm: { name } }), name);
+    else assert.match(errorOf({ ...rich, algorithm: { name } }), new RegExp(`aggregation: .*algorithm '${name}' aggregates differently`));
+  }
   // an empty block changes nothing, so it is fine with any algorithm
   assert.doesNotThrow(() => parseExperiment({ ...rich, algorithm: { name: 'heterofl' }, aggregation: {} }));
   assert.match(errorOf({ ...rich, aggregation: { robust: 'median', trimFraction: 0.1 } }), /aggregation\.trimFraction: applies to/);

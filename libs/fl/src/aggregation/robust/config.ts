@@ -50,15 +50,6 @@ export function isPlainAggregation(c: RobustAggregationConfig | undefined): bool
   return !c || (c.robust === 'mean' && c.clipNorm === undefined && c.dp === undefined);
 }
 
-/**
- * Algorithms whose aggregation is a weighted mean of uploaded models, so a robust combine can
- * replace it. FIARSE and HeteroFL average masked sub-model deltas per element (a different
- * estimator), and Local aggregates nothing.
- */
-export const WEIGHTED_MEAN_ALGORITHMS: ReadonlySet<string> = new Set([
-  'fedavg', 'fedprox', 'fedavg-ft', 'fedbabu', 'fedper', 'lgfedavg', 'fedrep', 'ditto', 'apfl', 'fedobp',
-]);
-
 /** σ of the Gaussian noise per coordinate for n clients in a round (0 without dp). */
 export function dpNoiseStd(c: RobustAggregationConfig | undefined, clientsInRound: number): number {
   if (!c?.dp || clientsInRound <= 0) return 0;

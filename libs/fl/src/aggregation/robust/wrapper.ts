@@ -3,7 +3,7 @@ import type { ParamSpec, TensorSelector } from '../../params/spec.js';
 import { Rng } from '../../util/rng.js';
 import type { Aggregator, AlgorithmHooks, JsonValue, UpdateForAggregation } from '../../algorithms/types.js';
 import { clipToNorm, coordinateMedian, trimmedMean, weightedMean } from './combine.js';
-import { dpNoiseStd, isPlainAggregation, WEIGHTED_MEAN_ALGORITHMS } from './config.js';
+import { dpNoiseStd, isPlainAggregation } from './config.js';
 import type { RobustAggregationConfig } from './config.js';
 
 const DEFAULT_TRIM_FRACTION = 0.1;
@@ -15,13 +15,15 @@ const DEFAULT_TRIM_FRACTION = 0.1;
  */
 export function withRobustAggregation(
   hooks: AlgorithmHooks,
-  ctx: { algorithm: string; spec: ParamSpec; seed: number },
+  /** `aggregatesByWeightedMean`: the algorithm's declaration (Algorithm.aggregatesByWeightedMean) */
+  ctx: { algorithm: string; aggregatesByWeightedMean: boolean; spec: ParamSpec; seed: number },
   config: RobustAggregationConfig | undefined,
 ): AlgorithmHooks {
   if (!config || isPlainAggregation(config)) return hooks;
-  if (!WEIGHTED_MEAN_ALGORITHMS.has(ctx.algorithm) || hooks.upload !== 'model' || subSpec(ctx.spec, hooks.shared).size === 0) {
-    throw new Error(`aggregation: algorithm '${ctx.algorithm}' does not aggregate by a weighted mean of models, `
-      + `so robust aggregation, clipping and DP noise do not apply to it; allowed with: ${[...WEIGHTED_MEAN_ALGORITHMS].join(', ')}`);
+  if (!ctx.aggregatesByWeightedMean || hooks.upload !== 'model' || subSpec(ctx.spec, hooks.shared).size === 0) {
+    throw new Error(`aggregation: algorithm '${ctx.algorithm}' does not aggregate by a weighted mean of models `
+      + '(it does not declare aggregatesByWeightedMean, uploads deltas or shares no tensor), '
+      + 'so robust aggregation, clipping and DP noise do not apply to it');
   }
   // Clipping and robust combines act per update, so the uploads can no longer be pre-summed by workers.
   const { sumAggregation: _notASum, ...rest } = hooks;

@@ -138,6 +138,7 @@ export const fedobp: Algorithm<FedObpOptions> = {
   name: 'fedobp',
   summary: 'FedOBP: FedAvg plus per-client element patches chosen by an OBD score quantile',
   options: fedobpOptions,
+  aggregatesByWeightedMean: true,
   create(env, opts) {
     const spec = env.model.spec;
     const cands = candidatesOf(spec, opts.headOnly);

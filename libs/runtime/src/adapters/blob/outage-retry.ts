@@ -16,7 +16,17 @@ export interface OutageRetryOptions {
   readonly log: AdapterLogger;
 }
 
-const seconds = (ms: number): string => (ms / 1000).toFixed(ms < 10_000 ? 1 : 0);
+/** ms as seconds for messages: one decimal below 10 s */
+export const seconds = (ms: number): string => (ms / 1000).toFixed(ms < 10_000 ? 1 : 0);
+
+/**
+ * Capped exponential backoff with "equal jitter": at least half the step, so many clients
+ * retrying together spread out without any of them hammering the service in a tight loop.
+ */
+export function backoffDelayMs(retry: number, baseMs = 200, capMs = 5_000): number {
+  const ceiling = Math.min(capMs, baseMs * 2 ** Math.min(retry, 30));
+  return ceiling / 2 + Math.random() * (ceiling / 2);
+}
 
 /** Thrown when a transient fault lasted longer than the outage budget. */
 export class OutageBudgetExceededError extends BlobStoreUnavailableError {
@@ -94,12 +104,7 @@ export class OutageRetry {
   }
 
   private delayMs(retry: number): number {
-    const base = this.options.baseDelayMs ?? 200;
-    const cap = this.options.maxDelayMs ?? 5_000;
-    const ceiling = Math.min(cap, base * 2 ** Math.min(retry, 30));
-    // "Equal jitter": at least half the step, so many clients retrying together spread out
-    // without any of them hammering the service in a tight loop.
-    return ceiling / 2 + Math.random() * (ceiling / 2);
+    return backoffDelayMs(retry, this.options.baseDelayMs, this.options.maxDelayMs);
   }
 
   private sleep(ms: number): Promise<void> {

@@ -15,6 +15,8 @@ import type { Retention } from './job-options.js';
 import { DEFAULT_KEY_PREFIX, DEFAULT_POOL, jobIdOfKey, jobIds, queueNames, queueOfKey } from './naming.js';
 import type { QueueNames } from './naming.js';
 import { readQueueDepths } from './queue-depths.js';
+import { DEFAULT_REDIS_OUTAGE_BUDGET_SECONDS, isRedisConnectionError, RedisOutageWatch } from './redis-outage.js';
+import { sleep } from '../sleep.js';
 
 export interface BullmqTransportOptions {
   readonly connection: RedisConnectionInput;
@@ -34,6 +36,8 @@ export interface BullmqTransportOptions {
   /** approximate cap of each queue's event stream (BullMQ's default is 10,000; default here 1,000) */
   readonly eventsMaxLen?: number;
   readonly retention?: Partial<Retention>;
+  /** how long Redis may stay unreachable before running flows fail (default 300 s; REDIS_OUTAGE_BUDGET_SECONDS) */
+  readonly redisOutageBudgetMs?: number;
   readonly log?: LogSink;
   /** called after each chunk of children is queued (progress reporting; tests interleave work here) */
   readonly afterChunk?: (progress: { flowId: string; added: number; total: number }) => void | Promise<void>;
@@ -67,6 +71,8 @@ export class BullmqTransport<J extends JobShapes = Jobs> implements FlowTranspor
   private events?: QueueEvents;
   private eventsReady?: Promise<void>;
   private closed = false;
+  /** started with the first flow: bounds a Redis outage in time (BullMQ would wait for ever) */
+  private outage?: RedisOutageWatch;
 
   constructor(private readonly options: BullmqTransportOptions) {
     this.names = queueNames(options.prefix);
@@ -93,12 +99,14 @@ export class BullmqTransport<J extends JobShapes = Jobs> implements FlowTranspor
     // Same-process re-submissions share one wait; other processes find the jobs in Redis.
     const known = this.inflight.get(flow.flowId);
     if (known) return known as Promise<J[P]['reply']>;
-    const run = this.execute(flow).catch((err: unknown) => {
+    const run = this.execute(flow);
+    run.catch(() => undefined); // a flow given up for the outage below still settles later
+    const bounded = Promise.race([run, this.watchOutages().exceeded]).catch((err: unknown) => {
       if (err instanceof TransportClosed) throw new FlowFailedError(flow.flowId, 'transport closed');
       throw err;
     }).finally(() => this.inflight.delete(flow.flowId));
-    this.inflight.set(flow.flowId, run);
-    return run as Promise<J[P]['reply']>;
+    this.inflight.set(flow.flowId, bounded);
+    return bounded as Promise<J[P]['reply']>;
   }
 
   check(): Promise<void> {
@@ -110,12 +118,19 @@ export class BullmqTransport<J extends JobShapes = Jobs> implements FlowTranspor
     this.closed = true;
     for (const wakers of this.wakers.values()) for (const wake of wakers) wake();
     await Promise.allSettled([...this.inflight.values()]);
-    await Promise.allSettled([
+    const redisDown = this.outage?.down ?? false;
+    await this.outage?.close();
+    const graceful = Promise.allSettled([
       this.events?.close(),
       this.producer?.close(),
       ...[...this.queues.values()].map((q) => q.close()),
     ]);
+    // With Redis gone, a graceful close would wait for it; the connections are dropped instead.
+    if (redisDown) await Promise.race([graceful, sleep(1_000)]);
+    else await graceful;
     this.redis?.disconnect();
+    // the queues share `redis`; the queue events have a connection of their own
+    if (redisDown) await Promise.race([this.events?.disconnect(), sleep(1_000)]);
   }
 
   async queueDepths(): Promise<QueueDepth[]> {
@@ -307,7 +322,7 @@ export class BullmqTransport<J extends JobShapes = Jobs> implements FlowTranspor
         connection: { ...toConnectionOptions(this.options.connection), maxRetriesPerRequest: null },
         prefix: this.keyPrefix,
       });
-      events.on('error', (err) => this.log.warn(`queue events for ${this.names.aggregate}: ${err.message}`));
+      events.on('error', (err) => isRedisConnectionError(err) || this.log.warn(`queue events for ${this.names.aggregate}: ${err.message}`));
       const wake = ({ jobId }: { jobId: string }) => {
         for (const w of [...(this.wakers.get(jobId) ?? [])]) w();
       };
@@ -320,6 +335,16 @@ export class BullmqTransport<J extends JobShapes = Jobs> implements FlowTranspor
     return this.eventsReady;
   }
 
+  private watchOutages(): RedisOutageWatch {
+    this.outage ??= new RedisOutageWatch({
+      connection: this.options.connection,
+      budgetMs: this.options.redisOutageBudgetMs ?? DEFAULT_REDIS_OUTAGE_BUDGET_SECONDS * 1000,
+      log: this.log,
+      consequence: 'the run stops (finished rounds are kept in the store)',
+    }).start();
+    return this.outage;
+  }
+
   private connection(): Redis {
     this.redis ??= createRedisClient(this.options.connection, { maxRetriesPerRequest: null });
     return this.redis;
@@ -328,7 +353,7 @@ export class BullmqTransport<J extends JobShapes = Jobs> implements FlowTranspor
   private flowProducer(): FlowProducer {
     if (!this.producer) {
       this.producer = new FlowProducer({ connection: this.connection(), prefix: this.keyPrefix });
-      this.producer.on('error', (err) => this.log.warn(`flow producer: ${err.message}`));
+      this.producer.on('error', (err) => isRedisConnectionError(err) || this.log.warn(`flow producer: ${err.message}`));
     }
     return this.producer;
   }
@@ -341,7 +366,7 @@ export class BullmqTransport<J extends JobShapes = Jobs> implements FlowTranspor
         prefix: this.keyPrefix,
         streams: { events: { maxLen: this.options.eventsMaxLen ?? 1000 } },
       });
-      queue.on('error', (err) => this.log.warn(`queue ${name}: ${err.message}`));
+      queue.on('error', (err) => isRedisConnectionError(err) || this.log.warn(`queue ${name}: ${err.message}`));
       this.queues.set(name, queue);
     }
     return queue;

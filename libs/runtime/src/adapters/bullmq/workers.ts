@@ -14,6 +14,11 @@ import { decodeFailedReason, encodeFailedReason } from './failed-reason.js';
 import { ChildJobData, ParentJobData } from './job-data.js';
 import { DEFAULT_KEY_PREFIX, jobIdOfKey, jobIds, queueNames } from './naming.js';
 import { readQueueDepths } from './queue-depths.js';
+import { DEFAULT_REDIS_OUTAGE_BUDGET_SECONDS, isRedisConnectionError, RedisOutageWatch } from './redis-outage.js';
+import { sleep } from '../sleep.js';
+
+/** how long close() still lets BullMQ shut down gracefully once no job is running */
+const IDLE_CLOSE_MS = 1_000;
 
 export interface BullmqWorkersOptions<J extends JobShapes = Jobs> {
   readonly connection: RedisConnectionInput;
@@ -35,12 +40,16 @@ export interface BullmqWorkersOptions<J extends JobShapes = Jobs> {
   /** how long close() lets running jobs finish before handing them back to the queue (default 30 s) */
   readonly closeTimeoutMs?: number;
   readonly eventsMaxLen?: number;
+  /** how long Redis may stay unreachable before `redisLost` rejects (default 300 s; REDIS_OUTAGE_BUDGET_SECONDS) */
+  readonly redisOutageBudgetMs?: number;
   readonly log?: LogSink;
 }
 
 export interface BullmqWorkersHandle extends QueueDepthSource {
   /** the queues this process consumes */
   readonly queues: readonly string[];
+  /** rejects when Redis stays unreachable past the outage budget (the process should then exit); never resolves */
+  readonly redisLost: Promise<never>;
   /** Stops taking jobs, lets running ones finish within closeTimeoutMs, then hands the rest back. */
   close(): Promise<void>;
 }
@@ -71,6 +80,17 @@ export async function startBullmqWorkers<J extends JobShapes = Jobs>(options: Bu
     autorun: false,
   };
 
+  // Resolved whenever the last running job ends, so close() need not wait for BullMQ's own
+  // shutdown (which, after a Redis blip, can sit out the whole grace period with nothing to do).
+  let idleWaiters: (() => void)[] = [];
+  const untrack = (key: string) => {
+    running.delete(key);
+    if (running.size > 0) return;
+    for (const wake of idleWaiters) wake();
+    idleWaiters = [];
+  };
+  const idle = () => (running.size === 0 ? Promise.resolve() : new Promise<void>((resolve) => idleWaiters.push(resolve)));
+
   const childProcessor = async (job: Job, token?: string, signal?: AbortSignal): Promise<unknown> => {
     const parsed = ChildJobData.safeParse(job.data);
     if (!parsed.success) throw new UnrecoverableError(`malformed child job data: ${parsed.error.message}`);
@@ -92,11 +112,21 @@ export async function startBullmqWorkers<J extends JobShapes = Jobs>(options: Bu
       if (isStorageUnavailable(err)) throw new Error(encodeFailedReason('storage', errorMessage(err)));
       throw err;
     } finally {
-      running.delete(`${job.queueName}/${jobId}`);
+      untrack(`${job.queueName}/${jobId}`);
     }
   };
 
-  const parentProcessor = async (job: Job): Promise<unknown> => {
+  const parentProcessor = async (job: Job, token?: string): Promise<unknown> => {
+    const key = `${job.queueName}/${job.id ?? ''}`;
+    running.set(key, { job, token });
+    try {
+      return await runParentJob(job);
+    } finally {
+      untrack(key);
+    }
+  };
+
+  const runParentJob = async (job: Job): Promise<unknown> => {
     const parsed = ParentJobData.safeParse(job.data);
     if (!parsed.success) throw new UnrecoverableError(`malformed parent job data: ${parsed.error.message}`);
     const data = parsed.data;
@@ -130,8 +160,17 @@ export async function startBullmqWorkers<J extends JobShapes = Jobs>(options: Bu
     queueNamesServed.push(names.aggregate);
     workers.push(new Worker(names.aggregate, parentProcessor, { ...workerOpts, concurrency: options.aggregateConcurrency ?? 1 }));
   }
+  // Logs an outage once at its start and once at its end, instead of every reconnect of every connection.
+  const outage = new RedisOutageWatch({
+    connection: options.connection,
+    budgetMs: options.redisOutageBudgetMs ?? DEFAULT_REDIS_OUTAGE_BUDGET_SECONDS * 1000,
+    log,
+    consequence: 'the worker stops; its unfinished jobs are rerun by other workers once Redis is back',
+  });
   for (const worker of workers) {
-    worker.on('error', (err) => log.error(`worker ${worker.name}: ${err.message}`, { queue: worker.name }));
+    worker.on('error', (err) => {
+      if (!isRedisConnectionError(err)) log.error(`worker ${worker.name}: ${err.message}`, { queue: worker.name });
+    });
     // A job whose worker died or froze past its lock: BullMQ hands it back to the queue to run again.
     worker.on('stalled', (jobId) => log.warn(`job ${jobId} in ${worker.name} stalled (its worker stopped renewing the lock); `
       + 'returned to the queue to run again', { queue: worker.name, jobId }));
@@ -145,8 +184,9 @@ export async function startBullmqWorkers<J extends JobShapes = Jobs>(options: Bu
   const queues = queueNamesServed.map((name) => new Queue(name, {
     connection, prefix: keyPrefix, streams: { events: { maxLen: options.eventsMaxLen ?? 1000 } },
   }));
-  for (const q of queues) q.on('error', (err) => log.warn(`queue ${q.name}: ${err.message}`));
+  for (const q of queues) q.on('error', (err) => isRedisConnectionError(err) || log.warn(`queue ${q.name}: ${err.message}`));
   await Promise.all(workers.map((w) => w.waitUntilReady()));
+  outage.start();
   for (const worker of workers) {
     worker.run().catch((err: unknown) => log.error(`worker ${worker.name} stopped: ${(err as Error).message}`));
   }
@@ -154,24 +194,38 @@ export async function startBullmqWorkers<J extends JobShapes = Jobs>(options: Bu
   let closing: Promise<void> | undefined;
   return {
     queues: queueNamesServed,
+    redisLost: outage.exceeded,
     queueDepths: () => readQueueDepths(queues),
     close() {
       closing ??= (async () => {
         const timeoutMs = options.closeTimeoutMs ?? 30_000;
+        const stopWatch = outage.close();
         const graceful = Promise.all(workers.map((w) => w.close()));
         let timer: NodeJS.Timeout | undefined;
-        const timedOut = await Promise.race([
-          graceful.then(() => false),
-          new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(true), timeoutMs); }),
+        const outcome = await Promise.race([
+          graceful.then(() => 'closed' as const),
+          idle().then(() => 'idle' as const),
+          new Promise<'timeout'>((resolve) => { timer = setTimeout(() => resolve('timeout'), timeoutMs); }),
         ]);
         clearTimeout(timer);
-        if (timedOut) {
+        if (outcome === 'idle') {
+          // No job left running: give BullMQ's graceful close a moment, then force it (an idle worker
+          // loses nothing). After a Redis blip even a forced close can wait on connections still
+          // reconnecting, so neither is awaited past IDLE_CLOSE_MS: the process is about to exit.
+          const settled = await Promise.race([graceful.then(() => true), sleep(IDLE_CLOSE_MS).then(() => false)]);
+          if (!settled) await Promise.race([Promise.allSettled(workers.map((w) => w.close(true))), sleep(IDLE_CLOSE_MS)]);
+          await Promise.race([Promise.allSettled(queues.map((q) => q.close())), sleep(IDLE_CLOSE_MS)]);
+          await stopWatch;
+          return;
+        }
+        if (outcome === 'timeout') {
           log.warn(`workers did not finish ${running.size} job(s) within ${timeoutMs} ms; returning them to their queues`);
           await Promise.allSettled([...running.values()].map(({ job, token }) => job.moveToWait(token)));
           for (const worker of workers) worker.cancelAllJobs('worker shutting down');
           await Promise.allSettled(workers.map((w) => w.close(true)));
         }
         await Promise.allSettled(queues.map((q) => q.close()));
+        await stopWatch;
       })();
       return closing;
     },

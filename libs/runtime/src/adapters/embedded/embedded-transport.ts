@@ -16,7 +16,7 @@ export interface EmbeddedTransportOptions<J extends JobShapes = Jobs> {
   readonly concurrency: number;
   /** retry n waits retryBackoffMs · 2^(n-1) (default 0: retry at once); non-retryable errors are not retried */
   readonly retryBackoffMs?: number;
-  /** settled flows remembered so a re-submitted flowId returns the same result (default 64) */
+  /** completed flows remembered so a re-submitted flowId returns the same result (default 64); failed ones are not */
   readonly rememberFlows?: number;
 }
 
@@ -27,14 +27,15 @@ export const EMBEDDED_QUEUE = 'embedded';
 /**
  * Runs flows in this process with a concurrency limit. The handlers decide where the CPU work
  * happens (ThreadPoolHandlers keeps it off this event loop). A re-submitted flowId, while running
- * or recently settled, returns the first submission's result instead of running again.
+ * or recently completed, returns the first submission's result instead of running again; one
+ * that failed for good runs again.
  */
 export class EmbeddedTransport<J extends JobShapes = Jobs> implements FlowTransport<J>, QueueDepthSource {
   private readonly limiter: Limiter;
   /** the transport only moves payloads and replies; the handlers are typed by the caller */
   private readonly handlers: JobHandlers<UntypedJobs>;
   private readonly flows = new Map<string, Promise<unknown>>();
-  /** settled flow ids, oldest first */
+  /** completed flow ids, oldest first */
   private readonly settled = new Set<string>();
   private readonly closing = new AbortController();
   private backingOff = 0;
@@ -51,7 +52,11 @@ export class EmbeddedTransport<J extends JobShapes = Jobs> implements FlowTransp
     if (known) return known;
     const run = this.execute(flow) as Promise<J[P]['reply']>;
     this.flows.set(flow.flowId, run);
-    run.catch(() => undefined).finally(() => this.forgetOldFlows(flow.flowId));
+    // A flow that failed for good is forgotten at once, so submitting it again runs it again
+    // (as BullMQ does with a failed parent) instead of replaying the stale failure.
+    run.then(() => this.forgetOldFlows(flow.flowId), () => {
+      if (this.flows.get(flow.flowId) === run) this.flows.delete(flow.flowId);
+    });
     return run;
   }
 
