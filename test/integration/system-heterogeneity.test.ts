@@ -87,6 +87,8 @@ test('FedOBP in virtual time pays the bytes the engine ships: θ_g and its patch
     name: 'it-system-fedobp',
     algorithm: { name: 'fedobp', q: 0.9 },
     system: { devices: { kind: 'sampled', computeSamplesPerSecond: fast, downBytesPerSecond: { kind: 'fixed', value: 1 }, upBytesPerSecond: fast } },
+    // the test reads every round's instructions after the run
+    storage: { gc: 'off' },
   });
   const rt = await embeddedRuntime({ root: join(dir, 'c'), workers: 1, backend: 'wasm' });
   try {
