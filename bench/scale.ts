@@ -4,7 +4,7 @@
  * server + worker processes), next to this machine's ceilings (plain BullMQ, blob put/get).
  *
  *   npm run bench:scale -- [--cells 1000x100,10000x1000] [--modes embedded,distributed]
- *                          [--slots 2] [--budget 300] [--cohort-size auto|N]
+ *                          [--slots 2] [--budget 300] [--cohort-size auto|N] [--reduce-fan-in auto|N]
  *
  * Each cell runs in a child process of its own, so the coordinator's peak RSS is that cell's.
  * A cell whose estimated time (from the previous cells' seconds per client) exceeds --budget
@@ -31,6 +31,8 @@ const { values } = parseArgs({
     budget: { type: 'string', default: '300' },
     /** the experiments' cohortSize (clients per train job); the engine's default when absent */
     'cohort-size': { type: 'string' },
+    /** the experiments' reduceFanIn (most partials one aggregation job reads); the engine's default when absent */
+    'reduce-fan-in': { type: 'string' },
     /** internal: run one cell (`N:K:mode`) and print its result as JSON */
     cell: { type: 'string' },
   },
@@ -39,10 +41,14 @@ const slots = Number(values.slots);
 const cohortArg = values['cohort-size'];
 const cohortSize = cohortArg === undefined ? undefined : cohortArg === 'auto' ? ('auto' as const) : Number(cohortArg);
 if (typeof cohortSize === 'number' && !(Number.isInteger(cohortSize) && cohortSize >= 1)) throw new Error(`--cohort-size: '${cohortArg}' is neither auto nor a positive integer`);
+const fanInArg = values['reduce-fan-in'];
+const reduceFanIn = fanInArg === undefined ? undefined : fanInArg === 'auto' ? ('auto' as const) : Number(fanInArg);
+if (typeof reduceFanIn === 'number' && !(Number.isInteger(reduceFanIn) && reduceFanIn >= 2)) throw new Error(`--reduce-fan-in: '${fanInArg}' is neither auto nor an integer ≥ 2`);
+const tuning = { ...(cohortSize !== undefined ? { cohortSize } : {}), ...(reduceFanIn !== undefined ? { reduceFanIn } : {}) };
 
 if (values.cell) {
   const [n, k, mode] = values.cell.split(':');
-  const result = await runCell({ numClients: Number(n), perRound: Number(k), mode: mode as Mode, slots, ...(cohortSize !== undefined ? { cohortSize } : {}) });
+  const result = await runCell({ numClients: Number(n), perRound: Number(k), mode: mode as Mode, slots, ...tuning });
   console.log(`CELL ${JSON.stringify(result)}`);
   process.exit(0);
 }
@@ -58,7 +64,7 @@ const modes = values.modes.split(',').map((m) => {
 });
 const budget = Number(values.budget);
 
-console.log(`bench:scale: logreg, synthetic, ${slots} compute slots, cohortSize ${cohortArg ?? 'default'}; budget ${budget} s per cell`);
+console.log(`bench:scale: logreg, synthetic, ${slots} compute slots, cohortSize ${cohortArg ?? 'default'}, reduceFanIn ${fanInArg ?? 'default'}; budget ${budget} s per cell`);
 const ceilings = await measureCeilings();
 printCeilings(ceilings);
 
@@ -67,7 +73,7 @@ const outcomes: Outcome[] = [];
 const secondsPerClient: Partial<Record<Mode, number>> = {};
 for (const cell of [...cells].sort((a, b) => a.perRound - b.perRound || a.numClients - b.numClients)) {
   for (const mode of modes) {
-    const spec: CellSpec = { ...cell, mode, slots, ...(cohortSize !== undefined ? { cohortSize } : {}) };
+    const spec: CellSpec = { ...cell, mode, slots, ...tuning };
     const perClient = secondsPerClient[mode];
     // Two rounds (cold + measured) plus start-up; 0.3 s per 1k registered clients for data and partition.
     const estimate = perClient === undefined ? 0 : 2 * perClient * cell.perRound + 20 + (0.3 * cell.numClients) / 1000;
@@ -95,6 +101,7 @@ async function runCellProcess(spec: CellSpec): Promise<CellResult> {
   const child = spawn(process.execPath, [
     ...sourceNodeArgs, script, '--cell', `${spec.numClients}:${spec.perRound}:${spec.mode}`, '--slots', String(spec.slots),
     ...(spec.cohortSize !== undefined ? ['--cohort-size', String(spec.cohortSize)] : []),
+    ...(spec.reduceFanIn !== undefined ? ['--reduce-fan-in', String(spec.reduceFanIn)] : []),
   ], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -154,7 +161,7 @@ function printTable(rows: readonly Outcome[], c: Ceilings) {
   const kib = (b: number) => (b / 1024).toFixed(0);
   const header = [
     'mode', 'N', 'K', 'round s', 'queue+jobs', 'training', 'aggreg.', 'bookkeep.', 'updates/s', 'overhead ms/client',
-    'coord RSS MiB', 'worker RSS MiB', 'redis MiB', 'blob W/R KiB', 'S3 req', 'vs BullMQ', 'cold round s',
+    'coord RSS MiB', 'worker RSS MiB', 'redis MiB', 'blob W/R KiB', 'S3 req', 'vs BullMQ', 'cold round s', 'reads: aggreg./max reduce',
   ];
   console.log('\n| ' + header.join(' | ') + ' |');
   console.log('|' + header.map(() => '---').join('|') + '|');
@@ -177,6 +184,7 @@ function printTable(rows: readonly Outcome[], c: Ceilings) {
       mib(r.redisPeakMemory) + (r.redisUsedMemory === null ? '' : ` (now ${mib(r.redisUsedMemory)})`),
       `${kib(r.blob.written)}/${kib(r.blob.read)}`, r.blob.requests || '-',
       `${((updatesPerSecond / c.queue.jobsPerSecond) * 100).toFixed(1)}%`, r.coldRoundWall.toFixed(2),
+      r.reads ? `${r.reads.aggregate}/${r.reads.maxPerReduceJob}` + (r.reads.reduceJobs ? ` (${r.reads.reduceJobs} reduce jobs, slowest ${r.reduceSeconds.toFixed(2)} s)` : '') : '-',
     ];
     console.log('| ' + cells.join(' | ') + ' |');
   }
@@ -184,7 +192,8 @@ function printTable(rows: readonly Outcome[], c: Ceilings) {
     '\nround = queue+jobs + training + aggregation + bookkeeping. training = pure local training of the round\'s clients ' +
       '(measured alone in one process, ≤300 clients) / slots; aggregation = the aggregation job; bookkeeping = coordinator ' +
       'time outside the round\'s flow; queue+jobs = the rest of the flow (queueing, job dispatch, per-client blob I/O). ' +
-      'overhead/client = (round − training) / K. vs BullMQ = updates/s ÷ plain BullMQ jobs/s. redis = used_memory_peak. ' +
+      'overhead/client = (round − training) / K. reads = update and partial blobs read by the aggregation job / by the most-reading ' +
+      'reduce job (tree aggregation; reduce jobs run inside queue+jobs). vs BullMQ = updates/s ÷ plain BullMQ jobs/s. redis = used_memory_peak. ' +
       'blob W/R: distributed = S3 request/response bodies of all processes; embedded = the process\'s read/write syscalls.',
   );
 }

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import type { ExperimentConfig, FlowTransport, RoundRow } from '@fedsim/runtime';
-import { algorithmFor, modelFor, parseExperiment, runExperiment } from '@fedsim/runtime';
+import { algorithmFor, commitRecordSchema, keys, modelFor, parseExperiment, runExperiment } from '@fedsim/runtime';
+import { decodeJson } from '@fedsim/runtime/engine';
 import { loadDataset, partitionFor } from '@fedsim/runtime/data';
 import { distributedRuntime, embeddedRuntime, type Runtime } from '@fedsim/runtime/wiring';
 import { derivedSeed, sampleClients } from '@fedsim/fl/algorithms';
@@ -26,6 +27,8 @@ export interface CellSpec {
   readonly slots: number;
   /** the experiment's cohortSize; the engine's default when absent */
   readonly cohortSize?: number | 'auto';
+  /** the experiment's reduceFanIn; the engine's default when absent */
+  readonly reduceFanIn?: number | 'auto';
 }
 
 /** One measured (warm) round of one cell. Seconds unless named otherwise. */
@@ -46,12 +49,16 @@ export interface CellResult extends CellSpec {
   readonly redisPeakMemory: number | null;
   readonly blob: ByteCounts & { readonly source: string };
   readonly coldRoundWall: number;
+  /** update and partial blobs read by the aggregation job, and by the most-reading reduce job (tree aggregation) */
+  readonly reads: { readonly aggregate: number; readonly maxPerReduceJob: number; readonly reduceJobs: number } | null;
+  /** the slowest reduce job; 0 without a tree */
+  readonly reduceSeconds: number;
 }
 
 const SAMPLES_PER_CLIENT = 30; // with testRatio 0.25: ~22 training samples per client, as in issue 10
 
 /** logreg on 16 features × 4 classes (68 parameters), IID; no evaluation before the measured rounds. */
-export function scaleExperiment(numClients: number, perRound: number, cohortSize?: number | 'auto'): ExperimentConfig {
+export function scaleExperiment(numClients: number, perRound: number, cohortSize?: number | 'auto', reduceFanIn?: number | 'auto'): ExperimentConfig {
   return parseExperiment({
     name: 'bench-scale',
     seed: 7,
@@ -63,6 +70,7 @@ export function scaleExperiment(numClients: number, perRound: number, cohortSize
     rounds: 3,
     joinRatio: perRound / numClients,
     ...(cohortSize !== undefined ? { cohortSize } : {}),
+    ...(reduceFanIn !== undefined ? { reduceFanIn } : {}),
     train: { epochs: 1, batchSize: 16, lr: 0.05, momentum: 0.5 },
     eval: { every: 1000 },
     failures: { attempts: 1, roundDeadlineSeconds: 3600 },
@@ -73,7 +81,7 @@ class StopAfterMeasuredRound extends Error {}
 
 /** Runs rounds 0 (cold: workers load the run) and 1 (measured) of one cell in this process. */
 export async function runCell(spec: CellSpec): Promise<CellResult> {
-  const config = scaleExperiment(spec.numClients, spec.perRound, spec.cohortSize);
+  const config = scaleExperiment(spec.numClients, spec.perRound, spec.cohortSize, spec.reduceFanIn);
   const env = spec.mode === 'distributed' ? await startEnv(spec.slots) : null;
   const dir = await mkdtemp(join(tmpdir(), 'fedsim-bench-scale-'));
   let runtime: Runtime | null = null;
@@ -81,8 +89,13 @@ export async function runCell(spec: CellSpec): Promise<CellResult> {
     runtime = env
       ? await distributedRuntime({ ...process.env, ...env.vars })
       : await embeddedRuntime({ root: dir, workers: spec.slots, backend: 'auto' });
+    // A round's flows, from the first one's start to the last one's end (a tree round runs several).
+    let firstFlowStart: number | null = null;
     let flowSeconds = 0;
-    const transport = timedFlows(runtime.transport, (s) => (flowSeconds = s));
+    const transport = timedFlows(runtime.transport, (start, end) => {
+      firstFlowStart ??= start;
+      flowSeconds = (end - firstFlowStart) / 1000;
+    });
     const rows: RoundRow[] = [];
     let io = procIo();
     let measured: Omit<CellResult, keyof CellSpec | 'pureTrainPerClient' | 'coldRoundWall'> | null = null;
@@ -93,6 +106,7 @@ export async function runCell(spec: CellSpec): Promise<CellResult> {
         transport,
         observer: {
           onRoundStart() {
+            firstFlowStart = null;
             env?.proxy.take();
             io = procIo();
           },
@@ -101,6 +115,7 @@ export async function runCell(spec: CellSpec): Promise<CellResult> {
             if (row.round < 1) return;
             const blob = env ? { ...env.proxy.take(), source: 'S3 API requests (all processes)' } : ioSince(io);
             const redis = env ? await redisMemory(env.vars['REDIS_URL']!) : null;
+            const commit = commitRecordSchema.parse(decodeJson(await runtime!.store.get(keys.commit('bench-scale', row.round))));
             measured = {
               ...spec,
               succeeded: row.succeeded,
@@ -113,6 +128,8 @@ export async function runCell(spec: CellSpec): Promise<CellResult> {
               redisUsedMemory: redis?.used ?? null,
               redisPeakMemory: redis?.peak ?? null,
               blob,
+              reads: commit.reads ?? null,
+              reduceSeconds: commit.reduceSeconds ?? 0,
             };
             throw new StopAfterMeasuredRound();
           },
@@ -162,7 +179,7 @@ async function startEnv(workerCount: number) {
   return { vars, workers, proxy, stop };
 }
 
-function timedFlows(transport: FlowTransport, onFlow: (seconds: number) => void): FlowTransport {
+function timedFlows(transport: FlowTransport, onFlow: (start: number, end: number) => void): FlowTransport {
   return new Proxy(transport, {
     get(target, prop) {
       if (prop === 'runFlow') {
@@ -171,7 +188,7 @@ function timedFlows(transport: FlowTransport, onFlow: (seconds: number) => void)
           try {
             return await target.runFlow(...args);
           } finally {
-            onFlow((performance.now() - started) / 1000);
+            onFlow(started, performance.now());
           }
         };
       }

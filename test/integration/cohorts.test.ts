@@ -160,3 +160,118 @@ test('cohorts without a sum aggregation store every update; cohorts keep per-cli
   assert.equal(ditto.keys.filter((k) => /\/rounds\/000000\/state-shards\//.test(k)).length, 1, 'one location block for 6 clients');
   for (const r of ditto.rows) assert.equal(r.succeeded, 6);
 });
+
+test('FIARSE and HeteroFL cohorts write element-wise partials: the same model with 1 or 2 threads', async () => {
+  for (const name of ['fiarse', 'heterofl']) {
+    const config = syntheticExperiment({ joinRatio: 1, cohortSize: 3, rounds: 2, eval: { every: 5 }, algorithm: { name } });
+    const one = await run(config, `sub-${name}`, 1);
+    const two = await run(config, `sub-${name}`, 2);
+    assert.equal(one.summary.finalModelSha256, two.summary.finalModelSha256, name);
+    assert.equal(one.keys.filter((k) => k.includes('/partials/')).length, 4, `${name}: one partial per cohort`);
+    assert.equal(one.keys.filter((k) => k.includes('/updates/')).length, 0, `${name}: no per-client update`);
+    for (const r of one.rows) assert.equal(r.succeeded, 6);
+  }
+});
+
+const commitOf = async (root: string, runId: string, round: number) =>
+  decodeJson(await (await embeddedStore(root)).get(keys.commit(runId, round))) as { succeeded: number[]; reads: Record<string, number> };
+
+test('tree aggregation: reduce jobs sum groups of cohorts; the same model with 1 or 2 threads, close to the flat sum', async () => {
+  // 6 clients in 3 cohorts of 2; groups of 2 cohorts: 2 reduce jobs, the aggregation reads 2 partials instead of 3
+  const config = syntheticExperiment({ joinRatio: 1, cohortSize: 2, reduceFanIn: 2 });
+  const one = await run(config, 't1', 1);
+  const two = await run(config, 't1', 2);
+  assert.equal(one.summary.finalModelSha256, two.summary.finalModelSha256);
+  assert.equal(one.keys.filter((k) => k.includes('/reduced/')).length, 6, 'two reduced partials a round');
+  const commit = await commitOf('t1-1', 't1', 0);
+  assert.deepEqual(commit.succeeded, [0, 1, 2, 3, 4, 5]);
+  assert.deepEqual(commit.reads, { aggregate: 2, reduceJobs: 2, maxPerReduceJob: 2 });
+  const flat = await run({ ...config, reduceFanIn: 'auto' }, 't0', 1);
+  assert.equal(flat.keys.filter((k) => k.includes('/reduced/')).length, 0, 'no tree below the fan-in');
+  assert.deepEqual((await commitOf('t0-1', 't0', 0)).reads, { aggregate: 3, reduceJobs: 0, maxPerReduceJob: 0 });
+  assert.deepEqual(flat.rows.map((r) => r.trainLoss!.toFixed(5)), one.rows.map((r) => r.trainLoss!.toFixed(5)));
+});
+
+test('tree aggregation: a failed cohort is recorded and its group still reduces the rest; a forged reduce key is refused', async () => {
+  const config = syntheticExperiment({ joinRatio: 1, cohortSize: 2, reduceFanIn: 2, rounds: 1, failures: { minSuccessFraction: 0.3, attempts: 2 } });
+  const failCohort0 = (inner: JobHandlers): JobHandlers => ({
+    runChild(kind, payload, ctx) {
+      if (kind === 'trainCohort' && 'cohort' in payload && payload.cohort === 0) return Promise.reject(new Error('worker lost'));
+      return inner.runChild(kind, payload, ctx);
+    },
+    runParent: (kind, payload, outcomes) => inner.runParent(kind, payload, outcomes),
+  });
+  const failed = await run(config, 't2', 1, failCohort0);
+  const row = failed.rows[0]!;
+  assert.equal(row.succeeded, 4);
+  assert.equal(row.failures.length, 2);
+  for (const f of row.failures) {
+    assert.equal(f.code, 'error');
+    assert.match(f.detail, /cohort 0: .*worker lost/);
+  }
+  assert.deepEqual((await commitOf('t2-1', 't2', 0)).reads, { aggregate: 2, reduceJobs: 2, maxPerReduceJob: 1 });
+
+  // A reduce job naming another run's blob as its sum: its group's clients are refused, never read.
+  const forgeReduce = (inner: JobHandlers): JobHandlers => ({
+    runChild: (kind, payload, ctx) => inner.runChild(kind, payload, ctx),
+    async runParent(kind, payload, outcomes) {
+      const reply = await inner.runParent(kind, payload, outcomes);
+      if (kind !== 'reduce' || !('summed' in reply) || !reply.partialKey || !('group' in payload) || payload.group !== 0) return reply;
+      return { ...reply, partialKey: reply.partialKey.replace('/t3/', '/another-run/') };
+    },
+  });
+  const forged = await run(config, 't3', 1, forgeReduce);
+  const forgedRow = forged.rows[0]!;
+  assert.equal(forgedRow.succeeded, 2);
+  assert.equal(forgedRow.failures.length, 4);
+  for (const f of forgedRow.failures) {
+    assert.equal(f.code, 'forged');
+    assert.match(f.detail, /reduce 0's partial: partial key .*another-run/);
+  }
+});
+
+test('tree aggregation: a reduce reply that leaves out a cohort is refused for its group; a tree run resumes to the same bytes', async () => {
+  const config = syntheticExperiment({ joinRatio: 1, cohortSize: 2, reduceFanIn: 2, rounds: 1, failures: { minSuccessFraction: 0.3 } });
+  const dropCohort = (inner: JobHandlers): JobHandlers => ({
+    runChild: (kind, payload, ctx) => inner.runChild(kind, payload, ctx),
+    async runParent(kind, payload, outcomes) {
+      const reply = await inner.runParent(kind, payload, outcomes);
+      if (kind !== 'reduce' || !('summed' in reply) || !('group' in payload) || payload.group !== 0) return reply;
+      return { ...reply, summed: reply.summed.slice(1) };
+    },
+  });
+  const row = (await run(config, 't4', 1, dropCohort)).rows[0]!;
+  assert.equal(row.succeeded, 2);
+  for (const f of row.failures) {
+    assert.equal(f.code, 'malformed');
+    assert.match(f.detail, /reduce 0's partial: accounts for cohorts 1, their replies name partials of cohorts 0,1/);
+  }
+
+  // resume: the rounds after round 0's commit run again, through their reduce jobs, to the same model
+  const three = syntheticExperiment({ joinRatio: 1, cohortSize: 2, reduceFanIn: 2, rounds: 3 });
+  const full = await run(three, 't5', 1);
+  const store = await embeddedStore('t5-1');
+  for (const round of [1, 2]) await store.delete(keys.commit('t5', round));
+  for (const key of await store.list('runs/t5/evals/')) await store.delete(key);
+  const resumed = await run(three, 't5', 1);
+  assert.equal(resumed.rows.length, 2, 'rounds 1 and 2 ran again');
+  assert.equal(resumed.summary.finalModelSha256, full.summary.finalModelSha256);
+});
+
+test('tree aggregation: a reduce job that fails for good fails its group\'s clients; the other groups are aggregated', async () => {
+  const config = syntheticExperiment({ joinRatio: 1, cohortSize: 2, reduceFanIn: 2, rounds: 1, failures: { minSuccessFraction: 0.3 } });
+  const failGroup0 = (inner: JobHandlers): JobHandlers => ({
+    runChild: (kind, payload, ctx) => inner.runChild(kind, payload, ctx),
+    runParent(kind, payload, outcomes) {
+      if (kind === 'reduce' && 'group' in payload && payload.group === 0) return Promise.reject(new Error('reducer out of memory'));
+      return inner.runParent(kind, payload, outcomes);
+    },
+  });
+  const row = (await run(config, 't6', 1, failGroup0)).rows[0]!;
+  assert.equal(row.succeeded, 2);
+  assert.equal(row.failures.length, 4);
+  for (const f of row.failures) {
+    assert.equal(f.code, 'error');
+    assert.match(f.detail, /reduce of cohorts 0-1: .*reducer out of memory/);
+  }
+});

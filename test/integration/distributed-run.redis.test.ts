@@ -108,3 +108,18 @@ test('workers exit cleanly on SIGTERM', async () => {
   await waitUntilServing([extra]);
   assert.equal(await extra.stop(), 0, extra.output());
 });
+
+test('tree aggregation (reduce jobs over groups of cohorts): distributed equals embedded bit for bit; FIARSE too', async () => {
+  // 6 clients in 3 cohorts of 2, reduced in groups of 2: two reduce jobs, the aggregation reads 2 partials
+  for (const [runId, algorithm] of [['d-tree', 'fedavg'], ['d-tree-fiarse', 'fiarse']] as const) {
+    const config = syntheticExperiment({ joinRatio: 1, cohortSize: 2, reduceFanIn: 2, rounds: 2, algorithm: { name: algorithm } });
+    const distributed = await runDistributed(config, runId);
+    const embedded1 = await runEmbedded(config, runId, 1);
+    const embedded2 = await runEmbedded(config, runId, 2);
+    assert.equal(distributed.finalModelSha256, embedded1.finalModelSha256, algorithm);
+    assert.equal(embedded2.finalModelSha256, embedded1.finalModelSha256, algorithm);
+    const commit = JSON.parse(Buffer.from(await readCommit(runId, 1)).toString('utf8')) as { succeeded: number[]; reads: unknown };
+    assert.deepEqual(commit.succeeded, [0, 1, 2, 3, 4, 5]);
+    assert.deepEqual(commit.reads, { aggregate: 2, reduceJobs: 2, maxPerReduceJob: 2 });
+  }
+});

@@ -48,7 +48,7 @@ export function weightedMeanAggregator(
   opts: { weighted: boolean } = { weighted: true },
 ): Aggregator & Required<Pick<Aggregator, 'addPartial'>> {
   const size = subSpec(spec, shared).size;
-  const total = partialSumAccumulator(size, opts.weighted);
+  const total = partialSumAccumulator(size, { weighted: opts.weighted });
   return {
     add: (update) => total.add(update),
     addPartial: (partial) => total.addPartial(partial),

@@ -1,4 +1,4 @@
-import type { PartialSum } from '../aggregation/partial-sum.js';
+import type { PartialSum, SumAggregation } from '../aggregation/partial-sum.js';
 import type { z } from 'zod';
 import type { ClientData } from '../data/types.js';
 import type { ModelDef } from '../models/types.js';
@@ -156,10 +156,11 @@ export interface AlgorithmHooks {
   instruct?(input: InstructInput): InstructResult;
   /**
    * Declared when `createAggregator` is a weighted sum of the uploads (divided by the total weight
-   * at the end), each weighing its sample count or 1: a worker may then sum a cohort's accepted
-   * uploads into one partial, which the aggregator's `addPartial` takes instead of the uploads.
+   * at the end, or element-wise by the weight of each element's holders), each weighing its
+   * sample count or 1: a worker may then sum a cohort's accepted uploads into one partial, which
+   * the aggregator's `addPartial` takes instead of the uploads.
    */
-  readonly sumAggregation?: { readonly weighted: boolean };
+  readonly sumAggregation?: SumAggregation;
   /** Server side: how updates become the next global model. */
   createAggregator(previousGlobal: Float32Array, round: number): Aggregator;
   /** Client side: the start model when the default (θ_g + personal tensors) is not right. */

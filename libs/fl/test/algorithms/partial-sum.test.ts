@@ -5,7 +5,6 @@ import { robustAggregationSchema, withRobustAggregation } from '../../src/aggreg
 import { weightedMeanAggregator } from '../../src/algorithms/base.js';
 import { fedavg } from '../../src/algorithms/fedavg.js';
 import { fedbabu } from '../../src/algorithms/fedbabu.js';
-import { fiarse } from '../../src/algorithms/fiarse/fiarse.js';
 import type { AlgorithmEnv, UpdateForAggregation } from '../../src/algorithms/types.js';
 import { makeSpec } from '../../src/params/spec.js';
 import { Rng } from '../../src/util/rng.js';
@@ -29,7 +28,7 @@ function updates(count: number): UpdateForAggregation[] {
 function viaPartials(all: readonly UpdateForAggregation[], cohortSize: number): Float32Array {
   const agg = weightedMeanAggregator(spec, () => true, new Float32Array(SIZE));
   for (let i = 0; i < all.length; i += cohortSize) {
-    const cohort = partialSumAccumulator(SIZE, true);
+    const cohort = partialSumAccumulator(SIZE, { weighted: true });
     for (const u of all.slice(i, i + cohortSize)) cohort.add(u);
     agg.addPartial(cohort.result());
   }
@@ -50,27 +49,27 @@ test('larger cohorts give the same mean up to float64 rounding, and count every 
     const grouped = viaPartials(all, size);
     for (let i = 0; i < SIZE; i++) assert.ok(Math.abs(grouped[i]! - one[i]!) <= 1e-6, `element ${i} with cohorts of ${size}`);
   }
-  const total = partialSumAccumulator(SIZE, true);
+  const total = partialSumAccumulator(SIZE, { weighted: true });
   for (const u of all) total.add(u);
   assert.equal(total.result().clients, 50);
   assert.equal(total.result().weight, all.reduce((s, u) => s + u.numSamples, 0));
 });
 
 test('an unweighted partial weighs each client 1', () => {
-  const p = partialSumAccumulator(2, false);
+  const p = partialSumAccumulator(2, { weighted: false });
   p.add({ clientId: 0, numSamples: 10, values: new Float32Array([1, 2]) });
   p.add({ clientId: 1, numSamples: 30, values: new Float32Array([3, 4]) });
   assert.deepEqual(p.result(), { sum: new Float64Array([4, 6]), weight: 2, clients: 2 });
 });
 
 test('updates and partials of the wrong size are refused, naming the client', () => {
-  const p = partialSumAccumulator(SIZE, true);
+  const p = partialSumAccumulator(SIZE, { weighted: true });
   assert.throws(() => p.add({ clientId: 4, numSamples: 1, values: new Float32Array(SIZE - 1) }), /client 4 has 32 elements, expected 33/);
   assert.throws(() => p.add({ clientId: 5, numSamples: 0, values: new Float32Array(SIZE) }), /client 5 has weight 0/);
   assert.throws(() => p.addPartial({ sum: new Float64Array(2), weight: 1, clients: 1 }), /partial sum has 2 elements/);
 });
 
-test('weighted-mean algorithms declare a sum aggregation; robust aggregation and element-wise sums do not', () => {
+test('weighted-mean algorithms declare a sum aggregation; robust aggregation does not', () => {
   const env = { model: { spec }, numClients: 4, seed: 1 } as unknown as AlgorithmEnv;
   const hooks = fedavg.create(env, fedavg.options.parse({}));
   assert.deepEqual(hooks.sumAggregation, { weighted: true });
@@ -79,5 +78,4 @@ test('weighted-mean algorithms declare a sum aggregation; robust aggregation and
   assert.deepEqual(babu.sumAggregation, { weighted: false });
   const robust = withRobustAggregation(hooks, { algorithm: 'fedavg', aggregatesByWeightedMean: true, spec, seed: 1 }, robustAggregationSchema.parse({ robust: 'median' }));
   assert.equal(robust.sumAggregation, undefined);
-  assert.equal(fiarse.create(env, fiarse.options.parse({})).sumAggregation, undefined);
 });

@@ -63,6 +63,11 @@ export const experimentSchema = z
      * 'auto' (absent): about 64 jobs per round of at most 256 clients. 1 = one job per client.
      */
     cohortSize: z.union([z.literal('auto'), positiveInt]).optional(),
+    /**
+     * Most partials one aggregation job reads: with more cohort partials than this, `reduce` jobs
+     * first sum groups of this many (a tree). 'auto' (absent): 64.
+     */
+    reduceFanIn: z.union([z.literal('auto'), z.number().int().min(2)]).optional(),
     /** what the run's store keeps (docs/scale.md, "Garbage collection"); absent: the defaults below */
     storage: storageSettingsSchema.optional(),
     train: trainSettingsSchema.default(trainSettingsSchema.parse({})),

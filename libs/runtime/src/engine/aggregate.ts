@@ -1,18 +1,19 @@
-import { CodecError } from '@fedsim/fl/params';
-import { BlobNotFoundError } from '../errors/store.js';
 import type { ChildOutcome } from '../ports/transport.js';
 import type { AggregatePayload, AggregateReply, ClientFailure, CommitRecord, StateSection } from '../jobs/catalog.js';
 import type { FailureCode } from '../jobs/failures.js';
-import { decodeModel, decodePartial, encodeModel, firstNonFinite } from './blobs.js';
+import { decodeModel, encodeModel, firstNonFinite } from './blobs.js';
 import { clientResults } from './client-results.js';
-import type { ClientResult, CohortPartialRef } from './client-results.js';
+import type { ClientResult } from './client-results.js';
 import { prefetchInOrder } from './prefetch.js';
 import type { JobHandlerDeps } from './job-handler-deps.js';
 import { encodeJson } from './json-blobs.js';
 import { keys } from './keys.js';
 import { prepareRound } from './prepare-round.js';
-import { assertAggregateInRun, forgedPartialKey, forgedTrainKeys } from './reply-trust.js';
+import { assertAggregateInRun, forgedTrainKeys } from './reply-trust.js';
 import { recordFailedRoundAttempt } from './round-attempts.js';
+import { checkedPartials, cohortPartialSource, decodeFetched, fetchBlob } from './partial-sources.js';
+import { treeRound } from './tree-round.js';
+import type { Refusal } from './partial-sources.js';
 import { assertNoStorageFailures } from './storage-failures.js';
 import { refsOf } from './client-state/pack.js';
 import { StateChanges, writeStateShards } from './client-state/shards.js';
@@ -38,55 +39,33 @@ export async function aggregateRound(
   const failures: ClientFailure[] = [];
   const accepted: { clientId: number; stateKey: string | null; stateEntries: Record<string, StateSection>; loss: number; numSamples: number }[] = [];
   let trainSeconds = 0;
-  const results = clientResults(p, outcomes);
+  // The weight comes from the run's own partition, never from what a worker claims.
+  const samplesOf = (clientId: number) => partition.clients[clientId]?.train.length ?? 0;
+  const sum = hooks.sumAggregation;
+  const weightOf = (clientId: number) => (sum?.weighted ? samplesOf(clientId) : 1);
+  const { attempts } = config.failures;
+  const run = { runId: p.runId, round: p.round, attempts };
+  // a tree round's clients and partials come through its reduce jobs, a flat round's from its cohorts
+  const tree = p.tree ? treeRound(p, run, weightOf, samplesOf) : null;
+  const results = tree?.results ?? clientResults(p, outcomes);
   let uploadBytes = results.jobUploadBytes;
   let downloadBytes = results.jobDownloadBytes;
   const backends = new Set<string>();
   const workers = new Set<string>();
   const fail = (clientId: number, code: FailureCode, detail: string) => failures.push({ clientId, kind: 'train', code, detail });
-  // The weight comes from the run's own partition, never from what a worker claims.
-  const samplesOf = (clientId: number) => partition.clients[clientId]?.train.length ?? 0;
-  const { attempts } = config.failures;
   const forgedKeysOf = (r: ClientResult) => (r.ok ? forgedTrainKeys(p.runId, p.round, r.clientId, attempts, r) : null);
 
   // Partials first, in cohort order; a partial that fails its checks drops its clients (recorded below).
-  const rejectedPartial = new Map<number, { code: FailureCode; detail: string }>();
-  const weighted = hooks.sumAggregation?.weighted;
-  if (results.partials.length > 0 && (weighted === undefined || !aggregator.addPartial)) {
+  const rejectedPartial = new Map<number, Refusal>();
+  if (results.partials.length > 0 && (sum === undefined || !aggregator.addPartial)) {
     throw new Error(`round ${p.round} has cohort partials, but algorithm '${config.algorithm.name}' does not aggregate by a sum`);
   }
-  const partialKeyOf = (r: CohortPartialRef) => (forgedPartialKey(p.runId, p.round, r.cohort, attempts, r.key) === null ? r.key : null);
-  for await (const { ref, fetched } of prefetchInOrder(results.partials, FETCH_WINDOW, fetchBlob(deps, partialKeyOf))) {
-    const reject = (code: FailureCode, detail: string) => {
-      for (const clientId of ref.clients) rejectedPartial.set(clientId, { code, detail: `cohort ${ref.cohort}'s partial: ${detail}` });
-    };
-    const forgedKey = forgedPartialKey(p.runId, p.round, ref.cohort, attempts, ref.key);
-    if (forgedKey) {
-      reject('forged', forgedKey);
-      continue;
-    }
-    // A client's contribution cannot be taken out of a sum: one bad claim refuses the whole partial.
-    const miscounted = ref.clients.find((id) => {
-      const r = results.byClient.get(id);
-      return !r?.ok || r.numSamples !== samplesOf(id);
-    });
-    if (miscounted !== undefined) {
-      reject('forged', `client ${miscounted} reported a sample count the partition does not give it`);
-      continue;
-    }
-    const partial = decodeFetched(fetched, (bytes) => decodePartial(bytes, rc.uploadSpec.size), reject);
-    if (!partial) continue;
-    const expectedWeight = weighted ? ref.clients.reduce((s, id) => s + samplesOf(id), 0) : ref.clients.length;
-    if (partial.clients !== ref.clients.length || partial.weight !== expectedWeight) {
-      reject('malformed', `sums ${partial.clients} clients of weight ${partial.weight}; the partition gives its ${ref.clients.length} clients weight ${expectedWeight}`);
-      continue;
-    }
-    const bad = firstNonFinite(partial.sum);
-    if (bad >= 0) {
-      reject('non_finite', `element ${bad} is ${partial.sum[bad]}`);
-      continue;
-    }
-    aggregator.addPartial!(partial);
+  const sources = tree?.sources ?? results.partials.map((ref) => cohortPartialSource(ref, run, results.byClient, weightOf, samplesOf));
+  let reads = sources.filter((s) => !s.refused).length;
+  const layout = { size: rc.uploadSpec.size, holders: sum?.holders !== undefined };
+  for await (const c of checkedPartials(deps, sources, layout, FETCH_WINDOW)) {
+    if (c.refused) for (const id of c.source.clients) rejectedPartial.set(id, { code: c.refused.code, detail: `${c.source.label}: ${c.refused.detail}` });
+    else aggregator.addPartial!(c.partial);
   }
 
   const inClientOrder = [...p.clients].sort((a, b) => a - b).map((clientId) => results.byClient.get(clientId)!);
@@ -94,6 +73,7 @@ export async function aggregateRound(
   const updateKeyOf = (r: ClientResult) =>
     r.ok && r.updateKey !== null && r.numSamples === samplesOf(r.clientId) && forgedKeysOf(r) === null ? r.updateKey : null;
   const fetchUpdate = fetchBlob(deps, (r: ClientResult) => updateKeyOf(r));
+  reads += inClientOrder.filter((r) => updateKeyOf(r) !== null).length;
   for await (const { ref: r, fetched } of prefetchInOrder(inClientOrder, FETCH_WINDOW, fetchUpdate)) {
     const clientId = r.clientId;
     if (!r.ok) {
@@ -182,6 +162,8 @@ export async function aggregateRound(
     prepareReports,
     ...(aggregation ? { aggregation } : {}),
     aggregateSeconds: (performance.now() - started) / 1000,
+    reads: { aggregate: reads, reduceJobs: tree?.reduceJobs ?? 0, maxPerReduceJob: tree?.maxPerReduceJob ?? 0 },
+    ...(tree ? { reduceSeconds: tree.maxReduceSeconds } : {}),
   };
   await deps.store.put(keys.commit(p.runId, p.round), encodeJson(commit));
   return commit;
@@ -189,39 +171,3 @@ export async function aggregateRound(
 
 /** Updates and partials fetched ahead of the sum that consumes them in order (bounded memory). */
 export const FETCH_WINDOW = 16;
-
-export type Fetched = { readonly bytes: Uint8Array } | { readonly error: unknown } | null;
-
-/** A fetch that never rejects: a missing or unreadable blob becomes that item's failure, in order. */
-export function fetchBlob<T>(deps: JobHandlerDeps, keyOf: (item: T) => string | null) {
-  return async (ref: T): Promise<{ ref: T; fetched: Fetched }> => {
-    const key = keyOf(ref);
-    if (key === null) return { ref, fetched: null };
-    try {
-      return { ref, fetched: { bytes: await deps.store.get(key) } };
-    } catch (error) {
-      return { ref, fetched: { error } };
-    }
-  };
-}
-
-/**
- * Decodes a fetched blob, or records why it cannot count: damaged or foreign bytes and a key the
- * store does not hold are the contribution's fault; anything else is the store failing, not the
- * update, and is thrown so the aggregation is retried.
- */
-export function decodeFetched<V>(fetched: Fetched, decode: (bytes: Uint8Array) => V, reject: (code: FailureCode, detail: string) => void): V | null {
-  if (!fetched) return null;
-  if ('error' in fetched) {
-    if (fetched.error instanceof BlobNotFoundError) reject('malformed', `the reply names ${fetched.error.key}, which is not in the store`);
-    else throw fetched.error;
-    return null;
-  }
-  try {
-    return decode(fetched.bytes);
-  } catch (err) {
-    if (err instanceof CodecError) reject(err.code === 'shape_mismatch' ? 'shape_mismatch' : 'corrupt', err.message);
-    else throw err;
-    return null;
-  }
-}

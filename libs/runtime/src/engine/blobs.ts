@@ -47,26 +47,42 @@ export function firstNonFinite(values: Float32Array | Float64Array): number {
 
 /**
  * A partial sum keeps its float64 sums bit for bit: the codec has no f64 arrays, so the sums
- * travel as their little-endian bytes (every platform fedsim runs on is little-endian).
+ * (and an element-wise sum's holder weights) travel as their little-endian bytes (every platform
+ * fedsim runs on is little-endian).
  */
 export function encodePartial(partial: PartialSum, meta: Record<string, number | string>): Uint8Array {
-  const bytes = new Uint8Array(partial.sum.buffer, partial.sum.byteOffset, partial.sum.byteLength);
-  return encodeBlob({ kind: 'partial-sum', meta: { ...meta, weight: partial.weight, clients: partial.clients }, arrays: { sum: bytes } });
+  const arrays: Record<string, Uint8Array> = { sum: float64Bytes(partial.sum) };
+  if (partial.holders) arrays['holders'] = float64Bytes(partial.holders);
+  return encodeBlob({ kind: 'partial-sum', meta: { ...meta, weight: partial.weight, clients: partial.clients }, arrays });
 }
 
-/** Refuses (CodecError) a partial that is not `size` float64 sums with a finite, non-negative weight. */
-export function decodePartial(bytes: Uint8Array, size: number): PartialSum {
+/**
+ * Refuses (CodecError) a partial that is not `size` float64 sums (and holder weights exactly
+ * when `holders`) with a finite, non-negative weight.
+ */
+export function decodePartial(bytes: Uint8Array, size: number, holders = false): PartialSum {
   const blob = decodeBlob(bytes, 'partial-sum');
-  const raw = blob.arrays['sum'];
   const { weight, clients } = blob.meta;
-  if (!(raw instanceof Uint8Array) || raw.byteLength !== size * 8) {
-    throw new CodecError(`partial sum holds ${raw?.byteLength ?? 0} bytes, expected ${size} float64 sums`, 'shape_mismatch');
-  }
   if (typeof weight !== 'number' || !(weight >= 0) || typeof clients !== 'number' || !Number.isInteger(clients) || clients < 0) {
     throw new CodecError(`partial sum has weight ${String(weight)} over ${String(clients)} clients`, 'corrupt');
   }
+  const sum = float64Array(blob.arrays['sum'], size, 'sums');
+  if (!holders) {
+    if ('holders' in blob.arrays) throw new CodecError('partial sum has holder weights; this algorithm sums whole updates', 'shape_mismatch');
+    return { sum, weight, clients };
+  }
+  return { sum, weight, clients, holders: float64Array(blob.arrays['holders'], size, 'holder weights') };
+}
+
+const float64Bytes = (a: Float64Array) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+
+function float64Array(raw: unknown, size: number, what: string): Float64Array {
+  if (!(raw instanceof Uint8Array) || raw.byteLength !== size * 8) {
+    const got = raw instanceof Uint8Array ? raw.byteLength : 0;
+    throw new CodecError(`partial sum holds ${got} bytes of ${what}, expected ${size} float64 values`, 'shape_mismatch');
+  }
   // copied: the view into the blob need not be 8-byte aligned
-  const sum = new Float64Array(size);
-  new Uint8Array(sum.buffer).set(raw);
-  return { sum, weight, clients };
+  const out = new Float64Array(size);
+  new Uint8Array(out.buffer).set(raw);
+  return out;
 }

@@ -51,7 +51,10 @@ export const cohortJobId = (cohort: number) => `cohort-${cohort}`;
  * retries spent, its deadline passed) fails each of its clients with the job's code; a reply
  * that breaks its schema or names other clients than the cohort's is `malformed` for all of them.
  */
-export function clientResults(p: AggregatePayload, outcomes: readonly ChildOutcome[]): RoundResults {
+export function clientResults(
+  p: Pick<AggregatePayload, 'clients' | 'cohorts'> & { readonly firstCohort?: number },
+  outcomes: readonly ChildOutcome[],
+): RoundResults {
   const byId = new Map(outcomes.map((o) => [o.id, o]));
   const byClient = new Map<number, ClientResult>();
   const failAll = (clients: readonly number[], code: FailureCode, detail: string) => {
@@ -74,7 +77,8 @@ export function clientResults(p: AggregatePayload, outcomes: readonly ChildOutco
   const partials: CohortPartialRef[] = [];
   let jobUploadBytes = 0;
   let jobDownloadBytes = 0;
-  p.cohorts.forEach((members, cohort) => {
+  p.cohorts.forEach((members, i) => {
+    const cohort = (p.firstCohort ?? 0) + i;
     const o = byId.get(cohortJobId(cohort));
     if (!o) return failAll(members, 'missing', 'no outcome reported');
     if (!o.ok) return failAll(members, o.code, `cohort ${cohort}: ${o.error}`);

@@ -12,6 +12,7 @@ import { keys } from './keys.js';
 import type { JobHandlerDeps } from './job-handler-deps.js';
 import { aggregateRound } from './aggregate.js';
 import { aggregateFedBuff } from '../system/fedbuff-aggregate.js';
+import { reduceGroup } from './reduce.js';
 import { assertRefsInRun } from './reply-trust.js';
 import { summarizeEvaluation } from './eval-summary.js';
 
@@ -24,6 +25,7 @@ type ParentRunners = {
 
 const childRunners: ChildRunners = { train, trainCohort, eval: evaluateClient };
 const parentRunners: ParentRunners = {
+  reduce: reduceGroup,
   aggregate: (deps, p, outcomes) => (p.fedbuff ? aggregateFedBuff(deps, p, p.fedbuff.arrivals, outcomes) : aggregateRound(deps, p, outcomes)),
   evalSummary: summarizeEvaluation,
 };

@@ -22,6 +22,8 @@ export const keys = {
   /** a cohort's partial sum of its accepted updates (weighted-sum algorithms) */
   partial: (runId: string, round: number, cohort: number, attempt: number) =>
     `runs/${runId}/rounds/${pad(round)}/partials/${cohort}/attempt-${attempt}.bin`,
+  /** a reduce job's sum of a group of cohorts' partials (tree aggregation); the same bytes on every try */
+  reduced: (runId: string, round: number, group: number) => `runs/${runId}/rounds/${pad(round)}/reduced/${group}.bin`,
   /** the state a `train` job produced: a state pack holding its one client */
   trainedState: (runId: string, round: number, client: number, attempt: number) =>
     `runs/${runId}/rounds/${pad(round)}/state/${client}/attempt-${attempt}.bin`,

@@ -26,6 +26,7 @@ import { configHash, parseRunRecord } from './run-record.js';
 import type { RunObserver } from './observers.js';
 import type { RoundRow, RunSummary } from './results.js';
 import { flowIdOf, newRunNonce } from './flow-ids.js';
+import { runRoundFlow } from './round-flow.js';
 import { isEvalRound, roundRow } from './round-row.js';
 import { emptyShardTable, StateChanges, stateRefsFor, writeStateShards } from './client-state/shards.js';
 import { assertCurrentCommitFormat } from './client-state/legacy.js';
@@ -179,11 +180,10 @@ export async function runExperiment(config: ExperimentConfig, opts: RunOptions):
     };
     const reply = parseReply(
       'aggregate',
-      await transport.runFlow({
+      await runRoundFlow(transport, rc, {
         flowId: flowIdOf(record, 'train', round, attempt),
-        parent: { kind: 'aggregate', payload: aggregate },
+        aggregate,
         children,
-        ...flowPolicy(cohorts ? 'trainCohort' : 'train', 'aggregate', config.failures),
         ...(opts.priority !== undefined ? { priority: opts.priority } : {}),
       }),
       `aggregation result of round ${round}`,

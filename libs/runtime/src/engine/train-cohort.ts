@@ -23,11 +23,11 @@ export async function trainCohort(deps: JobHandlerDeps, p: TrainCohortPayload, c
   const rc = await deps.contexts.get(p.runId);
   const globalBytes = await deps.store.get(keys.global(p.runId, p.round));
   const global = decodeModel(globalBytes, rc.model.spec);
-  const weighted = rc.hooks.sumAggregation?.weighted;
-  if (p.partialSum && weighted === undefined) {
+  const sumAggregation = rc.hooks.sumAggregation;
+  if (p.partialSum && sumAggregation === undefined) {
     throw new Error(`trainCohort: algorithm '${rc.config.algorithm.name}' declares no sum aggregation, so its cohorts cannot write partials`);
   }
-  const partial = p.partialSum ? partialSumAccumulator(rc.uploadSpec.size, weighted!) : null;
+  const partial = p.partialSum ? partialSumAccumulator(rc.uploadSpec.size, sumAggregation!) : null;
   const replies: CohortClientReply[] = [];
   // every trained client's state, stored as one pack once the cohort is done
   const states: PackedClient[] = [];

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { InvalidJobError } from '../errors/non-retryable.js';
 import { formatIssues } from '@fedsim/fl/util';
-import { failureCodeSchema } from './failures.js';
+import { failureCodeSchema, JOB_FAILURE_CODES } from './failures.js';
 
 /**
  * Every job's payload and reply, shared by the producer (coordinator, embedded engine) and the
@@ -147,8 +147,59 @@ export const aggregatePayloadSchema = z.object({
       arrivals: z.array(z.object({ dispatch: z.number().int().min(0), clientId, baseVersion: round, staleness: z.number().int().min(0) })).min(1),
     })
     .optional(),
+  /**
+   * Present when the cohorts' partials were first summed by `reduce` jobs, one per group of
+   * `fanIn` consecutive cohorts: each group's outcome, in group order, as the coordinator got it.
+   */
+  tree: z
+    .object({
+      fanIn: z.number().int().min(2),
+      reductions: z.array(
+        z.discriminatedUnion('ok', [
+          z.object({ ok: z.literal(true), value: z.unknown() }),
+          z.object({ ok: z.literal(false), code: failureCodeSchema, error: z.string() }),
+        ]),
+      ),
+    })
+    .optional(),
 });
 export type AggregatePayload = z.infer<typeof aggregatePayloadSchema>;
+
+/** A group of consecutive cohorts whose partials one `reduce` job sums, once their jobs are done. */
+export const reducePayloadSchema = z.object({
+  runId,
+  labels,
+  round,
+  /** the group's position in the round (reduced partials are summed in this order) */
+  group: z.number().int().min(0),
+  /** index of the group's first cohort in the round */
+  firstCohort: z.number().int().min(0),
+  /** the group's cohorts (client ids), in cohort order */
+  cohorts: z.array(z.array(clientId).min(1)).min(1),
+});
+export type ReducePayload = z.infer<typeof reducePayloadSchema>;
+
+/** A child's outcome as a parent received it (ports/transport.ts ChildOutcome). */
+const childOutcomeSchema = z.discriminatedUnion('ok', [
+  z.object({ id: z.string(), ok: z.literal(true), value: z.unknown() }),
+  z.object({ id: z.string(), ok: z.literal(false), code: z.enum(JOB_FAILURE_CODES).exclude(['missing']), error: z.string() }),
+]);
+
+export const reduceReplySchema = z.object({
+  /** the group's cohort outcomes as the job received them, in cohort order: the aggregation reads the clients' results here */
+  outcomes: z.array(childOutcomeSchema),
+  /** the sum of the summed cohorts' partials; null when none was summed */
+  partialKey: key.nullable(),
+  /** cohorts whose partial is in the sum, ascending */
+  summed: z.array(z.number().int().min(0)),
+  /** cohorts with a partial the job refused, and why */
+  refused: z.array(z.object({ cohort: z.number().int().min(0), code: failureCodeSchema, detail: z.string() })),
+  /** partial sums this job read */
+  partialsRead: z.number().int().min(0),
+  seconds: z.number().min(0),
+  worker: z.string(),
+});
+export type ReduceReply = z.infer<typeof reduceReplySchema>;
 
 /** A client that produced no accepted result in a round or evaluation: typed, never parsed from text. */
 export const clientFailureSchema = z.object({
@@ -181,6 +232,10 @@ export const commitRecordSchema = z.object({
   /** what a robust or DP aggregation reported (robust rule, clipped updates, DP noise σ); absent for plain ones */
   aggregation: z.record(z.string(), z.unknown()).optional(),
   aggregateSeconds: z.number(),
+  /** blobs of updates and partials read: by the aggregation job, and by the most-reading of the round's reduce jobs */
+  reads: z.object({ aggregate: z.number().int().min(0), reduceJobs: z.number().int().min(0), maxPerReduceJob: z.number().int().min(0) }).optional(),
+  /** the slowest of the round's reduce jobs (tree aggregation), as it reports itself */
+  reduceSeconds: z.number().min(0).optional(),
 });
 export type CommitRecord = z.infer<typeof commitRecordSchema>;
 
@@ -242,6 +297,7 @@ export const jobCatalog = {
   train: { stage: 'child', payload: trainPayloadSchema, reply: trainReplySchema, ...clientJob },
   trainCohort: { stage: 'child', payload: trainCohortPayloadSchema, reply: trainCohortReplySchema, ...clientJob },
   eval: { stage: 'child', payload: evalPayloadSchema, reply: evalReplySchema, ...clientJob },
+  reduce: { stage: 'parent', payload: reducePayloadSchema, reply: reduceReplySchema, ...roundJob },
   aggregate: { stage: 'parent', payload: aggregatePayloadSchema, reply: aggregateReplySchema, ...roundJob },
   evalSummary: { stage: 'parent', payload: evalSummaryPayloadSchema, reply: evalSummarySchema, ...roundJob },
 } as const;

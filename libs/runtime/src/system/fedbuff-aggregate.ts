@@ -7,7 +7,8 @@ import type { AggregatePayload, AggregateReply, ClientFailure, CommitRecord, Tra
 import { trainReplySchema } from '../jobs/catalog.js';
 import type { FailureCode } from '../jobs/failures.js';
 import { decodeModel, encodeModel, firstNonFinite } from '../engine/blobs.js';
-import { decodeFetched, FETCH_WINDOW, fetchBlob } from '../engine/aggregate.js';
+import { FETCH_WINDOW } from '../engine/aggregate.js';
+import { decodeFetched, fetchBlob } from '../engine/partial-sources.js';
 import type { JobHandlerDeps } from '../engine/job-handler-deps.js';
 import { encodeJson } from '../engine/json-blobs.js';
 import { keys } from '../engine/keys.js';

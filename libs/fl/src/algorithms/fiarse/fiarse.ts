@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { selectAll, selectNone } from '../../params/spec.js';
 import { trainLocal } from '../../train/sgd.js';
-import { elementwiseDeltaAggregator } from '../submodel/aggregator.js';
+import { elementwiseDeltaAggregation } from '../submodel/aggregator.js';
 import { capacitiesSchema, capacityPlan, evalSizesSchema, evaluationSizes } from '../submodel/capacities.js';
 import { evaluateSubmodels } from '../submodel/evaluate.js';
 import { applyMask, maskSize, restoreOutside, submodelBytes } from '../submodel/masks.js';
@@ -90,8 +90,7 @@ export const fiarse: Algorithm<FiarseOptions> = {
         };
       },
 
-      createAggregator: (previousGlobal) =>
-        elementwiseDeltaAggregator(spec, selectAll, previousGlobal, { serverLr: options.serverLr }),
+      ...elementwiseDeltaAggregation(spec, selectAll, { serverLr: options.serverLr }),
 
       async fit(input) {
         if (!input.instruction) {

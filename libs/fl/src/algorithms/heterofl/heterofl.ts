@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
 import { selectAll, selectNone } from '../../params/spec.js';
 import { trainLocal } from '../../train/sgd.js';
-import { elementwiseDeltaAggregator } from '../submodel/aggregator.js';
+import { elementwiseDeltaAggregation } from '../submodel/aggregator.js';
 import { capacitiesSchema, capacityPlan, evalSizesSchema, evaluationSizes } from '../submodel/capacities.js';
 import { evaluateSubmodels } from '../submodel/evaluate.js';
 import { applyMask, maskSize, restoreOutside, submodelBytes } from '../submodel/masks.js';
@@ -69,11 +69,7 @@ export const heterofl: Algorithm<HeteroflOptions> = {
         return { download: bytes, upload: bytes };
       },
 
-      createAggregator: (previousGlobal) =>
-        elementwiseDeltaAggregator(spec, selectAll, previousGlobal, {
-          serverLr: 1,
-          holders: (clientId) => maskAt(plan.betaOf(clientId)),
-        }),
+      ...elementwiseDeltaAggregation(spec, selectAll, { serverLr: 1, holders: (clientId) => maskAt(plan.betaOf(clientId)) }),
 
       async fit(input) {
         const keep = maskAt(plan.betaOf(input.clientId));

@@ -1,6 +1,8 @@
+import { changedElements, partialSumAccumulator } from '../../aggregation/partial-sum.js';
+import type { SumAggregation } from '../../aggregation/partial-sum.js';
 import type { ParamSpec, TensorSelector } from '../../params/spec.js';
 import { scatterTensors, subSpec } from '../../params/spec.js';
-import type { Aggregator } from '../types.js';
+import type { Aggregator, AlgorithmHooks } from '../types.js';
 
 export interface ElementwiseOptions {
   /** η_g: θ ← θ − η_g · average delta */
@@ -12,57 +14,42 @@ export interface ElementwiseOptions {
   readonly holders?: (clientId: number) => Uint8Array;
 }
 
+/** The element-wise sum both submodel methods declare: unweighted, over each element's holders. */
+function elementwiseSum(opts: ElementwiseOptions): SumAggregation {
+  const holders = opts.holders;
+  return { weighted: false, holders: holders ? (u) => holders(u.clientId) : changedElements };
+}
+
 /**
  * Element-wise, unweighted averaging of delta uploads (Δ = start − trained) over the clients
  * that count for each element: per element S = Σ Δ_i, C = #{i counted}, and
  * θ ← θ − η_g · S / C where C > 0 (elements nobody counts for keep their value). Sums are
- * float64 in arrival order (client-id order), so the result is independent of worker timing.
+ * float64 in arrival order (client-id order, or cohort order of the workers' partials, which
+ * carry C per element), so the result is independent of worker timing.
  */
 export function elementwiseDeltaAggregator(
   spec: ParamSpec,
   shared: TensorSelector,
   previousGlobal: Float32Array,
   opts: ElementwiseOptions,
-): Aggregator {
+): Aggregator & Required<Pick<Aggregator, 'addPartial'>> {
   if (!(Number.isFinite(opts.serverLr) && opts.serverLr > 0)) {
     throw new Error(`elementwiseDeltaAggregator: serverLr must be a positive number, got ${opts.serverLr}`);
   }
-  const upload = subSpec(spec, shared);
-  const size = upload.size;
-  const sum = new Float64Array(size);
-  const count = new Uint32Array(size);
+  const size = subSpec(spec, shared).size;
+  const total = partialSumAccumulator(size, elementwiseSum(opts));
   return {
-    add({ values, clientId }) {
-      if (values.length !== size) {
-        throw new Error(`update of client ${clientId} has ${values.length} elements, expected ${size}`);
-      }
-      if (opts.holders) {
-        const held = opts.holders(clientId);
-        if (held.length !== size) {
-          throw new Error(`holders(${clientId}) has ${held.length} elements, the upload has ${size}`);
-        }
-        for (let i = 0; i < size; i++) {
-          if (held[i] === 0) continue;
-          sum[i]! += values[i]!;
-          count[i]!++;
-        }
-      } else {
-        for (let i = 0; i < size; i++) {
-          const v = values[i]!;
-          if (v === 0) continue;
-          sum[i]! += v;
-          count[i]!++;
-        }
-      }
-    },
+    add: (update) => total.add(update),
+    addPartial: (partial) => total.addPartial(partial),
     finish() {
+      const { sum, holders: count } = total.result();
       const next = previousGlobal.slice();
       const dense = new Float32Array(size);
       let at = 0;
       for (const t of spec.tensors) {
         if (!shared(t)) continue;
         for (let j = 0; j < t.length; j++, at++) {
-          const c = count[at]!;
+          const c = count![at]!;
           const old = previousGlobal[t.offset + j]!;
           dense[at] = c > 0 ? old - (opts.serverLr * sum[at]!) / c : old;
         }
@@ -70,5 +57,17 @@ export function elementwiseDeltaAggregator(
       scatterTensors(spec, next, shared, dense);
       return next;
     },
+  };
+}
+
+/** The element-wise aggregation and its declaration, so workers may pre-sum a cohort's deltas. */
+export function elementwiseDeltaAggregation(
+  spec: ParamSpec,
+  shared: TensorSelector,
+  opts: ElementwiseOptions,
+): Pick<AlgorithmHooks, 'createAggregator' | 'sumAggregation'> {
+  return {
+    createAggregator: (previousGlobal) => elementwiseDeltaAggregator(spec, shared, previousGlobal, opts),
+    sumAggregation: elementwiseSum(opts),
   };
 }

@@ -6,7 +6,7 @@
 export type RoundBlob =
   | { readonly kind: 'commit'; readonly round: number }
   | { readonly kind: 'global'; readonly round: number }
-  /** consumed by the round's aggregation: updates (FedBuff's per dispatch), partial sums, the server's instructions */
+  /** consumed by the round's aggregation: updates (FedBuff's per dispatch), partial sums (and their tree reductions), the server's instructions */
   | { readonly kind: 'transient'; readonly round: number; readonly what: 'updates' | 'partials' | 'instructions' }
   /** client state packs: trained (`state/`) or prepared by the server (`instructed-state/`) */
   | { readonly kind: 'state-pack'; readonly round: number }
@@ -29,7 +29,9 @@ export function classifyRunKey(rel: string): RoundBlob {
   if (rest === 'global.bin') return { kind: 'global', round };
   const top = rest.slice(0, rest.indexOf('/'));
   if (top === 'updates' || top === 'dispatches') return { kind: 'transient', round, what: 'updates' };
-  if (top === 'partials' || top === 'instructions') return { kind: 'transient', round, what: top };
+  // reduce jobs' sums of partials (tree aggregation) are partials too
+  if (top === 'partials' || top === 'reduced') return { kind: 'transient', round, what: 'partials' };
+  if (top === 'instructions') return { kind: 'transient', round, what: top };
   if (top === 'state' || top === 'instructed-state') return { kind: 'state-pack', round };
   const shard = /^state-shards\/(\d+)\.json$/.exec(rest);
   if (shard) return { kind: 'state-shard', round, shard: Number(shard[1]) };
