@@ -178,7 +178,7 @@ const commitOf = async (root: string, runId: string, round: number) =>
 
 test('tree aggregation: reduce jobs sum groups of cohorts; the same model with 1 or 2 threads, close to the flat sum', async () => {
   // 6 clients in 3 cohorts of 2; groups of 2 cohorts: 2 reduce jobs, the aggregation reads 2 partials instead of 3
-  const config = syntheticExperiment({ joinRatio: 1, cohortSize: 2, reduceFanIn: 2 });
+  const config = syntheticExperiment({ joinRatio: 1, cohortSize: 2, reduceFanIn: 2, storage: { gc: 'off' } });
   const one = await run(config, 't1', 1);
   const two = await run(config, 't1', 2);
   assert.equal(one.summary.finalModelSha256, two.summary.finalModelSha256);
