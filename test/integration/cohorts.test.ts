@@ -163,7 +163,7 @@ test('cohorts without a sum aggregation store every update; cohorts keep per-cli
 
 test('FIARSE and HeteroFL cohorts write element-wise partials: the same model with 1 or 2 threads', async () => {
   for (const name of ['fiarse', 'heterofl']) {
-    const config = syntheticExperiment({ joinRatio: 1, cohortSize: 3, rounds: 2, eval: { every: 5 }, algorithm: { name } });
+    const config = syntheticExperiment({ joinRatio: 1, cohortSize: 3, rounds: 2, eval: { every: 5 }, algorithm: { name }, storage: { gc: 'off' } });
     const one = await run(config, `sub-${name}`, 1);
     const two = await run(config, `sub-${name}`, 2);
     assert.equal(one.summary.finalModelSha256, two.summary.finalModelSha256, name);
