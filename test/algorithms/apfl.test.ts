@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { APFL_ALPHA_STATE, APFL_PERSONAL_STATE } from '@fedsim/fl/algorithms';
 import { selectAll } from '@fedsim/fl/params';
-import { decodeState } from '@fedsim/runtime/engine';
+import { stateOfReply } from '@fedsim/runtime/engine';
 import { assertStatePersists, globals, personalRunConfig, recordedRun, uploadOf } from './recorded-run.js';
 
 let dir: string;
@@ -22,7 +22,7 @@ test('APFL on the engine: v_i and α_i persist per client, α_i stays in [0, 1],
 
   let moved = false;
   for (const t of run.trains) {
-    const state = decodeState(await run.store.get(t.reply.stateKey!));
+    const state = await stateOfReply(run.store, t.reply);
     const alpha = state[APFL_ALPHA_STATE]!;
     assert.equal(alpha.length, 1);
     assert.ok(alpha[0]! >= 0 && alpha[0]! <= 1, `α of client ${t.clientId} after round ${t.round}: ${alpha[0]}`);

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { DITTO_PERSONAL_STATE } from '@fedsim/fl/algorithms';
 import { selectAll } from '@fedsim/fl/params';
-import { decodeState } from '@fedsim/runtime/engine';
+import { stateOfReply } from '@fedsim/runtime/engine';
 import { assertStatePersists, globals, personalRunConfig, recordedRun, uploadOf } from './recorded-run.js';
 
 let dir: string;
@@ -26,7 +26,7 @@ test('Ditto on the engine: v_i persists per client and is never uploaded; θ_g i
   // What went up is the global copy, not v_i.
   for (const t of run.trains) {
     const up = await uploadOf(run, t, selectAll);
-    const v = decodeState(await run.store.get(t.reply.stateKey!))[DITTO_PERSONAL_STATE]!;
+    const v = (await stateOfReply(run.store, t.reply))[DITTO_PERSONAL_STATE]!;
     assert.notDeepEqual(up, v, `round ${t.round} client ${t.clientId} uploaded its global copy`);
   }
 

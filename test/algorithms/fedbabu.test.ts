@@ -33,6 +33,8 @@ test('fedbabu on the real engine: θ_g keeps its initial head bit for bit, uploa
     train: { epochs: 1, batchSize: 16, lr: 0.05, momentum: 0.5, weightDecay: 0.01 },
     finetune: { epochs: 2, lr: 0.02 },
     eval: { every: 2 },
+    // the test reads every round's updates after the run
+    storage: { gc: 'off' },
   });
   const rows: RoundRow[] = [];
   const rt = await embeddedRuntime({ root: dir, workers: 2, backend: 'wasm' });

@@ -7,9 +7,7 @@ import { parse as parseYaml } from 'yaml';
 import { keys, parseExperiment, runExperiment } from '@fedsim/runtime';
 import type { BlobStore, RoundRow, RunSummary } from '@fedsim/runtime';
 import { decodeInstruction, decodeModel } from '@fedsim/runtime/engine';
-import { loadState } from '@fedsim/runtime/engine';
-import type { StateIndex } from '@fedsim/runtime/engine';
-import { decodeJson } from '@fedsim/runtime/engine';
+import { committedStateRefs, loadState } from '@fedsim/runtime/engine';
 import { embeddedRuntime } from '@fedsim/runtime/wiring';
 import { createModel } from '@fedsim/fl/models';
 import {
@@ -38,6 +36,8 @@ function experiment(algorithm: Record<string, unknown>) {
     joinRatio: 0.5,
     train: { epochs: 1, batchSize: 16, lr: 0.05, momentum: 0.5 },
     eval: { every: 2 },
+    // the test reads every round's blobs after the run
+    storage: { gc: 'off' },
   });
 }
 
@@ -126,14 +126,14 @@ test('patches are computed server side from stored state; workers download θ_g 
     const fullBytes = 4 * spec.size;
     let returning = 0;
     for (let round = 1; round < ROUNDS; round++) {
-      const index = decodeJson(await o.store.get(keys.stateIndex('q995', round - 1))) as StateIndex;
+      const index = await committedStateRefs(o.store, 'q995', round - 1);
       const global = decodeModel(await o.store.get(keys.global('q995', round)), spec);
       // Row t reports what the server prepared for round t.
       const reports = o.rows[round]!.prepareReports;
       const clients = Object.keys(reports).map(Number);
       assert.equal(clients.length, 3, `round ${round} has 3 prepared clients`);
       for (const clientId of clients) {
-        const refs = index[String(clientId)];
+        const refs = index.get(clientId);
         const state = await loadState(o.store, refs);
         const last = state?.[LAST_STATE] ?? global0;
         if (state?.[LAST_STATE]) returning++;
@@ -165,9 +165,9 @@ test('patches are computed server side from stored state; workers download θ_g 
       );
     }
     // The final state index holds θ_last for every client that trained, and no EMA (off).
-    const lastIndex = decodeJson(await o.store.get(keys.stateIndex('q995', ROUNDS - 1))) as StateIndex;
+    const lastIndex = await committedStateRefs(o.store, 'q995', ROUNDS - 1);
     const trained = new Set(o.rows.flatMap((r) => Object.keys(r.prepareReports)));
-    for (const refs of Object.values(lastIndex)) {
+    for (const refs of lastIndex.values()) {
       assert.ok(refs[LAST_STATE]);
       assert.equal(refs[EMA_STATE], undefined);
     }
@@ -190,8 +190,8 @@ test('EMA, layer normalisation, sq_diff and head-only run end to end and keep S_
   });
   try {
     assert.equal(o.rows.length, ROUNDS);
-    const index = decodeJson(await o.store.get(keys.stateIndex('ema', ROUNDS - 2))) as StateIndex;
-    const withEma = Object.values(index).filter((refs) => refs[EMA_STATE]);
+    const index = await committedStateRefs(o.store, 'ema', ROUNDS - 2);
+    const withEma = [...index.values()].filter((refs) => refs[EMA_STATE]);
     assert.ok(withEma.length > 0);
     const state = await loadState(o.store, withEma[0]);
     const model = createModel('mlp', { inputShape: [12], numClasses: 3 });

@@ -10,9 +10,7 @@ import { algorithmFor, keys, modelFor, parseExperiment, runExperiment } from '@f
 import type { RoundRow } from '@fedsim/runtime';
 import { EmbeddedTransport, LocalDirBlobStore } from '@fedsim/runtime/adapters';
 import { loadDataset } from '@fedsim/runtime/data';
-import { decodeModel, decodeState } from '@fedsim/runtime/engine';
-import type { StateIndex } from '@fedsim/runtime/engine';
-import { decodeJson } from '@fedsim/runtime/engine';
+import { committedStateRefs, decodeModel, loadState } from '@fedsim/runtime/engine';
 import { createHandlers } from '@fedsim/runtime/wiring';
 
 // FedPer (personal head) and LG-FedAvg (personal body) differ only in their declaration.
@@ -34,6 +32,8 @@ for (const ALGORITHM of ['fedper', 'lgfedavg']) {
       joinRatio: 0.5,
       train: { epochs: 1, batchSize: 16, lr: 0.05, momentum: 0.5 },
       eval: { every: 4 },
+      // the test reads every round's blobs after the run
+      storage: { gc: 'off' },
     });
     // In-process handlers (the same ones a worker thread runs), so the replay below uses the same
     // wasm backend as the run and must reproduce its bytes exactly.
@@ -66,15 +66,15 @@ for (const ALGORITHM of ['fedper', 'lgfedavg']) {
     })[0];
     assert.ok(pick, 'the sampled rounds contain a client that participates twice');
     const { c, r1, r2 } = pick;
-    const index = async (t: number) => (decodeJson(await store.get(keys.stateIndex(run, t))) as StateIndex)[String(c)];
+    const index = async (t: number) => (await committedStateRefs(store, run, t, [c])).get(c);
 
     // Its personal entry written in r1 is the one the index still holds when r2 starts.
-    const stateKey1 = (await index(r1))?.[PERSONAL_STATE];
+    const stateKey1 = (await index(r1))?.[PERSONAL_STATE]?.key;
     assert.match(stateKey1 ?? '', new RegExp(`rounds/0*${r1}/state/${c}/`));
-    assert.equal((await index(r2 - 1))?.[PERSONAL_STATE], stateKey1);
-    const personal1 = decodeState(await store.get(stateKey1!))[PERSONAL_STATE]!;
+    assert.equal((await index(r2 - 1))?.[PERSONAL_STATE]?.key, stateKey1);
+    const personal1 = (await loadState(store, await index(r1)))![PERSONAL_STATE]!;
     assert.ok(!bytesOf(personal1).equals(initPersonal), 'the personal tensors were trained in r1');
-    const stateKey2 = (await index(r2))?.[PERSONAL_STATE];
+    const stateKey2 = (await index(r2))?.[PERSONAL_STATE]?.key;
     assert.notEqual(stateKey2, stateKey1, 'r2 stored new personal tensors');
 
     // Replaying round r2 from θ_g^{r2} + the r1 personal tensors reproduces the stored bytes exactly.
@@ -91,7 +91,7 @@ for (const ALGORITHM of ['fedper', 'lgfedavg']) {
     const upload = decodeModel(await store.get(updateKey), uploadSpec);
     assert.equal(upload.length, uploadSpec.size, 'the upload carries the shared tensors only');
     assert.ok(bytesOf(upload).equals(bytesOf(gatherTensors(spec, fit.trained, hooks.shared))), 'replayed upload');
-    const personal2 = decodeState(await store.get(stateKey2!))[PERSONAL_STATE]!;
+    const personal2 = (await loadState(store, await index(r2)))![PERSONAL_STATE]!;
     assert.ok(bytesOf(personal2).equals(bytesOf(gatherTensors(spec, fit.trained, hooks.personal))), 'replayed personal');
     // …and starting from θ_g's (initial) personal tensors instead would not.
     const wrong = await replay(globals[r2]!);

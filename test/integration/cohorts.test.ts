@@ -51,7 +51,7 @@ async function run(config: ExperimentConfig, runId: string, threads: number, wra
 }
 
 test('cohorts of 2: one job per cohort, partial sums instead of updates, the same model with 1 or 2 threads', async () => {
-  const config = syntheticExperiment({ joinRatio: 1, cohortSize: 2 });
+  const config = syntheticExperiment({ joinRatio: 1, cohortSize: 2, storage: { gc: 'off' } });
   const one = await run(config, 'c2', 1);
   const two = await run(config, 'c2', 2);
   assert.equal(one.summary.finalModelSha256, two.summary.finalModelSha256);
@@ -81,7 +81,7 @@ test('a client failing inside a cohort is recorded for that client; its cohort-m
   const breakClient4 = (inner: JobHandlers): JobHandlers => ({
     runChild(kind, payload, ctx) {
       if (kind === 'trainCohort' && 'clients' in payload) {
-        const clients = payload.clients.map((c) => (c.clientId === 4 ? { ...c, state: { personal: 'runs/c3/missing.bin' } } : c));
+        const clients = payload.clients.map((c) => (c.clientId === 4 ? { ...c, state: { personal: { key: 'runs/c3/missing.bin', offset: 0, length: 4 } } } : c));
         return inner.runChild(kind, { ...payload, clients }, ctx);
       }
       return inner.runChild(kind, payload, ctx);
@@ -146,22 +146,24 @@ test('a cohort reply naming a partial key the run did not assign is refused as f
 
 test('cohorts without a sum aggregation store every update; cohorts keep per-client state', async () => {
   // A robust combine needs each update: cohorts train together but upload one by one.
-  const robust = await run(syntheticExperiment({ joinRatio: 1, cohortSize: 2, rounds: 2, aggregation: { robust: 'median' } }), 'c5', 2);
+  const robust = await run(syntheticExperiment({ joinRatio: 1, cohortSize: 2, rounds: 2, aggregation: { robust: 'median' }, storage: { gc: 'off' } }), 'c5', 2);
   assert.equal(robust.jobKinds.get('trainCohort'), 6);
   assert.equal(robust.keys.filter((k) => k.includes('/partials/')).length, 0);
   assert.equal(robust.keys.filter((k) => k.includes('/updates/')).length, 12);
   for (const r of robust.rows) assert.equal(r.succeeded, 6);
 
-  // Ditto keeps v_i per client: written by each client of a cohort, found by the next round's jobs.
-  const ditto = await run(syntheticExperiment({ joinRatio: 1, cohortSize: 3, rounds: 2, algorithm: { name: 'ditto' } }), 'c6', 2);
+  // Ditto keeps v_i per client: packed per cohort (one blob for its 3 clients), found by the next round's jobs.
+  const ditto = await run(syntheticExperiment({ joinRatio: 1, cohortSize: 3, rounds: 2, algorithm: { name: 'ditto' }, storage: { gc: 'off' } }), 'c6', 2);
   assert.equal(ditto.keys.filter((k) => k.includes('/partials/')).length, 4);
-  assert.equal(ditto.keys.filter((k) => /\/rounds\/000000\/state\//.test(k)).length, 6);
+  const packs = ditto.keys.filter((k) => /\/rounds\/000000\/state\//.test(k));
+  assert.deepEqual(packs.map((k) => k.replace(/^.*\/state\//, '')), ['cohort-0/attempt-1.bin', 'cohort-1/attempt-1.bin']);
+  assert.equal(ditto.keys.filter((k) => /\/rounds\/000000\/state-shards\//.test(k)).length, 1, 'one location block for 6 clients');
   for (const r of ditto.rows) assert.equal(r.succeeded, 6);
 });
 
 test('FIARSE and HeteroFL cohorts write element-wise partials: the same model with 1 or 2 threads', async () => {
   for (const name of ['fiarse', 'heterofl']) {
-    const config = syntheticExperiment({ joinRatio: 1, cohortSize: 3, rounds: 2, eval: { every: 5 }, algorithm: { name } });
+    const config = syntheticExperiment({ joinRatio: 1, cohortSize: 3, rounds: 2, eval: { every: 5 }, algorithm: { name }, storage: { gc: 'off' } });
     const one = await run(config, `sub-${name}`, 1);
     const two = await run(config, `sub-${name}`, 2);
     assert.equal(one.summary.finalModelSha256, two.summary.finalModelSha256, name);
@@ -176,7 +178,7 @@ const commitOf = async (root: string, runId: string, round: number) =>
 
 test('tree aggregation: reduce jobs sum groups of cohorts; the same model with 1 or 2 threads, close to the flat sum', async () => {
   // 6 clients in 3 cohorts of 2; groups of 2 cohorts: 2 reduce jobs, the aggregation reads 2 partials instead of 3
-  const config = syntheticExperiment({ joinRatio: 1, cohortSize: 2, reduceFanIn: 2 });
+  const config = syntheticExperiment({ joinRatio: 1, cohortSize: 2, reduceFanIn: 2, storage: { gc: 'off' } });
   const one = await run(config, 't1', 1);
   const two = await run(config, 't1', 2);
   assert.equal(one.summary.finalModelSha256, two.summary.finalModelSha256);

@@ -7,7 +7,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { after, before, test } from 'node:test';
 import { keys, runExperiment } from '@fedsim/runtime';
 import type { BlobStore, RoundRow, RunSummary } from '@fedsim/runtime';
-import { decodeInstruction, decodeJson, decodeModel } from '@fedsim/runtime/engine';
+import { committedStateRefs, decodeInstruction, decodeJson, decodeModel } from '@fedsim/runtime/engine';
 import { embeddedRuntime } from '@fedsim/runtime/wiring';
 import { createModel } from '@fedsim/fl/models';
 import { patchFromInstruction, submodelElements } from '@fedsim/fl/algorithms';
@@ -201,10 +201,10 @@ test('FedOBP under FedBuff: a client arriving twice in one flush keeps its later
     assert.equal(b.finalModelSha256, a.finalModelSha256);
     let twice = 0;
     for (const [r, row] of rows.entries()) {
-      const index = decodeJson(await rt.store.get(keys.stateIndex('ot-a', r))) as Record<string, Record<string, string>>;
       const latest = new Map(row.virtual!.arrivals!.map((x) => [x.clientId, x.dispatch]));
+      const refs = await committedStateRefs(rt.store, 'ot-a', r, latest.keys());
       for (const [clientId, dispatch] of latest) {
-        assert.equal(index[String(clientId)]!['last'], keys.dispatchState('ot-a', r, dispatch, 1), `round ${r}, client ${clientId}`);
+        assert.equal(refs.get(clientId)?.['last']?.key, keys.dispatchState('ot-a', r, dispatch, 1), `round ${r}, client ${clientId}`);
       }
       if (latest.size < row.virtual!.arrivals!.length) twice++;
     }

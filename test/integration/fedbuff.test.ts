@@ -30,7 +30,8 @@ const modelAt = async (store: BlobStore, runId: string, version: number) => deco
 const brief = (r: RoundRow) => r.virtual!.arrivals!.map((a) => `${a.clientId}/v${a.baseVersion}/s${a.staleness}`);
 
 test('FedBuff in the engine: hand-computed arrivals and weights, each delta against its own base model; resume mid-run', async () => {
-  const config = fedBuffExperiment();
+  // gc off: the test reads every round's dispatch updates after the run
+  const config = fedBuffExperiment({ storage: { gc: 'off' } });
   const rt = await embeddedRuntime({ root: join(dir, 'a'), workers: 2, backend: 'wasm' });
   try {
     const rows: RoundRow[] = [];
@@ -88,10 +89,12 @@ test('FedBuff in the engine: hand-computed arrivals and weights, each delta agai
     assert.deepEqual(summary.staleness, { updates: 8, mean: 5 / 8, max: 1, histogram: { '0': 3, '1': 5 } });
     assert.equal(summary.virtualSeconds, rows.at(-1)!.virtual!.endSeconds);
 
-    // Stopped after round 1's commit (the observer throws), then resumed: the same final model.
+    // Stopped after round 1's commit (the observer throws), then resumed: the same final model,
+    // with garbage collected after each commit (the default) while older versions are still trained from.
+    const collected = fedBuffExperiment();
     let seen = 0;
     await assert.rejects(
-      runExperiment(config, {
+      runExperiment(collected, {
         runId: 'fb-stop',
         store: rt.store,
         transport: rt.transport,
@@ -104,7 +107,7 @@ test('FedBuff in the engine: hand-computed arrivals and weights, each delta agai
       /stop after round 1/,
     );
     assert.equal(await rt.store.exists(keys.commit('fb-stop', 2)), false);
-    const resumed = await runExperiment(config, { runId: 'fb-stop', store: rt.store, transport: rt.transport });
+    const resumed = await runExperiment(collected, { runId: 'fb-stop', store: rt.store, transport: rt.transport });
     assert.equal(resumed.finalModelSha256, summary.finalModelSha256);
   } finally {
     await rt.close();
@@ -158,7 +161,7 @@ test('FedBuff composes with personalised state (FedPer, oncePerFlush) and a robu
 });
 
 test('FedBuff: stale arrivals are data, never trained; every trained dispatch is an arrival', async () => {
-  const base = fedBuffExperiment();
+  const base = fedBuffExperiment({ storage: { gc: 'off' } });
   const config = { ...base, rounds: 2, system: { ...base.system!, mode: { ...base.system!.mode, maxStaleness: 0 } } } as typeof base;
   const rt = await embeddedRuntime({ root: join(dir, 'c'), workers: 2, backend: 'wasm' });
   try {

@@ -6,6 +6,7 @@ import { after, before, test } from 'node:test';
 import type { CommitRecord, EvalReply, EvalSummary, JobHandlers, TrainReply } from '@fedsim/runtime';
 import { commitRecordSchema, evalSummarySchema, InvalidJobError, keys, runExperiment } from '@fedsim/runtime';
 import { EmbeddedTransport, LocalDirBlobStore } from '@fedsim/runtime/adapters';
+import { committedStateRefs } from '@fedsim/runtime/engine';
 import { createHandlers } from '@fedsim/runtime/wiring';
 import { fedBuffExperiment, syntheticExperiment } from './fixtures.js';
 
@@ -78,9 +79,9 @@ test('forged keys, counts and metrics are each refused with a coded reason; hone
   assert.match(trainReasons.get(3)!, /^forged: reported \d+ samples, the partition gives it \d+/);
   assert.match(trainReasons.get(4)!, /^forged: update key .*attempt-7\.bin is not the update of run r, round 0, client 4, attempt 1-2/);
   // no forged state reached the index the next round would train from
-  const index = JSON.parse(Buffer.from(await store.get(commit.stateIndexKey)).toString('utf8')) as Record<string, Record<string, string>>;
-  for (const refs of Object.values(index)) for (const key of Object.values(refs)) assert.match(key, /^runs\/r\//);
-  assert.deepEqual(Object.keys(index), ['5']);
+  const index = await committedStateRefs(store, 'r', 0);
+  for (const refs of index.values()) for (const { key } of Object.values(refs)) assert.match(key, /^runs\/r\//);
+  assert.deepEqual([...index.keys()], [5]);
 
   const evalSummary: EvalSummary = await read(evalSummarySchema, keys.evalSummary('r', 1));
   const evalReasons = new Map(evalSummary.failures.map((f) => [f.clientId, `${f.code}: ${f.detail}`]));
@@ -94,7 +95,7 @@ test('forged keys, counts and metrics are each refused with a coded reason; hone
 
 test('a job payload naming another run\'s blobs is refused before any work', async () => {
   const labels = { experiment: config.name, algorithm: config.algorithm.name };
-  const foreign = { head: keys.trainedState('victim', 0, 1, 1) };
+  const foreign = { head: { key: keys.trainedState('victim', 0, 1, 1), offset: 0, length: 4 } };
   const ctx = { attempt: 1, jobId: 'j' };
   await assert.rejects(
     handlers.runChild('train', { runId: 'r', labels, round: 0, clientId: 1, state: foreign, instructionKey: null }, ctx),
@@ -106,8 +107,8 @@ test('a job payload naming another run\'s blobs is refused before any work', asy
   );
   await assert.rejects(handlers.runChild('eval', { runId: 'r', labels, round: 1, clientId: 1, state: foreign }, ctx), /outside run r/);
   await assert.rejects(
-    handlers.runParent('aggregate', { runId: 'r', labels, round: 1, clients: [1], nextClients: [], previousStateIndexKey: keys.stateIndex('victim', 0) }, []),
-    (err: unknown) => err instanceof InvalidJobError && /previous state index runs\/victim\/.* is not run r's index before round 1/.test(err.message),
+    handlers.runParent('aggregate', { runId: 'r', labels, round: 1, clients: [1], nextClients: [], previousStateShards: [1] }, []),
+    (err: unknown) => err instanceof InvalidJobError && /previous state map of run r before round 1 block 0 names version 1/.test(err.message),
   );
 });
 

@@ -55,7 +55,7 @@ async function runWith(tamper: Map<number, Tamper>) {
   const store = new LocalDirBlobStore(root);
   const handlers = await createHandlers({ store: { kind: 'dir', root }, backend: 'wasm' });
   const transport = new TamperingTransport(handlers, store, tamper);
-  const config = syntheticExperiment({ rounds: 1, joinRatio: 1, failures: { minSuccessFraction: 0.1 } });
+  const config = syntheticExperiment({ rounds: 1, joinRatio: 1, failures: { minSuccessFraction: 0.1 }, storage: { gc: 'off' } });
   await runExperiment(config, { runId: 'r', store, transport });
   return { store, commit: transport.commits[0]! };
 }

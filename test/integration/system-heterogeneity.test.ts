@@ -17,7 +17,8 @@ after(async () => {
 });
 
 test('dropped clients are data, never trained; virtual time adds up; a resume keeps the plan', async () => {
-  const config = heterogeneousExperiment();
+  // gc off: the test looks for (the absence of) every round's updates after the run
+  const config = { ...heterogeneousExperiment(), storage: { gc: 'off' as const, keepGlobalModels: 'all' as const } };
   const rows: RoundRow[] = [];
   const rt = await embeddedRuntime({ root: join(dir, 'a'), workers: 2, backend: 'wasm' });
   try {
@@ -86,6 +87,8 @@ test('FedOBP in virtual time pays the bytes the engine ships: θ_g and its patch
     name: 'it-system-fedobp',
     algorithm: { name: 'fedobp', q: 0.9 },
     system: { devices: { kind: 'sampled', computeSamplesPerSecond: fast, downBytesPerSecond: { kind: 'fixed', value: 1 }, upBytesPerSecond: fast } },
+    // the test reads every round's instructions after the run
+    storage: { gc: 'off' },
   });
   const rt = await embeddedRuntime({ root: join(dir, 'c'), workers: 1, backend: 'wasm' });
   try {

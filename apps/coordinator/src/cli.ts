@@ -2,6 +2,7 @@
 import { createRequire } from 'node:module';
 import { Command } from 'commander';
 import { registerCompareCommand } from './compare/compare-command.js';
+import { registerGcCommand } from './gc-command.js';
 import { parseCoordinatorEnv } from './env.js';
 import { exitWithError } from './exit-codes.js';
 import { registerRunCommand } from './run-command.js';
@@ -27,6 +28,7 @@ async function main(): Promise<void> {
   registerPartitionCommands(program, env);
   registerSweepCommands(program, env);
   registerServeCommands(program, env);
+  registerGcCommand(program, env);
 
   await program.parseAsync(process.argv);
 }

@@ -12,3 +12,4 @@ export * from './engine/handlers.js';
 export * from './engine/run-context.js';
 export { configHash, canonicalJson } from './engine/run-record.js';
 export * from './engine/observers.js';
+export * from './engine/gc/collect.js';

@@ -28,6 +28,20 @@ export const trainSettingsSchema = z
   })
   .strict();
 
+export const storageSettingsSchema = z
+  .object({
+    /**
+     * `after-commit`: once a round is committed (and evaluated), delete what no resume or report
+     * needs any more: its updates, partials and instructions, and client state, location blocks and
+     * global models that later ones replaced. `off`: keep everything (`fedsim gc <run>` still can).
+     */
+    gc: z.enum(['after-commit', 'off']).default('after-commit'),
+    /** newest global models θ_g^t to keep (the one a resume starts from is always among them), or 'all' */
+    keepGlobalModels: z.union([z.literal('all'), positiveInt]).default('all'),
+  })
+  .strict();
+export type StorageSettings = z.infer<typeof storageSettingsSchema>;
+
 export const experimentSchema = z
   .object({
     name: z
@@ -54,6 +68,8 @@ export const experimentSchema = z
      * first sum groups of this many (a tree). 'auto' (absent): 64.
      */
     reduceFanIn: z.union([z.literal('auto'), z.number().int().min(2)]).optional(),
+    /** what the run's store keeps (docs/scale.md, "Garbage collection"); absent: the defaults below */
+    storage: storageSettingsSchema.optional(),
     train: trainSettingsSchema.default(trainSettingsSchema.parse({})),
     finetune: z
       .object({ epochs: z.number().int().min(0).default(5), lr: z.number().positive().optional() })

@@ -1,5 +1,5 @@
 import type { ChildOutcome } from '../ports/transport.js';
-import type { AggregatePayload, AggregateReply, ClientFailure, CommitRecord } from '../jobs/catalog.js';
+import type { AggregatePayload, AggregateReply, ClientFailure, CommitRecord, StateSection } from '../jobs/catalog.js';
 import type { FailureCode } from '../jobs/failures.js';
 import { decodeModel, encodeModel, firstNonFinite } from './blobs.js';
 import { clientResults } from './client-results.js';
@@ -14,9 +14,9 @@ import { recordFailedRoundAttempt } from './round-attempts.js';
 import { checkedPartials, cohortPartialSource, decodeFetched, fetchBlob } from './partial-sources.js';
 import { treeRound } from './tree-round.js';
 import type { Refusal } from './partial-sources.js';
-import { readStateIndex, withEntries } from './state-index.js';
 import { assertNoStorageFailures } from './storage-failures.js';
-import type { StateIndex } from './state-index.js';
+import { refsOf } from './client-state/pack.js';
+import { StateChanges, writeStateShards } from './client-state/shards.js';
 
 /**
  * The round's parent job: streams accepted updates (in client order, one in memory at a time)
@@ -30,14 +30,14 @@ export async function aggregateRound(
   outcomes: readonly ChildOutcome[],
 ): Promise<AggregateReply> {
   const started = performance.now();
-  assertAggregateInRun(p);
   const rc = await deps.contexts.get(p.runId);
+  assertAggregateInRun(p, rc.partition.numClients);
   const { config, model, hooks, partition } = rc;
   const global = decodeModel(await deps.store.get(keys.global(p.runId, p.round)), model.spec);
   const aggregator = hooks.createAggregator(global, p.round);
 
   const failures: ClientFailure[] = [];
-  const accepted: { clientId: number; stateKey: string | null; stateEntries: string[]; loss: number; numSamples: number }[] = [];
+  const accepted: { clientId: number; stateKey: string | null; stateEntries: Record<string, StateSection>; loss: number; numSamples: number }[] = [];
   let trainSeconds = 0;
   // The weight comes from the run's own partition, never from what a worker claims.
   const samplesOf = (clientId: number) => partition.clients[clientId]?.train.length ?? 0;
@@ -135,25 +135,22 @@ export async function aggregateRound(
   const nextGlobalKey = keys.global(p.runId, p.round + 1);
   await deps.store.put(nextGlobalKey, encodeModel(model.spec, next, { round: p.round + 1 }));
 
-  let index: StateIndex = await readStateIndex(deps.store, p.previousStateIndexKey);
-  for (const a of accepted) if (a.stateKey) index = withEntries(index, a.clientId, a.stateKey, a.stateEntries);
+  const changes = new StateChanges();
+  for (const a of accepted) changes.set(a.clientId, refsOf(a.stateKey, a.stateEntries));
 
   let prepareReports = {};
   const nextRound = p.round + 1;
   if (nextRound < config.rounds) {
-    const prepared = await prepareRound(deps.store, rc, nextRound, p.nextClients, next, index);
-    index = prepared.index;
-    prepareReports = prepared.reports;
+    prepareReports = (await prepareRound(deps.store, rc, nextRound, p.nextClients, next, p.previousStateShards, changes)).reports;
   }
-  const stateIndexKey = keys.stateIndex(p.runId, p.round);
-  await deps.store.put(stateIndexKey, encodeJson(index));
+  const stateShards = await writeStateShards(deps.store, p.runId, p.round, p.previousStateShards, changes);
 
   const weight = accepted.reduce((s, a) => s + a.numSamples, 0);
   const commit: CommitRecord = {
     round: p.round,
     status: 'committed',
     nextGlobalKey,
-    stateIndexKey,
+    stateShards,
     succeeded: accepted.map((a) => a.clientId),
     failures,
     trainLoss: weight > 0 ? accepted.reduce((s, a) => s + a.loss * a.numSamples, 0) / weight : null,

@@ -1,8 +1,10 @@
 import { formatIssues } from '@fedsim/fl/util';
 import type { ChildOutcome } from '../ports/transport.js';
-import type { AggregatePayload } from '../jobs/catalog.js';
+import type { AggregatePayload, StateSection } from '../jobs/catalog.js';
 import { trainCohortReplySchema, trainReplySchema } from '../jobs/catalog.js';
 import type { FailureCode } from '../jobs/failures.js';
+
+type StateSections = Record<string, StateSection>;
 
 /** What one client's training delivered, whether it ran in a `train` job or inside a cohort. */
 export type ClientResult =
@@ -12,8 +14,10 @@ export type ClientResult =
       readonly ok: true;
       /** the stored update; null when the update went into its cohort's partial */
       readonly updateKey: string | null;
+      /** the cohort whose job trained it; null for a `train` job */
+      readonly cohort: number | null;
       readonly stateKey: string | null;
-      readonly stateEntries: string[];
+      readonly stateEntries: StateSections;
       readonly numSamples: number;
       readonly loss: number;
       readonly seconds: number;
@@ -64,7 +68,7 @@ export function clientResults(
       else {
         const reply = trainReplySchema.safeParse(o.value);
         if (!reply.success) failAll([clientId], 'malformed', formatIssues(reply.error));
-        else byClient.set(clientId, { clientId, ok: true, ...reply.data });
+        else byClient.set(clientId, { clientId, ok: true, cohort: null, ...reply.data });
       }
     }
     return { byClient, partials: [], jobUploadBytes: 0, jobDownloadBytes: 0 };
@@ -91,7 +95,7 @@ export function clientResults(
       if (!c.ok) failAll([c.clientId], c.code, c.detail);
       else {
         const { ok: _ok, ...fields } = c;
-        byClient.set(c.clientId, { ...fields, ok: true, backend: reply.backend, worker: reply.worker });
+        byClient.set(c.clientId, { ...fields, ok: true, cohort, backend: reply.backend, worker: reply.worker });
       }
     }
     const inPartial = reply.clients.filter((c) => c.ok && c.updateKey === null).map((c) => c.clientId);

@@ -7,7 +7,7 @@ import type { EvalPayload, EvalReply, Jobs, TrainPayload, TrainReply } from '../
 import { decodeModel, encodeModel } from './blobs.js';
 import { trainClient } from './train-client.js';
 import { trainCohort, workerIdentity } from './train-cohort.js';
-import { loadState } from './state-index.js';
+import { loadState, putStatePack } from './client-state/pack.js';
 import { keys } from './keys.js';
 import type { JobHandlerDeps } from './job-handler-deps.js';
 import { aggregateRound } from './aggregate.js';
@@ -61,7 +61,12 @@ async function train(deps: JobHandlerDeps, p: TrainPayload, ctx: ChildContext): 
   // FedBuff: the client trains from the (older) version it downloaded when it was dispatched.
   const globalBytes = await deps.store.get(keys.global(p.runId, p.dispatch?.baseVersion ?? p.round));
   const global = decodeModel(globalBytes, rc.model.spec);
-  const trained = await trainClient(deps.store, rc, p.round, global, p, ctx.attempt, p.dispatch?.id);
+  const trained = await trainClient(deps.store, rc, p.round, global, p, p.dispatch?.id);
+  // FedBuff: a client may train twice in a round, so each dispatch writes its own pack
+  const stateKey = p.dispatch
+    ? keys.dispatchState(p.runId, p.round, p.dispatch.id, ctx.attempt)
+    : keys.trainedState(p.runId, p.round, p.clientId, ctx.attempt);
+  const packed = await putStatePack(deps.store, stateKey, [trained], { round: p.round, client: p.clientId });
   // A diverged (NaN/Inf) update is still uploaded: retrying is deterministic and would diverge
   // again, and the aggregation rejects it with a recorded reason before it can reach θ_g.
   const updateKey = p.dispatch
@@ -71,8 +76,8 @@ async function train(deps: JobHandlerDeps, p: TrainPayload, ctx: ChildContext): 
   await deps.store.put(updateKey, updateBytes);
   return {
     updateKey,
-    stateKey: trained.stateKey,
-    stateEntries: trained.stateEntries,
+    stateKey: packed ? stateKey : null,
+    stateEntries: packed?.sections.get(p.clientId) ?? {},
     numSamples: trained.numSamples,
     loss: trained.loss,
     steps: trained.steps,

@@ -25,28 +25,36 @@ export const keys = {
   /** FedBuff: one dispatch's instruction, prepared when the model version it starts from was committed */
   dispatchInstruction: (runId: string, version: number, dispatch: number) =>
     `runs/${runId}/rounds/${pad(version)}/dispatch-instructions/${dispatch}.bin`,
-  /** FedBuff: state rewritten when the server prepared one dispatch (e.g. FedOBP's EMA scores) */
-  dispatchInstructedState: (runId: string, version: number, dispatch: number) =>
-    `runs/${runId}/rounds/${pad(version)}/dispatch-instructions/${dispatch}-state.bin`,
   /** a cohort's partial sum of its accepted updates (weighted-sum algorithms) */
   partial: (runId: string, round: number, cohort: number, attempt: number) =>
     `runs/${runId}/rounds/${pad(round)}/partials/${cohort}/attempt-${attempt}.bin`,
   /** a reduce job's sum of a group of cohorts' partials (tree aggregation); the same bytes on every try */
   reduced: (runId: string, round: number, group: number) => `runs/${runId}/rounds/${pad(round)}/reduced/${group}.bin`,
+  /** the state a `train` job produced: a state pack holding its one client */
   trainedState: (runId: string, round: number, client: number, attempt: number) =>
     `runs/${runId}/rounds/${pad(round)}/state/${client}/attempt-${attempt}.bin`,
-  /** state rewritten when the server prepares a client's round (e.g. FedOBP's EMA scores) */
-  instructedState: (runId: string, round: number, client: number) =>
-    `runs/${runId}/rounds/${pad(round)}/instructed-state/${client}.bin`,
-  /** client → state key, as of the end of round t (copy-on-write per round) */
-  stateIndex: (runId: string, round: number) => `runs/${runId}/rounds/${pad(round)}/state-index.json`,
-  /** state written when round 0 is prepared, before any round ran */
-  initialStateIndex: (runId: string) => `runs/${runId}/initial-state-index.json`,
+  /** the state a cohort job produced: one state pack for all its clients */
+  cohortState: (runId: string, round: number, cohort: number, attempt: number) =>
+    `runs/${runId}/rounds/${pad(round)}/state/cohort-${cohort}/attempt-${attempt}.bin`,
+  /** state rewritten when the server prepares round t (e.g. FedOBP's EMA scores): packs of consecutive clients */
+  instructedState: (runId: string, round: number, chunk: number) =>
+    `runs/${runId}/rounds/${pad(round)}/instructed-state/chunk-${chunk}.bin`,
+  /**
+   * One block of the client → state-location map, in the version written at the end of round t
+   * (`version` t ≥ 0), or when round 0 was prepared (`version` −1). Immutable once written; the
+   * commit record names each block's latest version.
+   */
+  stateShard: (runId: string, version: number, shard: number) =>
+    version < 0
+      ? `runs/${runId}/initial-state/shards/${shard}.json`
+      : `runs/${runId}/rounds/${pad(version)}/state-shards/${shard}.json`,
   /** how many tries of round t failed for want of clients (engine/round-attempts.ts) */
   roundAttempts: (runId: string, round: number) => `runs/${runId}/rounds/${pad(round)}/failed-attempts.json`,
   /** written last by the aggregation: its presence means round t is committed */
   commit: (runId: string, round: number) => `runs/${runId}/rounds/${pad(round)}/commit.json`,
   evalSummary: (runId: string, round: number) => `runs/${runId}/evals/${pad(round)}.json`,
   roundsPrefix: (runId: string) => `runs/${runId}/rounds/`,
+  roundPrefix: (runId: string, round: number) => `runs/${runId}/rounds/${pad(round)}/`,
+  initialStatePrefix: (runId: string) => `runs/${runId}/initial-state/`,
   evalsPrefix: (runId: string) => `runs/${runId}/evals/`,
 };

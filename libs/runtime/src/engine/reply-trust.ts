@@ -1,5 +1,6 @@
 import { InvalidJobError } from '../errors/non-retryable.js';
 import type { AggregatePayload, EvalReply, StateRefs } from '../jobs/catalog.js';
+import { forgedShardTable } from './client-state/shards.js';
 import { keys } from './keys.js';
 
 /**
@@ -11,7 +12,8 @@ import { keys } from './keys.js';
 
 /**
  * Why a train reply names a key the run did not assign to this client's job, or null. A client
- * summed into its cohort's partial has no update key; its state must still be one of its own.
+ * summed into its cohort's partial has no update key; its state must still be in its own job's
+ * state pack (its `train` job's, or its cohort's).
  * A FedBuff job's update is keyed by its dispatch, so one client's two jobs of a round differ.
  */
 export function forgedTrainKeys(
@@ -19,14 +21,20 @@ export function forgedTrainKeys(
   round: number,
   clientId: number,
   attempts: number,
-  reply: { readonly updateKey: string | null; readonly stateKey: string | null },
+  reply: { readonly updateKey: string | null; readonly stateKey: string | null; readonly cohort: number | null },
   dispatch?: number,
 ): string | null {
+  const cohort = reply.cohort;
   const stateOf = (a: number) =>
-    dispatch === undefined ? keys.trainedState(runId, round, clientId, a) : keys.dispatchState(runId, round, dispatch, a);
+    dispatch !== undefined
+      ? keys.dispatchState(runId, round, dispatch, a)
+      : cohort === null
+        ? keys.trainedState(runId, round, clientId, a)
+        : keys.cohortState(runId, round, cohort, a);
+  const whose = dispatch !== undefined ? `dispatch ${dispatch}` : cohort === null ? `client ${clientId}` : `cohort ${cohort}`;
   if (reply.updateKey === null) {
     if (reply.stateKey !== null && attemptOf(reply.stateKey, stateOf, attempts) === null) {
-      return `state key ${reply.stateKey} is not the state of run ${runId}, round ${round}, client ${clientId}, attempt 1-${attempts}`;
+      return `state key ${reply.stateKey} is not the state of run ${runId}, round ${round}, ${whose}, attempt 1-${attempts}`;
     }
     return null;
   }
@@ -39,7 +47,7 @@ export function forgedTrainKeys(
   }
   // state comes from the same attempt that trained the update, never from another job's
   if (reply.stateKey !== null && reply.stateKey !== stateOf(attempt)) {
-    return `state key ${reply.stateKey} is not the state of run ${runId}, round ${round}, client ${clientId}, attempt ${attempt}`;
+    return `state key ${reply.stateKey} is not the state of run ${runId}, round ${round}, ${whose}, attempt ${attempt}`;
   }
   return null;
 }
@@ -72,7 +80,7 @@ export function forgedEvalCounts(clientId: number, testSize: number, reply: Pick
 /** Refuses a client job whose state or instruction refs name blobs outside its run. */
 export function assertRefsInRun(kind: string, runId: string, state: StateRefs, instructionKey: string | null = null): void {
   const prefix = runPrefix(runId);
-  for (const [entry, key] of Object.entries(state)) {
+  for (const [entry, { key }] of Object.entries(state)) {
     if (!key.startsWith(prefix)) throw new InvalidJobError(`${kind} job: state entry '${entry}' names ${key}, outside run ${runId}`);
   }
   if (instructionKey !== null && !instructionKey.startsWith(prefix)) {
@@ -92,14 +100,10 @@ export function assertDispatchInstruction(runId: string, dispatch: { readonly id
   }
 }
 
-/** Refuses an aggregation whose previous state index is not one this run writes before the round. */
-export function assertAggregateInRun(p: AggregatePayload): void {
-  const key = p.previousStateIndexKey;
-  if (key === null) return;
-  const expected = p.round === 0 ? keys.initialStateIndex(p.runId) : keys.stateIndex(p.runId, p.round - 1);
-  if (key !== expected) {
-    throw new InvalidJobError(`aggregate job: previous state index ${key} is not run ${p.runId}'s index before round ${p.round}`);
-  }
+/** Refuses an aggregation whose previous state map names block versions this run cannot have written before the round. */
+export function assertAggregateInRun(p: AggregatePayload, numClients: number): void {
+  const forged = forgedShardTable(p.previousStateShards, p.round, numClients);
+  if (forged) throw new InvalidJobError(`aggregate job: the previous state map of run ${p.runId} before round ${p.round} ${forged}`);
 }
 
 const runPrefix = (runId: string) => keys.run(runId).slice(0, -'run.json'.length);

@@ -1,4 +1,4 @@
-import type { JobMetricLabels, StateIndex } from '../jobs/catalog.js';
+import type { JobMetricLabels, StateRefs } from '../jobs/catalog.js';
 import type { FlowChild } from '../ports/transport.js';
 import { cohortJobId } from './client-results.js';
 import { autoCohortSize, planCohorts } from './cohorts.js';
@@ -20,14 +20,15 @@ export function roundJobs(
   rc: Pick<RunContext, 'config' | 'hooks' | 'record' | 'partition'>,
   round: number,
   clients: readonly number[],
-  index: StateIndex,
+  /** the state refs of the round's clients (clients without state absent) */
+  state: ReadonlyMap<number, StateRefs>,
   labels: JobMetricLabels,
 ): { children: FlowChild[]; cohorts?: number[][] } {
   const { hooks, record } = rc;
   const runId = record.runId;
   const clientFields = (clientId: number) => ({
     clientId,
-    state: trainStateRefs(rc, index[String(clientId)]),
+    state: trainStateRefs(rc, state.get(clientId)),
     instructionKey: instructionKeyFor(rc, round, clientId),
   });
   const cohortSize = cohortSizeFor(rc, clients.length);

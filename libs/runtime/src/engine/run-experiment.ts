@@ -11,7 +11,7 @@ import type { BlobStore } from '../ports/blob-store.js';
 import type { FlowChild, FlowTransport } from '../ports/transport.js';
 import { formatIssues } from '@fedsim/fl/util';
 import { ConfigError, RunFailedError } from '../errors/run.js';
-import type { AggregatePayload, ClientFailure, CommitRecord, EvalSummary, EvalSummaryPayload } from '../jobs/catalog.js';
+import type { AggregatePayload, ClientFailure, CommitRecord, EvalSummary, EvalSummaryPayload, StateShardTable } from '../jobs/catalog.js';
 import { commitRecordSchema, evalSummarySchema, flowPolicy, parseJob, parseReply, runIdSchema } from '../jobs/catalog.js';
 import { countByCode } from '../jobs/failures.js';
 import { decodeModel, encodeModel } from './blobs.js';
@@ -28,7 +28,9 @@ import type { RoundRow, RunSummary } from './results.js';
 import { flowIdOf, newRunNonce } from './flow-ids.js';
 import { runRoundFlow } from './round-flow.js';
 import { isEvalRound, roundRow } from './round-row.js';
-import { readStateIndex } from './state-index.js';
+import { emptyShardTable, StateChanges, stateRefsFor, writeStateShards } from './client-state/shards.js';
+import { assertCurrentCommitFormat } from './client-state/legacy.js';
+import { collectGarbage, gcAfterCommit } from './gc/collect.js';
 import { failedRoundAttempts, recordFailedRoundAttempt } from './round-attempts.js';
 import { roundSchedule } from '../system/round-schedule.js';
 import { stalenessSummary, virtualTotals, withVirtualTime } from '../system/round-fields.js';
@@ -115,25 +117,25 @@ export async function runExperiment(config: ExperimentConfig, opts: RunOptions):
   let round = 0;
   const commits: CommitRecord[] = [];
   while (round < config.rounds && (await store.exists(keys.commit(runId, round)))) {
-    commits.push(parseJob(commitRecordSchema, decodeJson(await store.get(keys.commit(runId, round))), `commit of round ${round}`));
+    const raw = decodeJson(await store.get(keys.commit(runId, round)));
+    assertCurrentCommitFormat(raw, runId, round);
+    commits.push(parseJob(commitRecordSchema, raw, `commit of round ${round}`));
     round++;
   }
   const last = commits.at(-1) ?? null;
-  let stateIndexKey: string | null = last?.stateIndexKey ?? null;
+  let stateShards = last?.stateShards ?? emptyShardTable(numClients);
   // What the server prepared for the round about to run (FedOBP patches, ...), for its row.
   let preparedReports: Record<string, unknown> = last?.prepareReports ?? {};
   if (round === 0) {
     // Round 0's instructions come from the coordinator; later rounds' from the previous
     // aggregation. Deterministic, so redoing it after a crash rewrites identical bytes.
     const global0 = decodeModel(await store.get(keys.global(runId, 0)), model.spec);
+    const changes = new StateChanges();
     const prepared = fedbuff
-      ? await prepareDispatches(store, rc, 0, dispatchesFrom(fedbuff, 0), global0, {})
-      : await prepareRound(store, rc, 0, schedule[0] ?? [], global0, {});
+      ? await prepareDispatches(store, rc, 0, dispatchesFrom(fedbuff, 0), global0, stateShards, changes)
+      : await prepareRound(store, rc, 0, schedule[0] ?? [], global0, stateShards, changes);
     preparedReports = prepared.reports;
-    if (Object.keys(prepared.index).length > 0) {
-      stateIndexKey = keys.initialStateIndex(runId);
-      await store.put(stateIndexKey, encodeJson(prepared.index));
-    }
+    stateShards = await writeStateShards(store, runId, -1, stateShards, changes);
   }
   // Written last: a run record means the run's inputs are all in place.
   if (!existingRecord) await store.put(keys.run(runId), encodeJson(record));
@@ -142,7 +144,7 @@ export async function runExperiment(config: ExperimentConfig, opts: RunOptions):
   // so the round's row and the run's final results are those of the model it committed.
   const lostEval = last && isEvalRound(last.round, config) ? keys.evalSummary(runId, last.round + 1) : null;
   if (last && lostEval && !(await store.exists(lostEval))) {
-    const summary = await evaluateAll(config, { ...opts, observer: {} }, hooks, last.round + 1, last.stateIndexKey, numClients, record);
+    const summary = await evaluateAll(config, { ...opts, observer: {} }, hooks, last.round + 1, last.stateShards, numClients, record);
     // A transport may answer a re-submitted flow from its record of the first run without
     // re-running the job that writes the summary; the same bytes either way.
     if (!(await store.exists(lostEval))) await store.put(lostEval, encodeJson(summary));
@@ -162,11 +164,11 @@ export async function runExperiment(config: ExperimentConfig, opts: RunOptions):
     const started = performance.now();
     const clients = schedule[round] ?? [];
     obs.onRoundStart?.(round, clients);
-    const index = await readStateIndex(store, stateIndexKey);
+    const state = await stateRefsFor(store, runId, stateShards, clients);
     // FedBuff: the round is one buffer flush, its jobs the step's arrivals (fedbuff-jobs.ts)
     const { children, cohorts, fedbuff: arrivals }: ReturnType<typeof roundJobs> & Partial<ReturnType<typeof fedBuffJobs>> = fedbuff?.[round]
-      ? fedBuffJobs(rc, round, fedbuff, index, labels)
-      : roundJobs(rc, round, clients, index, labels);
+      ? fedBuffJobs(rc, round, fedbuff, state, labels)
+      : roundJobs(rc, round, clients, state, labels);
     const attempt = await failedRoundAttempts(store, runId, round);
     const aggregate: AggregatePayload = {
       runId,
@@ -174,7 +176,7 @@ export async function runExperiment(config: ExperimentConfig, opts: RunOptions):
       round,
       clients,
       nextClients: schedule[round + 1] ?? [],
-      previousStateIndexKey: stateIndexKey,
+      previousStateShards: stateShards,
       ...(cohorts ? { cohorts } : {}),
       ...(arrivals ? { fedbuff: arrivals } : {}),
       attempt,
@@ -195,14 +197,16 @@ export async function runExperiment(config: ExperimentConfig, opts: RunOptions):
       throw new RunFailedError(`round ${round} failed: ${reply.reason}\n  ${detail}\n`
         + `running the run again trains round ${round} again (attempt ${attempt + 2}) and resumes`);
     }
-    stateIndexKey = reply.stateIndexKey;
+    stateShards = reply.stateShards;
     const reportsOfThisRound = preparedReports;
     preparedReports = reply.prepareReports;
 
     const evaluation = isEvalRound(round, config)
-      ? await evaluateAll(config, opts, hooks, round + 1, stateIndexKey, numClients, record)
+      ? await evaluateAll(config, opts, hooks, round + 1, stateShards, numClients, record)
       : undefined;
     await obs.onRound?.(withVirtualTime(roundRow(reply, clients, reportsOfThisRound, evaluation, (performance.now() - started) / 1000), plans));
+    // after the round's evaluation and row: nothing of this round is read again but what gc keeps
+    if (gcAfterCommit(config)) await collectGarbage(store, runId);
   }
 
   const finalKey = keys.global(runId, config.rounds);
@@ -231,16 +235,16 @@ async function evaluateAll(
   opts: RunOptions,
   hooks: Pick<AlgorithmHooks, 'poolOf'>,
   modelRound: number,
-  stateIndexKey: string | null,
+  stateShards: StateShardTable,
   numClients: number,
   record: Pick<RunRecord, 'runId' | 'nonce'>,
 ): Promise<EvalSummary> {
   const { store, transport, runId } = opts;
-  const index = await readStateIndex(store, stateIndexKey);
   const clients = Array.from({ length: numClients }, (_, i) => i);
+  const state = await stateRefsFor(store, runId, stateShards, clients);
   opts.observer?.onEvalStart?.(modelRound, clients.length);
   const children = clients.map((clientId): FlowChild => {
-    const payload = { runId, labels: metricLabels(config), round: modelRound, clientId, state: index[String(clientId)] ?? {} };
+    const payload = { runId, labels: metricLabels(config), round: modelRound, clientId, state: state.get(clientId) ?? {} };
     const pool = hooks.poolOf?.(clientId);
     return { id: String(clientId), kind: 'eval', payload, ...(pool ? { pool } : {}) };
   });

@@ -5,10 +5,9 @@ import { gatherTensors } from '@fedsim/fl';
 import { NonRetryableError } from '../errors/non-retryable.js';
 import type { StateRefs } from '../jobs/catalog.js';
 import type { BlobStore } from '../ports/blob-store.js';
-import { decodeInstruction, encodeState } from './blobs.js';
-import { keys } from './keys.js';
+import { decodeInstruction } from './blobs.js';
+import { loadState } from './client-state/pack.js';
 import type { RunContext } from './run-context.js';
-import { loadState } from './state-index.js';
 
 export interface ClientToTrain {
   readonly clientId: number;
@@ -21,8 +20,8 @@ export interface TrainedClient {
   readonly clientId: number;
   /** the shared tensors as the algorithm uploads them (trained values or start − trained) */
   readonly upload: Float32Array;
-  readonly stateKey: string | null;
-  readonly stateEntries: string[];
+  /** the state entries this round produced (stored packed by the caller); empty when none */
+  readonly state: ClientState;
   readonly numSamples: number;
   readonly loss: number;
   readonly steps: number;
@@ -30,9 +29,9 @@ export interface TrainedClient {
 }
 
 /**
- * Trains one client from θ_g (already fetched by the caller: once per job, not per client) and
- * writes the state entries it produced. The upload is returned, not stored: a `train` job stores
- * it, a cohort job may sum it into a partial instead.
+ * Trains one client from θ_g (already fetched by the caller: once per job, not per client). The
+ * upload and the state it produced are returned, not stored: a `train` job stores them, a cohort
+ * job packs its clients' states into one blob and may sum the uploads into a partial.
  */
 export async function trainClient(
   store: BlobStore,
@@ -40,7 +39,6 @@ export async function trainClient(
   round: number,
   global: Float32Array,
   client: ClientToTrain,
-  attempt: number,
   /** FedBuff: the dispatch trained (one client may train twice in a round; each gets its own seed) */
   dispatch?: number,
 ): Promise<TrainedClient> {
@@ -50,12 +48,12 @@ export async function trainClient(
   if (!split) throw new NonRetryableError(`train job: client ${client.clientId} is not in run ${record.runId} (${rc.partition.numClients} clients)`);
 
   let downloadBytes = 0;
-  const fetch = async (key: string) => {
-    const bytes = await store.get(key);
+  const count = (bytes: Uint8Array) => {
     downloadBytes += bytes.byteLength;
     return bytes;
   };
-  const state = await loadState({ get: fetch }, client.state);
+  const fetch = async (key: string) => count(await store.get(key));
+  const state = await loadState({ getRange: async (key, offset, length) => count(await store.getRange(key, offset, length)) }, client.state);
   // The server may prepare nothing for a client (e.g. no patch needed); hooks that need one say so.
   const instruction =
     client.instructionKey && (await store.exists(client.instructionKey))
@@ -78,19 +76,10 @@ export async function trainClient(
   const uploadSource = hooks.upload === 'delta' ? difference(start, fit.trained) : fit.trained;
   // Only what this round produced; the aggregation merges it into the client's index entry by entry.
   const nextState: ClientState = { ...personalStateOf(spec, hooks.personal, fit.trained), ...fit.state };
-  let stateKey: string | null = null;
-  if (Object.keys(nextState).length > 0) {
-    stateKey =
-      dispatch === undefined
-        ? keys.trainedState(record.runId, round, client.clientId, attempt)
-        : keys.dispatchState(record.runId, round, dispatch, attempt);
-    await store.put(stateKey, encodeState(nextState, { round, client: client.clientId }));
-  }
   return {
     clientId: client.clientId,
     upload: gatherTensors(spec, uploadSource, hooks.shared),
-    stateKey,
-    stateEntries: Object.keys(nextState),
+    state: nextState,
     numSamples: trainData.n,
     loss: fit.loss,
     steps: fit.steps,

@@ -4,6 +4,8 @@ import { isNonRetryable } from '../errors/non-retryable.js';
 import type { ChildContext } from '../ports/transport.js';
 import type { CohortClientReply, TrainCohortPayload, TrainCohortReply } from '../jobs/catalog.js';
 import { decodeModel, encodeModel, encodePartial, firstNonFinite } from './blobs.js';
+import { putStatePack } from './client-state/pack.js';
+import type { PackedClient } from './client-state/pack.js';
 import type { JobHandlerDeps } from './job-handler-deps.js';
 import { keys } from './keys.js';
 import { trainClient } from './train-client.js';
@@ -27,6 +29,8 @@ export async function trainCohort(deps: JobHandlerDeps, p: TrainCohortPayload, c
   }
   const partial = p.partialSum ? partialSumAccumulator(rc.uploadSpec.size, sumAggregation!) : null;
   const replies: CohortClientReply[] = [];
+  // every trained client's state, stored as one pack once the cohort is done
+  const states: PackedClient[] = [];
   let uploadBytes = 0;
 
   for (const client of p.clients) {
@@ -36,8 +40,9 @@ export async function trainCohort(deps: JobHandlerDeps, p: TrainCohortPayload, c
     const fail = (code: 'error' | 'bad_input' | 'malformed' | 'shape_mismatch' | 'non_finite', detail: string) =>
       replies.push({ clientId: client.clientId, ok: false, code, detail });
     try {
-      const t = await trainClient(deps.store, rc, p.round, global, client, ctx.attempt);
-      const done = { clientId: t.clientId, ok: true as const, stateKey: t.stateKey, stateEntries: t.stateEntries, numSamples: t.numSamples, loss: t.loss, steps: t.steps, downloadBytes: t.downloadBytes };
+      const t = await trainClient(deps.store, rc, p.round, global, client);
+      states.push(t);
+      const done = { clientId: t.clientId, ok: true as const, stateKey: null, stateEntries: {}, numSamples: t.numSamples, loss: t.loss, steps: t.steps, downloadBytes: t.downloadBytes };
       if (!partial) {
         const updateKey = keys.update(p.runId, p.round, t.clientId, ctx.attempt);
         const bytes = encodeModel(rc.uploadSpec, t.upload, { round: p.round, client: t.clientId });
@@ -75,5 +80,11 @@ export async function trainCohort(deps: JobHandlerDeps, p: TrainCohortPayload, c
     await deps.store.put(partialKey, bytes);
     uploadBytes += bytes.byteLength;
   }
-  return { clients: replies, partialKey, downloadBytes: globalBytes.byteLength, uploadBytes, backend: deps.backend, worker: workerIdentity };
+  const stateKey = keys.cohortState(p.runId, p.round, p.cohort, ctx.attempt);
+  const packed = await putStatePack(deps.store, stateKey, states, { round: p.round, cohort: p.cohort });
+  const clients = replies.map((r): CohortClientReply => {
+    const stateEntries = r.ok ? packed?.sections.get(r.clientId) : undefined;
+    return r.ok && stateEntries ? { ...r, stateKey, stateEntries } : r;
+  });
+  return { clients, partialKey, downloadBytes: globalBytes.byteLength, uploadBytes, backend: deps.backend, worker: workerIdentity };
 }

@@ -17,12 +17,19 @@ const key = z.string().min(1);
 const labels = z.object({ experiment: z.string(), algorithm: z.string() });
 export type JobMetricLabels = z.infer<typeof labels>;
 
-/** A client's stored state: entry name → key of the blob holding it. */
-export const stateRefsSchema = z.record(z.string(), key);
+/** Where a state entry lies in its pack: `length` float32 values from byte `offset`. */
+export const stateSectionSchema = z.object({ offset: z.number().int().min(0), length: z.number().int().min(0) });
+export type StateSection = z.infer<typeof stateSectionSchema>;
+/** A client's stored state: entry name → the pack holding it and the entry's section there. */
+export const stateRefsSchema = z.record(z.string(), stateSectionSchema.extend({ key }));
 export type StateRefs = z.infer<typeof stateRefsSchema>;
-/** client id (as a string) → its latest state refs; one JSON blob per round */
-export const stateIndexSchema = z.record(z.string().regex(/^\d+$/, 'client ids are integers'), stateRefsSchema);
-export type StateIndex = z.infer<typeof stateIndexSchema>;
+/**
+ * The client → state-location map as of a commit: for each block of clients (engine/client-state),
+ * the round whose aggregation wrote the block's latest version (−1: written when round 0 was
+ * prepared), or null when no client of the block has state yet.
+ */
+export const stateShardTableSchema = z.array(z.number().int().min(-1).nullable());
+export type StateShardTable = z.infer<typeof stateShardTableSchema>;
 
 export const trainPayloadSchema = z.object({
   runId,
@@ -39,9 +46,10 @@ export type TrainPayload = z.infer<typeof trainPayloadSchema>;
 
 export const trainReplySchema = z.object({
   updateKey: key,
-  /** the blob holding the state entries this job produced; null when it produced none */
+  /** the state pack holding the entries this job produced; null when it produced none */
   stateKey: key.nullable(),
-  stateEntries: z.array(z.string()),
+  /** this client's entries in that pack */
+  stateEntries: z.record(z.string(), stateSectionSchema),
   numSamples: z.number().int().positive(),
   loss: z.number(),
   steps: z.number().int().min(0),
@@ -100,7 +108,7 @@ export type TrainCohortReply = z.infer<typeof trainCohortReplySchema>;
 export const evalPayloadSchema = z.object({
   runId,
   labels,
-  /** the model version evaluated: θ_g^round and the state index after round − 1 */
+  /** the model version evaluated: θ_g^round and the client state after round − 1 */
   round,
   clientId,
   state: stateRefsSchema,
@@ -127,8 +135,8 @@ export const aggregatePayloadSchema = z.object({
   clients: z.array(clientId),
   /** the next round's clients, sampled once by the coordinator; empty after the last round */
   nextClients: z.array(clientId),
-  /** the state index the round's clients started from (end of round − 1); null before any */
-  previousStateIndexKey: key.nullable(),
+  /** the state-location map the round's clients started from (end of round − 1) */
+  previousStateShards: stateShardTableSchema,
   /** the round's cohorts (client ids) when its clients train in `trainCohort` jobs; absent: one `train` job per client */
   cohorts: z.array(z.array(clientId).min(1)).optional(),
   /** which try of the round this is (0-based, engine/round-attempts.ts); absent in payloads queued before tries were counted */
@@ -209,7 +217,8 @@ export const commitRecordSchema = z.object({
   round,
   status: z.literal('committed'),
   nextGlobalKey: key,
-  stateIndexKey: key,
+  /** where every client's state is after this round (and the next round's preparation) */
+  stateShards: stateShardTableSchema,
   succeeded: z.array(clientId),
   failures: z.array(clientFailureSchema),
   /** sample-weighted mean training loss over the clients that succeeded */

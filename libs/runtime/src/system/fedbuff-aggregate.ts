@@ -14,10 +14,10 @@ import { encodeJson } from '../engine/json-blobs.js';
 import { keys } from '../engine/keys.js';
 import { prefetchInOrder } from '../engine/prefetch.js';
 import { assertAggregateInRun, forgedTrainKeys } from '../engine/reply-trust.js';
-import { readStateIndex, withEntries } from '../engine/state-index.js';
 import { assertNoStorageFailures } from '../engine/storage-failures.js';
 import { fedBuffJobId, prepareDispatches } from './fedbuff-dispatch.js';
-import type { StateIndex } from '../engine/state-index.js';
+import { refsOf } from '../engine/client-state/pack.js';
+import { StateChanges, writeStateShards } from '../engine/client-state/shards.js';
 
 export type FedBuffArrival = NonNullable<AggregatePayload['fedbuff']>['arrivals'][number];
 
@@ -40,8 +40,8 @@ export async function aggregateFedBuff(
   outcomes: readonly ChildOutcome[],
 ): Promise<AggregateReply> {
   const started = performance.now();
-  assertAggregateInRun(p);
   const rc = await deps.contexts.get(p.runId);
+  assertAggregateInRun(p, rc.partition.numClients);
   const { config, model, hooks, partition } = rc;
   const mode = config.system?.mode;
   if (mode?.kind !== 'fedbuff') throw new InvalidJobError(`aggregate job: round ${p.round} names FedBuff arrivals, run ${p.runId} is not a FedBuff run`);
@@ -65,7 +65,7 @@ export async function aggregateFedBuff(
   const results = arrivalResults(arrivals, outcomes).map((r): ArrivalResult => {
     if (!r.ok) return r;
     const { clientId, dispatch } = r.arrival;
-    const forged = forgedTrainKeys(p.runId, p.round, clientId, config.failures.attempts, r.reply, dispatch);
+    const forged = forgedTrainKeys(p.runId, p.round, clientId, config.failures.attempts, { ...r.reply, cohort: null }, dispatch);
     if (forged) return { arrival: r.arrival, ok: false, code: 'forged', detail: forged };
     if (r.reply.numSamples !== samplesOf(clientId)) {
       return { arrival: r.arrival, ok: false, code: 'forged', detail: `reported ${r.reply.numSamples} samples, the partition gives it ${samplesOf(clientId)}` };
@@ -116,13 +116,11 @@ export async function aggregateFedBuff(
   await deps.store.put(nextGlobalKey, encodeModel(model.spec, next, { round: p.round + 1 }));
 
   // Later arrivals of a client override earlier ones (only a client whose training reads no state, e.g. FedOBP, arrives twice in a round).
-  let index: StateIndex = await readStateIndex(deps.store, p.previousStateIndexKey);
-  for (const a of accepted) if (a.reply.stateKey) index = withEntries(index, a.arrival.clientId, a.reply.stateKey, a.reply.stateEntries);
+  const changes = new StateChanges();
+  for (const a of accepted) changes.set(a.arrival.clientId, refsOf(a.reply.stateKey, a.reply.stateEntries));
   // the dispatches that start from the version just made get their instructions now (FedOBP, FIARSE)
-  const prepared = await prepareDispatches(deps.store, rc, p.round + 1, p.fedbuff?.nextDispatches ?? [], next, index);
-  index = prepared.index;
-  const stateIndexKey = keys.stateIndex(p.runId, p.round);
-  await deps.store.put(stateIndexKey, encodeJson(index));
+  const prepared = await prepareDispatches(deps.store, rc, p.round + 1, p.fedbuff?.nextDispatches ?? [], next, p.previousStateShards, changes);
+  const stateShards = await writeStateShards(deps.store, p.runId, p.round, p.previousStateShards, changes);
 
   const weight = accepted.reduce((s, a) => s + a.reply.numSamples, 0);
   const sum = (f: (a: (typeof accepted)[number]) => number) => accepted.reduce((s, a) => s + f(a), 0);
@@ -130,7 +128,7 @@ export async function aggregateFedBuff(
     round: p.round,
     status: 'committed',
     nextGlobalKey,
-    stateIndexKey,
+    stateShards,
     succeeded: accepted.map((a) => a.arrival.clientId),
     failures,
     trainLoss: weight > 0 ? sum((a) => a.reply.loss * a.reply.numSamples) / weight : null,

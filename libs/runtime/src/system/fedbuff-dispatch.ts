@@ -1,10 +1,11 @@
 import type { JsonValue } from '@fedsim/fl/algorithms';
 import type { FedBuffStep } from '@fedsim/fl/system';
-import type { AggregatePayload, StateIndex } from '../jobs/catalog.js';
+import type { AggregatePayload, StateShardTable } from '../jobs/catalog.js';
 import type { BlobStore } from '../ports/blob-store.js';
 import { keys } from '../engine/keys.js';
 import { prepareTargets } from '../engine/prepare-round.js';
 import type { RunContext } from '../engine/run-context.js';
+import type { StateChanges } from '../engine/client-state/shards.js';
 
 /** A FedBuff round's train job id: one per dispatch, since a client may arrive twice in a round. */
 export const fedBuffJobId = (dispatch: number) => `d${dispatch}`;
@@ -31,14 +32,14 @@ export function prepareDispatches(
   version: number,
   dispatches: readonly DispatchRef[],
   global: Float32Array,
-  index: StateIndex,
-): Promise<{ index: StateIndex; reports: Record<string, JsonValue> }> {
+  table: StateShardTable,
+  changes: StateChanges,
+): Promise<{ reports: Record<string, JsonValue> }> {
   const runId = rc.record.runId;
   const targets = dispatches.map(({ dispatch, clientId }) => ({
     clientId,
     instructionKey: keys.dispatchInstruction(runId, version, dispatch),
-    stateKey: keys.dispatchInstructedState(runId, version, dispatch),
     reportKey: fedBuffJobId(dispatch),
   }));
-  return prepareTargets(store, rc, version, targets, global, index);
+  return prepareTargets(store, rc, version, targets, global, table, changes);
 }

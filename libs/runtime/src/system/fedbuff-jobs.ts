@@ -1,5 +1,5 @@
 import type { FedBuffStep } from '@fedsim/fl/system';
-import type { AggregatePayload, JobMetricLabels, StateIndex } from '../jobs/catalog.js';
+import type { AggregatePayload, JobMetricLabels, StateRefs } from '../jobs/catalog.js';
 import type { FlowChild } from '../ports/transport.js';
 import { keys } from '../engine/keys.js';
 import { trainStateRefs } from '../engine/prepare-round.js';
@@ -16,7 +16,8 @@ export function fedBuffJobs(
   round: number,
   /** the whole plan: round r runs step r; the dispatches its commit prepares start from version r + 1 */
   steps: readonly FedBuffStep[],
-  index: StateIndex,
+  /** the state refs of the step's clients (clients without state absent) */
+  state: ReadonlyMap<number, StateRefs>,
   labels: JobMetricLabels,
 ): { children: FlowChild[]; fedbuff: NonNullable<AggregatePayload['fedbuff']> } {
   const runId = rc.record.runId;
@@ -28,7 +29,7 @@ export function fedBuffJobs(
       labels,
       round,
       clientId: u.clientId,
-      state: trainStateRefs(rc, index[String(u.clientId)]),
+      state: trainStateRefs(rc, state.get(u.clientId)),
       // prepared for this dispatch when its base version was committed (prepareDispatches)
       instructionKey: rc.hooks.instruct ? keys.dispatchInstruction(runId, u.baseVersion, u.dispatch) : null,
       dispatch: { id: u.dispatch, baseVersion: u.baseVersion },

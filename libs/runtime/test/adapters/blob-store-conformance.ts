@@ -61,6 +61,25 @@ export function blobStoreConformance(
     await assert.rejects(store.get('dir'), BlobNotFoundError);
   });
 
+  withStore('getRange returns exactly the bytes asked for; a missing key or a range past the end is refused', async (store) => {
+    const all = Uint8Array.from({ length: 256 }, (_, i) => i);
+    await store.put('runs/r1/pack.bin', all);
+    assert.deepEqual([...await store.getRange('runs/r1/pack.bin', 10, 5)], [10, 11, 12, 13, 14]);
+    assert.deepEqual([...await store.getRange('runs/r1/pack.bin', 250, 6)], [250, 251, 252, 253, 254, 255]);
+    assert.equal((await store.getRange('runs/r1/pack.bin', 0, 0)).byteLength, 0);
+    await assert.rejects(store.getRange('runs/r1/none.bin', 0, 4), BlobNotFoundError);
+    await assert.rejects(store.getRange('runs/r1/pack.bin', 250, 7), /ends before|range/i);
+    await assert.rejects(store.getRange('runs/r1/pack.bin', -1, 2), RangeError);
+  });
+
+  withStore('listSized lists like list, with each object\'s size in bytes', async (store) => {
+    await store.put('runs/a/1', new Uint8Array(3));
+    await store.put('runs/a/2', new Uint8Array(0));
+    await store.put('runs/b/1', new Uint8Array(7));
+    assert.deepEqual(await store.listSized('runs/a/'), [{ key: 'runs/a/1', bytes: 3 }, { key: 'runs/a/2', bytes: 0 }]);
+    assert.deepEqual((await store.listSized('')).map((k) => k.key), await store.list(''));
+  });
+
   withStore('exists tells present from absent keys', async (store) => {
     assert.equal(await store.exists('x/y'), false);
     await store.put('x/y', new Uint8Array([1]));

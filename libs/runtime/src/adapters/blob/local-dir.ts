@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { access, mkdir, readdir, readFile, rename, rm, unlink, writeFile } from 'node:fs/promises';
+import { access, mkdir, open, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
-import { BlobNotFoundError, BlobStoreUnavailableError } from '../../ports/blob-store.js';
-import type { BlobStore } from '../../ports/blob-store.js';
+import { assertValidRange, BlobNotFoundError, BlobStoreUnavailableError, rangePastEnd } from '../../ports/blob-store.js';
+import type { BlobStore, SizedKey } from '../../ports/blob-store.js';
 import { assertValidKey, assertValidPrefix, InvalidBlobKeyError } from './keys.js';
 
 /** Temp files live here (same filesystem as the objects, so rename is atomic); never a key. */
@@ -48,6 +48,31 @@ export class LocalDirBlobStore implements BlobStore {
     }
   }
 
+  async getRange(key: string, offset: number, length: number): Promise<Uint8Array> {
+    assertValidRange(key, offset, length);
+    const path = this.pathOf(key);
+    let file;
+    try {
+      file = await open(path, 'r');
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'EISDIR' || code === 'ENOTDIR') throw new BlobNotFoundError(key, this.describe());
+      throw err;
+    }
+    try {
+      const out = new Uint8Array(length);
+      let got = 0;
+      while (got < length) {
+        const { bytesRead } = await file.read(out, got, length - got, offset + got);
+        if (bytesRead === 0) throw rangePastEnd(key, offset, length, got);
+        got += bytesRead;
+      }
+      return out;
+    } finally {
+      await file.close();
+    }
+  }
+
   async exists(key: string): Promise<boolean> {
     try {
       await this.get(key);
@@ -67,6 +92,19 @@ export class LocalDirBlobStore implements BlobStore {
     const keys: string[] = [];
     await this.walk(baseKey, keys);
     return keys.filter((k) => k.startsWith(prefix)).sort();
+  }
+
+  async listSized(prefix: string): Promise<SizedKey[]> {
+    const out: SizedKey[] = [];
+    for (const key of await this.list(prefix)) {
+      try {
+        out.push({ key, bytes: (await stat(this.pathOf(key))).size });
+      } catch (err) {
+        // deleted between the walk and the stat: no longer under the prefix
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      }
+    }
+    return out;
   }
 
   async delete(key: string): Promise<void> {

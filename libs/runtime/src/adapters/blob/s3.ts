@@ -8,8 +8,8 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import type { S3ClientConfig } from '@aws-sdk/client-s3';
-import { BlobNotFoundError, BlobStoreUnavailableError } from '../../ports/blob-store.js';
-import type { BlobStore } from '../../ports/blob-store.js';
+import { assertValidRange, BlobNotFoundError, BlobStoreUnavailableError, rangePastEnd } from '../../ports/blob-store.js';
+import type { BlobStore, SizedKey } from '../../ports/blob-store.js';
 import { toLogger } from '../logger.js';
 import { maskSecrets } from '../redact.js';
 import { assertValidKey, assertValidPrefix } from './keys.js';
@@ -71,11 +71,27 @@ export class S3BlobStore implements BlobStore {
   }
 
   async get(key: string): Promise<Uint8Array> {
+    return this.getObject(key);
+  }
+
+  async getRange(key: string, offset: number, length: number): Promise<Uint8Array> {
+    assertValidRange(key, offset, length);
+    if (length === 0) {
+      if (!(await this.exists(key))) throw new BlobNotFoundError(key, this.describe());
+      return new Uint8Array(0);
+    }
+    const bytes = await this.getObject(key, `bytes=${offset}-${offset + length - 1}`);
+    // a range starting inside the object but ending past it comes back short, not as an error
+    if (bytes.byteLength !== length) throw rangePastEnd(key, offset, length, bytes.byteLength);
+    return bytes;
+  }
+
+  private async getObject(key: string, range?: string): Promise<Uint8Array> {
     const fullKey = this.fullKey(key);
     try {
       // The body read is inside the retried call: a transfer cut midway is fetched again.
       return await this.retry.run(`GetObject ${key}`, async () => {
-        const out = await this.client.send(new GetObjectCommand({ Bucket: this.options.bucket, Key: fullKey }));
+        const out = await this.client.send(new GetObjectCommand({ Bucket: this.options.bucket, Key: fullKey, ...(range ? { Range: range } : {}) }));
         if (!out.Body) throw new Error('response has no body');
         const bytes = await out.Body.transformToByteArray();
         if (out.ContentLength !== undefined && bytes.byteLength !== out.ContentLength) {
@@ -104,9 +120,13 @@ export class S3BlobStore implements BlobStore {
   }
 
   async list(prefix: string): Promise<string[]> {
+    return (await this.listSized(prefix)).map((k) => k.key);
+  }
+
+  async listSized(prefix: string): Promise<SizedKey[]> {
     assertValidPrefix(prefix);
     const fullPrefix = this.keyPrefix + prefix;
-    const keys: string[] = [];
+    const keys: SizedKey[] = [];
     let token: string | undefined;
     do {
       const page = await this.send('ListObjectsV2', fullPrefix, () => this.client.send(new ListObjectsV2Command({
@@ -116,11 +136,11 @@ export class S3BlobStore implements BlobStore {
         ContinuationToken: token,
       })));
       for (const object of page.Contents ?? []) {
-        if (object.Key?.startsWith(this.keyPrefix)) keys.push(object.Key.slice(this.keyPrefix.length));
+        if (object.Key?.startsWith(this.keyPrefix)) keys.push({ key: object.Key.slice(this.keyPrefix.length), bytes: object.Size ?? 0 });
       }
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);
-    return keys.sort();
+    return keys.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   }
 
   async delete(key: string): Promise<void> {
