@@ -108,7 +108,7 @@ test('a cohort reply that misreports one client\'s samples refuses the whole par
   const forgeCount = (inner: JobHandlers): JobHandlers => ({
     async runChild(kind, payload, ctx) {
       const reply = await inner.runChild(kind, payload, ctx);
-      if (kind !== 'trainCohort' || !('clients' in reply)) return reply;
+      if (kind !== 'trainCohort' || !('partialKey' in reply)) return reply;
       return { ...reply, clients: reply.clients.map((c) => (c.ok && c.clientId === 4 ? { ...c, numSamples: c.numSamples + 100 } : c)) };
     },
     runParent: (kind, payload, outcomes) => inner.runParent(kind, payload, outcomes),
