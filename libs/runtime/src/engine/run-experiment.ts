@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { clientsPerRound } from '@fedsim/fl/algorithms';
 import type { AlgorithmHooks } from '@fedsim/fl/algorithms';
-import { decodePartition, encodePartition, labelHistograms } from '@fedsim/fl/data';
+import { decodePartition, encodePartition, labelCountTable } from '@fedsim/fl/data';
 import type { Partition } from '@fedsim/fl/data';
 import { specFingerprint } from '@fedsim/fl';
 import type { ExperimentConfig } from '../config/experiment.js';
@@ -86,8 +86,7 @@ export async function runExperiment(config: ExperimentConfig, opts: RunOptions):
     partition = decodePartition(await store.get(keys.partition(runId))).partition;
   } else {
     partition = partitionFor(dataset, config.partition, config.seed);
-    const histograms = labelHistograms(partition, dataset.labels, dataset.numClasses);
-    await store.put(keys.partition(runId), encodePartition(partition, { runId, histograms }));
+    await store.put(keys.partition(runId), encodePartition(partition, { runId }, labelCountTable(partition, dataset.labels, dataset.numClasses)));
     record = {
       runId,
       configHash: configHash(config),
