@@ -65,12 +65,13 @@ printCeilings(ceilings);
 type Outcome = { spec: CellSpec; result: CellResult } | { spec: CellSpec; trimmed: string };
 const outcomes: Outcome[] = [];
 const secondsPerClient: Partial<Record<Mode, number>> = {};
+const evalPerClient: Partial<Record<Mode, number>> = {};
 for (const cell of [...cells].sort((a, b) => a.perRound - b.perRound || a.numClients - b.numClients)) {
   for (const mode of modes) {
     const spec: CellSpec = { ...cell, mode, slots, ...(cohortSize !== undefined ? { cohortSize } : {}) };
     const perClient = secondsPerClient[mode];
-    // Two rounds (cold + measured) plus start-up; 0.3 s per 1k registered clients for data and partition.
-    const estimate = perClient === undefined ? 0 : 2 * perClient * cell.perRound + 20 + (0.3 * cell.numClients) / 1000;
+    // Two rounds (cold + measured), the evaluation of all N, start-up; 0.3 s per 1k registered clients for data and partition.
+    const estimate = perClient === undefined ? 0 : 2 * perClient * cell.perRound + (evalPerClient[mode] ?? 0) * cell.numClients + 20 + (0.3 * cell.numClients) / 1000;
     if (estimate > budget) {
       outcomes.push({ spec, trimmed: `trimmed: ~${estimate.toFixed(0)} s estimated (> --budget ${budget})` });
       console.log(`${label(spec)}: trimmed, ~${estimate.toFixed(0)} s estimated`);
@@ -80,6 +81,7 @@ for (const cell of [...cells].sort((a, b) => a.perRound - b.perRound || a.numCli
     const result = await runCellProcess(spec);
     // Cells run by growing K, so the last cell's cost per client is the best guess for the next.
     secondsPerClient[mode] = result.wall / result.perRound;
+    evalPerClient[mode] = result.evaluation / result.numClients;
     console.log(`${label(spec)}: measured round ${result.wall.toFixed(2)} s (cell took ${((performance.now() - started) / 1000).toFixed(0)} s)`);
     outcomes.push({ spec, result });
   }
@@ -154,7 +156,7 @@ function printTable(rows: readonly Outcome[], c: Ceilings) {
   const kib = (b: number) => (b / 1024).toFixed(0);
   const header = [
     'mode', 'N', 'K', 'round s', 'queue+jobs', 'training', 'aggreg.', 'bookkeep.', 'updates/s', 'overhead ms/client',
-    'coord RSS MiB', 'worker RSS MiB', 'redis MiB', 'blob W/R KiB', 'S3 req', 'vs BullMQ', 'cold round s',
+    'coord RSS MiB', 'worker RSS MiB', 'redis MiB', 'blob W/R KiB', 'S3 req', 'vs BullMQ', 'cold round s', 'eval N s (jobs)', 'pure train CPU ms/client',
   ];
   console.log('\n| ' + header.join(' | ') + ' |');
   console.log('|' + header.map(() => '---').join('|') + '|');
@@ -177,14 +179,17 @@ function printTable(rows: readonly Outcome[], c: Ceilings) {
       mib(r.redisPeakMemory) + (r.redisUsedMemory === null ? '' : ` (now ${mib(r.redisUsedMemory)})`),
       `${kib(r.blob.written)}/${kib(r.blob.read)}`, r.blob.requests || '-',
       `${((updatesPerSecond / c.queue.jobsPerSecond) * 100).toFixed(1)}%`, r.coldRoundWall.toFixed(2),
+      `${r.evaluation.toFixed(2)} (${r.evalJobs})`, (r.pureTrainCpuPerClient * 1000).toFixed(3),
     ];
     console.log('| ' + cells.join(' | ') + ' |');
   }
   console.log(
     '\nround = queue+jobs + training + aggregation + bookkeeping. training = pure local training of the round\'s clients ' +
-      '(measured alone in one process, ≤300 clients) / slots; aggregation = the aggregation job; bookkeeping = coordinator ' +
+      '(the round\'s train jobs run again one after another in the cell\'s process through the same handlers, no queue, ' +
+      'blobs in memory) / slots; aggregation = the aggregation job; bookkeeping = coordinator ' +
       'time outside the round\'s flow; queue+jobs = the rest of the flow (queueing, job dispatch, per-client blob I/O). ' +
       'overhead/client = (round − training) / K. vs BullMQ = updates/s ÷ plain BullMQ jobs/s. redis = used_memory_peak. ' +
-      'blob W/R: distributed = S3 request/response bodies of all processes; embedded = the process\'s read/write syscalls.',
+      'blob W/R: distributed = S3 request/response bodies of all processes; embedded = the process\'s read/write syscalls ' +
+      '(both include the evaluation). eval N = evaluating all N clients after the round, not in round s.',
   );
 }

@@ -3,16 +3,14 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import type { ExperimentConfig, FlowTransport, RoundRow } from '@fedsim/runtime';
-import { algorithmFor, modelFor, parseExperiment, runExperiment } from '@fedsim/runtime';
-import { loadDataset, partitionFor } from '@fedsim/runtime/data';
+import type { BlobStore, ExperimentConfig, FlowChild, FlowSpec, FlowTransport, RoundRow } from '@fedsim/runtime';
+import { createJobHandlers, keys, parseExperiment, RunContextCache, runExperiment } from '@fedsim/runtime';
 import { distributedRuntime, embeddedRuntime, type Runtime } from '@fedsim/runtime/wiring';
-import { derivedSeed, sampleClients } from '@fedsim/fl/algorithms';
-import { initCompute } from '@fedsim/fl/compute';
-import { clientData } from '@fedsim/fl/data';
+import { computeBackendName, initCompute } from '@fedsim/fl/compute';
 import { startRedis, startS3 } from '../../test/harness/index.js';
 import { spawnWorker, waitUntilServing, type WorkerProcess } from '../../test/integration/workers.js';
 import { startCountingProxy, type ByteCounts } from './counting-proxy.js';
+import { MemoryBlobStore } from './memory-store.js';
 
 export type Mode = 'embedded' | 'distributed';
 
@@ -37,8 +35,13 @@ export interface CellResult extends CellSpec {
   /** the clients' job times summed (training plus each job's blob traffic), as the workers report them */
   readonly jobSeconds: number;
   readonly aggregation: number;
-  /** the same clients' local training alone, in one process, no jobs and no blobs; per client */
+  /** the round's train jobs run again one after another in one process, no queue and no blob store; per client */
   readonly pureTrainPerClient: number;
+  /** the same, process CPU seconds per client */
+  readonly pureTrainCpuPerClient: number;
+  /** the evaluation of all N clients after the measured round (not in `wall`) */
+  readonly evaluation: number;
+  readonly evalJobs: number;
   readonly coordinatorPeakRssBytes: number;
   /** per worker process; empty when the workers are threads of the coordinator (embedded) */
   readonly workerPeakRssBytes: readonly number[];
@@ -50,7 +53,7 @@ export interface CellResult extends CellSpec {
 
 const SAMPLES_PER_CLIENT = 30; // with testRatio 0.25: ~22 training samples per client, as in issue 10
 
-/** logreg on 16 features × 4 classes (68 parameters), IID; no evaluation before the measured rounds. */
+/** logreg on 16 features × 4 classes (68 parameters), IID; one evaluation of all N clients, after round 1. */
 export function scaleExperiment(numClients: number, perRound: number, cohortSize?: number | 'auto'): ExperimentConfig {
   return parseExperiment({
     name: 'bench-scale',
@@ -59,8 +62,8 @@ export function scaleExperiment(numClients: number, perRound: number, cohortSize
     partition: { kind: 'iid', numClients, testRatio: 0.25 },
     model: 'logreg',
     algorithm: { name: 'fedavg' },
-    // Round 2 would evaluate all N clients (the engine evaluates after the last round): the cell stops after round 1.
-    rounds: 3,
+    // Round 1 is the last: the engine evaluates all N clients after it (measured apart from the round).
+    rounds: 2,
     joinRatio: perRound / numClients,
     ...(cohortSize !== undefined ? { cohortSize } : {}),
     train: { epochs: 1, batchSize: 16, lr: 0.05, momentum: 0.5 },
@@ -82,10 +85,16 @@ export async function runCell(spec: CellSpec): Promise<CellResult> {
       ? await distributedRuntime({ ...process.env, ...env.vars })
       : await embeddedRuntime({ root: dir, workers: spec.slots, backend: 'auto' });
     let flowSeconds = 0;
-    const transport = timedFlows(runtime.transport, (s) => (flowSeconds = s));
+    let trainChildren: readonly FlowChild[] = [];
+    let evalJobs = 0;
+    const transport = timedFlows(runtime.transport, (s) => (flowSeconds = s), (flow) => {
+      if (flow.parent.kind === 'aggregate') trainChildren = flow.children;
+      else evalJobs = flow.children.length;
+    });
+    let evalStarted = 0;
     const rows: RoundRow[] = [];
     let io = procIo();
-    let measured: Omit<CellResult, keyof CellSpec | 'pureTrainPerClient' | 'coldRoundWall'> | null = null;
+    let measured: Omit<CellResult, keyof CellSpec | 'pureTrainPerClient' | 'pureTrainCpuPerClient' | 'coldRoundWall'> | null = null;
     try {
       await runExperiment(config, {
         runId: 'bench-scale',
@@ -96,16 +105,22 @@ export async function runCell(spec: CellSpec): Promise<CellResult> {
             env?.proxy.take();
             io = procIo();
           },
+          onEvalStart() {
+            evalStarted = performance.now();
+          },
           async onRound(row) {
             rows.push(row);
             if (row.round < 1) return;
-            const blob = env ? { ...env.proxy.take(), source: 'S3 API requests (all processes)' } : ioSince(io);
+            const evaluation = (performance.now() - evalStarted) / 1000;
+            const blob = env ? { ...env.proxy.take(), source: 'S3 API requests (all processes, round and evaluation)' } : ioSince(io);
             const redis = env ? await redisMemory(env.vars['REDIS_URL']!) : null;
             measured = {
               ...spec,
               succeeded: row.succeeded,
-              wall: row.wallSeconds,
+              wall: row.wallSeconds - evaluation,
               flow: flowSeconds,
+              evaluation,
+              evalJobs,
               jobSeconds: row.trainSeconds,
               aggregation: row.aggregateSeconds,
               coordinatorPeakRssBytes: process.resourceUsage().maxRSS * 1024,
@@ -122,7 +137,8 @@ export async function runCell(spec: CellSpec): Promise<CellResult> {
       if (!(err instanceof StopAfterMeasuredRound)) throw err;
     }
     if (!measured) throw new Error('the measured round did not complete');
-    return { ...(measured as object as CellResult), coldRoundWall: rows[0]!.wallSeconds, pureTrainPerClient: await pureTraining(config, spec) };
+    const pure = await pureTraining(runtime.store, trainChildren, spec.perRound);
+    return { ...(measured as object as CellResult), coldRoundWall: rows[0]!.wallSeconds, pureTrainPerClient: pure.wall, pureTrainCpuPerClient: pure.cpu };
   } finally {
     await runtime?.close();
     await env?.stop();
@@ -162,16 +178,18 @@ async function startEnv(workerCount: number) {
   return { vars, workers, proxy, stop };
 }
 
-function timedFlows(transport: FlowTransport, onFlow: (seconds: number) => void): FlowTransport {
+/** Times each round's train flow, and shows every flow to `onSpec` as it is submitted. */
+function timedFlows(transport: FlowTransport, onFlow: (seconds: number) => void, onSpec: (flow: FlowSpec) => void): FlowTransport {
   return new Proxy(transport, {
     get(target, prop) {
       if (prop === 'runFlow') {
         return async (...args: Parameters<FlowTransport['runFlow']>) => {
           const started = performance.now();
+          onSpec(args[0] as FlowSpec);
           try {
             return await target.runFlow(...args);
           } finally {
-            onFlow((performance.now() - started) / 1000);
+            if (args[0].parent.kind === 'aggregate') onFlow((performance.now() - started) / 1000);
           }
         };
       }
@@ -181,31 +199,28 @@ function timedFlows(transport: FlowTransport, onFlow: (seconds: number) => void)
   });
 }
 
-/** Local training of (up to 300 of) the round's clients, one after another, with nothing around it. */
-async function pureTraining(config: ExperimentConfig, spec: CellSpec): Promise<number> {
+/**
+ * The measured round's train jobs again, one after another in this process through the same job
+ * handlers (trainCohort: θ_g decoded once per cohort, model and data resident), with no queue and
+ * an in-memory blob store holding only the run's inputs: the round's training without orchestration.
+ */
+async function pureTraining(source: BlobStore, children: readonly FlowChild[], perRound: number): Promise<{ wall: number; cpu: number }> {
   await initCompute({ prefer: 'auto' });
-  const dataset = await loadDataset(config.data);
-  const partition = partitionFor(dataset, config.partition, config.seed);
-  const model = modelFor(config, dataset);
-  const { hooks } = algorithmFor(config, model, spec.numClients);
-  const global = model.init(config.seed);
-  const clients = sampleClients(config.seed, 1, spec.numClients, spec.perRound).slice(0, 300);
-  const fitAll = async (ids: readonly number[]) => {
-    for (const clientId of ids) {
-      const base = { clientId, round: 1, global, state: {}, instruction: undefined };
-      await hooks.fit({
-        ...base,
-        start: global.slice(),
-        train: clientData(dataset, partition.clients[clientId]!.train),
-        seed: derivedSeed(config.seed, 'train', 1, clientId),
-      });
-    }
+  const runId = 'bench-scale';
+  const store = new MemoryBlobStore();
+  for (const key of [keys.run(runId), keys.partition(runId), keys.global(runId, 1)]) await store.put(key, await source.get(key));
+  const handlers = createJobHandlers({ store, contexts: new RunContextCache(store), backend: computeBackendName() });
+  const runAll = async (jobs: readonly FlowChild[]) => {
+    for (const child of jobs) await handlers.runChild(child.kind, child.payload, { attempt: 1, jobId: child.id });
   };
-  // Warm: the first fits pay for the compute backend's start-up, which a worker pays once.
-  await fitAll(clients.slice(0, 10));
+  // Warm: the run's context (data set, partition) and the compute backend's start-up, paid once per worker.
+  await runAll(children.slice(0, 2));
+  const cpu0 = process.cpuUsage();
   const started = performance.now();
-  await fitAll(clients);
-  return (performance.now() - started) / 1000 / clients.length;
+  await runAll(children);
+  const wall = (performance.now() - started) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  return { wall: wall / perRound, cpu: (cpu.user + cpu.system) / 1e6 / perRound };
 }
 
 function procIo(): { read: number; written: number } {
