@@ -4,7 +4,7 @@
  * server + worker processes), next to this machine's ceilings (plain BullMQ, blob put/get).
  *
  *   npm run bench:scale -- [--cells 1000x100,10000x1000] [--modes embedded,distributed]
- *                          [--slots 2] [--budget 300] [--cohort-size auto|N]
+ *                          [--slots 2] [--budget 300] [--cohort-size auto|N] [--eval]
  *
  * Each cell runs in a child process of its own, so the coordinator's peak RSS is that cell's.
  * A cell whose estimated time (from the previous cells' seconds per client) exceeds --budget
@@ -31,6 +31,8 @@ const { values } = parseArgs({
     budget: { type: 'string', default: '300' },
     /** the experiments' cohortSize (clients per train job); the engine's default when absent */
     'cohort-size': { type: 'string' },
+    /** also evaluate all N clients after the measured round (evalCohort jobs), timed apart */
+    eval: { type: 'boolean', default: false },
     /** internal: run one cell (`N:K:mode`) and print its result as JSON */
     cell: { type: 'string' },
   },
@@ -42,7 +44,7 @@ if (typeof cohortSize === 'number' && !(Number.isInteger(cohortSize) && cohortSi
 
 if (values.cell) {
   const [n, k, mode] = values.cell.split(':');
-  const result = await runCell({ numClients: Number(n), perRound: Number(k), mode: mode as Mode, slots, ...(cohortSize !== undefined ? { cohortSize } : {}) });
+  const result = await runCell({ numClients: Number(n), perRound: Number(k), mode: mode as Mode, slots, evaluate: values.eval, ...(cohortSize !== undefined ? { cohortSize } : {}) });
   console.log(`CELL ${JSON.stringify(result)}`);
   process.exit(0);
 }
@@ -68,7 +70,7 @@ const secondsPerClient: Partial<Record<Mode, number>> = {};
 const evalPerClient: Partial<Record<Mode, number>> = {};
 for (const cell of [...cells].sort((a, b) => a.perRound - b.perRound || a.numClients - b.numClients)) {
   for (const mode of modes) {
-    const spec: CellSpec = { ...cell, mode, slots, ...(cohortSize !== undefined ? { cohortSize } : {}) };
+    const spec: CellSpec = { ...cell, mode, slots, evaluate: values.eval, ...(cohortSize !== undefined ? { cohortSize } : {}) };
     const perClient = secondsPerClient[mode];
     // Two rounds (cold + measured), the evaluation of all N, start-up; 0.3 s per 1k registered clients for data and partition.
     const estimate = perClient === undefined ? 0 : 2 * perClient * cell.perRound + (evalPerClient[mode] ?? 0) * cell.numClients + 20 + (0.3 * cell.numClients) / 1000;
@@ -97,6 +99,7 @@ async function runCellProcess(spec: CellSpec): Promise<CellResult> {
   const child = spawn(process.execPath, [
     ...sourceNodeArgs, script, '--cell', `${spec.numClients}:${spec.perRound}:${spec.mode}`, '--slots', String(spec.slots),
     ...(spec.cohortSize !== undefined ? ['--cohort-size', String(spec.cohortSize)] : []),
+    ...(spec.evaluate ? ['--eval'] : []),
   ], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -156,7 +159,7 @@ function printTable(rows: readonly Outcome[], c: Ceilings) {
   const kib = (b: number) => (b / 1024).toFixed(0);
   const header = [
     'mode', 'N', 'K', 'round s', 'queue+jobs', 'training', 'aggreg.', 'bookkeep.', 'updates/s', 'overhead ms/client',
-    'coord RSS MiB', 'worker RSS MiB', 'redis MiB', 'blob W/R KiB', 'S3 req', 'vs BullMQ', 'cold round s', 'eval N s (jobs)', 'pure train CPU ms/client',
+    'coord RSS MiB', 'worker RSS MiB', 'redis MiB', 'blob W/R KiB', 'S3 req', 'vs BullMQ', 'cold round s', 'eval N s (jobs)', 'pure train CPU ms/client', 'round CPU s', 'overhead CPU ms/client',
   ];
   console.log('\n| ' + header.join(' | ') + ' |');
   console.log('|' + header.map(() => '---').join('|') + '|');
@@ -179,7 +182,8 @@ function printTable(rows: readonly Outcome[], c: Ceilings) {
       mib(r.redisPeakMemory) + (r.redisUsedMemory === null ? '' : ` (now ${mib(r.redisUsedMemory)})`),
       `${kib(r.blob.written)}/${kib(r.blob.read)}`, r.blob.requests || '-',
       `${((updatesPerSecond / c.queue.jobsPerSecond) * 100).toFixed(1)}%`, r.coldRoundWall.toFixed(2),
-      `${r.evaluation.toFixed(2)} (${r.evalJobs})`, (r.pureTrainCpuPerClient * 1000).toFixed(3),
+      r.evalJobs ? `${r.evaluation.toFixed(2)} (${r.evalJobs})` : '-', (r.pureTrainCpuPerClient * 1000).toFixed(3), r.roundCpu.toFixed(2),
+      (((r.roundCpu - r.pureTrainCpuPerClient * r.perRound) / r.perRound) * 1000).toFixed(3),
     ];
     console.log('| ' + cells.join(' | ') + ' |');
   }
@@ -190,6 +194,9 @@ function printTable(rows: readonly Outcome[], c: Ceilings) {
       'time outside the round\'s flow; queue+jobs = the rest of the flow (queueing, job dispatch, per-client blob I/O). ' +
       'overhead/client = (round − training) / K. vs BullMQ = updates/s ÷ plain BullMQ jobs/s. redis = used_memory_peak. ' +
       'blob W/R: distributed = S3 request/response bodies of all processes; embedded = the process\'s read/write syscalls ' +
-      '(both include the evaluation). eval N = evaluating all N clients after the round, not in round s.',
+      '(both include the evaluation). eval N = evaluating all N clients after the round, not in round s. ' +
+      'round CPU = CPU seconds of the coordinator and workers in the round (not Redis, not the S3 server); ' +
+      'overhead CPU/client = (round CPU − pure train CPU × K) / K: the orchestration\'s own cost, unlike wall time ' +
+      'not inflated by other load on the machine.',
   );
 }

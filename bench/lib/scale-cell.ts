@@ -24,6 +24,8 @@ export interface CellSpec {
   readonly slots: number;
   /** the experiment's cohortSize; the engine's default when absent */
   readonly cohortSize?: number | 'auto';
+  /** evaluate all N clients after the measured round (timed apart from it) */
+  readonly evaluate?: boolean;
 }
 
 /** One measured (warm) round of one cell. Seconds unless named otherwise. */
@@ -39,6 +41,8 @@ export interface CellResult extends CellSpec {
   readonly pureTrainPerClient: number;
   /** the same, process CPU seconds per client */
   readonly pureTrainCpuPerClient: number;
+  /** CPU seconds the coordinator and worker processes spent in the measured round (not Redis or the S3 server) */
+  readonly roundCpu: number;
   /** the evaluation of all N clients after the measured round (not in `wall`) */
   readonly evaluation: number;
   readonly evalJobs: number;
@@ -53,8 +57,8 @@ export interface CellResult extends CellSpec {
 
 const SAMPLES_PER_CLIENT = 30; // with testRatio 0.25: ~22 training samples per client, as in issue 10
 
-/** logreg on 16 features × 4 classes (68 parameters), IID; one evaluation of all N clients, after round 1. */
-export function scaleExperiment(numClients: number, perRound: number, cohortSize?: number | 'auto'): ExperimentConfig {
+/** logreg on 16 features × 4 classes (68 parameters), IID; with `evaluate`, one evaluation of all N clients after round 1. */
+export function scaleExperiment(numClients: number, perRound: number, cohortSize?: number | 'auto', evaluate = false): ExperimentConfig {
   return parseExperiment({
     name: 'bench-scale',
     seed: 7,
@@ -62,8 +66,9 @@ export function scaleExperiment(numClients: number, perRound: number, cohortSize
     partition: { kind: 'iid', numClients, testRatio: 0.25 },
     model: 'logreg',
     algorithm: { name: 'fedavg' },
-    // Round 1 is the last: the engine evaluates all N clients after it (measured apart from the round).
-    rounds: 2,
+    // The engine evaluates all N clients after the last round: round 1 when evaluating, else
+    // round 2, which the cell never reaches (it stops after round 1).
+    rounds: evaluate ? 2 : 3,
     joinRatio: perRound / numClients,
     ...(cohortSize !== undefined ? { cohortSize } : {}),
     train: { epochs: 1, batchSize: 16, lr: 0.05, momentum: 0.5 },
@@ -76,7 +81,7 @@ class StopAfterMeasuredRound extends Error {}
 
 /** Runs rounds 0 (cold: workers load the run) and 1 (measured) of one cell in this process. */
 export async function runCell(spec: CellSpec): Promise<CellResult> {
-  const config = scaleExperiment(spec.numClients, spec.perRound, spec.cohortSize);
+  const config = scaleExperiment(spec.numClients, spec.perRound, spec.cohortSize, spec.evaluate);
   const env = spec.mode === 'distributed' ? await startEnv(spec.slots) : null;
   const dir = await mkdtemp(join(tmpdir(), 'fedsim-bench-scale-'));
   let runtime: Runtime | null = null;
@@ -92,6 +97,10 @@ export async function runCell(spec: CellSpec): Promise<CellResult> {
       else evalJobs = flow.children.length;
     });
     let evalStarted = 0;
+    // CPU seconds of the coordinator (with its compute threads, embedded) and the worker processes.
+    const cpuNow = () => cpuSeconds(env ? env.workers.map((w) => w.child.pid!) : []);
+    let roundCpu0 = 0;
+    let roundCpu = 0;
     const rows: RoundRow[] = [];
     let io = procIo();
     let measured: Omit<CellResult, keyof CellSpec | 'pureTrainPerClient' | 'pureTrainCpuPerClient' | 'coldRoundWall'> | null = null;
@@ -104,14 +113,17 @@ export async function runCell(spec: CellSpec): Promise<CellResult> {
           onRoundStart() {
             env?.proxy.take();
             io = procIo();
+            roundCpu0 = cpuNow();
           },
           onEvalStart() {
             evalStarted = performance.now();
+            roundCpu = cpuNow() - roundCpu0;
           },
           async onRound(row) {
             rows.push(row);
             if (row.round < 1) return;
-            const evaluation = (performance.now() - evalStarted) / 1000;
+            const evaluation = evalStarted ? (performance.now() - evalStarted) / 1000 : 0;
+            if (!evalStarted) roundCpu = cpuNow() - roundCpu0;
             const blob = env ? { ...env.proxy.take(), source: 'S3 API requests (all processes, round and evaluation)' } : ioSince(io);
             const redis = env ? await redisMemory(env.vars['REDIS_URL']!) : null;
             measured = {
@@ -121,6 +133,7 @@ export async function runCell(spec: CellSpec): Promise<CellResult> {
               flow: flowSeconds,
               evaluation,
               evalJobs,
+              roundCpu,
               jobSeconds: row.trainSeconds,
               aggregation: row.aggregateSeconds,
               coordinatorPeakRssBytes: process.resourceUsage().maxRSS * 1024,
@@ -222,6 +235,19 @@ async function pureTraining(source: BlobStore, children: readonly FlowChild[], p
   const cpu = process.cpuUsage(cpu0);
   return { wall: wall / perRound, cpu: (cpu.user + cpu.system) / 1e6 / perRound };
 }
+
+/** User + system CPU seconds of this process (all its threads) and of the given processes. */
+function cpuSeconds(pids: readonly number[]): number {
+  const own = process.cpuUsage();
+  let total = (own.user + own.system) / 1e6;
+  for (const pid of pids) {
+    // /proc/<pid>/stat fields 14 and 15 (utime, stime) in clock ticks, after the parenthesised name
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    total += (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+  }
+  return total;
+}
+const CLOCK_TICKS = 100;
 
 function procIo(): { read: number; written: number } {
   const text = readFileSync('/proc/self/io', 'utf8');

@@ -5,6 +5,7 @@ import type { EvalReply, EvalSummaryPayload } from '../jobs/catalog.js';
 import { evalCohortReplySchema, evalReplySchema } from '../jobs/catalog.js';
 import type { FailureCode } from '../jobs/failures.js';
 import { cohortJobId } from './client-results.js';
+import { cohortMismatch, decodeOutcome } from './child-outcome.js';
 
 const clientReplySchema = evalCohortReplySchema.shape.clients.element;
 const cohortEnvelopeSchema = evalCohortReplySchema.extend({ clients: z.array(z.object({ clientId: z.number().int().min(0) }).loose()) });
@@ -28,29 +29,18 @@ export function evalClientResults(p: EvalSummaryPayload, outcomes: readonly Chil
   };
   if (!p.cohorts) {
     for (const clientId of new Set(p.clients)) {
-      const o = byId.get(String(clientId));
-      if (!o) failAll([clientId], 'missing', 'no outcome reported');
-      else if (!o.ok) failAll([clientId], o.code, o.error);
-      else {
-        const reply = evalReplySchema.safeParse(o.value);
-        if (!reply.success) failAll([clientId], 'malformed', formatIssues(reply.error));
-        else byClient.set(clientId, { ok: true, results: reply.data.results });
-      }
+      const r = decodeOutcome(byId.get(String(clientId)), evalReplySchema);
+      byClient.set(clientId, r.ok ? { ok: true, results: r.value.results } : r);
     }
     return byClient;
   }
   p.cohorts.forEach((members, cohort) => {
-    const o = byId.get(cohortJobId(cohort));
-    if (!o) return failAll(members, 'missing', 'no outcome reported');
-    if (!o.ok) return failAll(members, o.code, `cohort ${cohort}: ${o.error}`);
-    const parsed = cohortEnvelopeSchema.safeParse(o.value);
-    if (!parsed.success) return failAll(members, 'malformed', `cohort ${cohort}: ${formatIssues(parsed.error)}`);
-    const named = parsed.data.clients.map((c) => c.clientId);
-    if (named.length !== members.length || named.some((id, i) => id !== members[i])) {
-      return failAll(members, 'malformed', `cohort ${cohort}: the reply names clients ${named.join(',')}, the cohort is ${members.join(',')}`);
-    }
+    const r = decodeOutcome(byId.get(cohortJobId(cohort)), cohortEnvelopeSchema, `cohort ${cohort}: `);
+    if (!r.ok) return failAll(members, r.code, r.detail);
+    const mismatch = cohortMismatch(cohort, r.value.clients.map((c) => c.clientId), members);
+    if (mismatch) return failAll(members, 'malformed', mismatch);
     // Each client's entry is checked on its own: one client's bad counts (a NaN loss) are its failure, as in an `eval` job.
-    for (const entry of parsed.data.clients) {
+    for (const entry of r.value.clients) {
       const c = clientReplySchema.safeParse(entry);
       if (!c.success) failAll([entry.clientId], 'malformed', formatIssues(c.error));
       else byClient.set(c.data.clientId, c.data.ok ? { ok: true, results: c.data.results } : { ok: false, code: c.data.code, detail: c.data.detail });
