@@ -8,6 +8,7 @@ import { evalSummarySchema, keys, runExperiment } from '@fedsim/runtime';
 import { decodeJson } from '@fedsim/runtime/engine';
 import { createHandlers, embeddedRuntime } from '@fedsim/runtime/wiring';
 import { syntheticExperiment } from './fixtures.js';
+import { countingJobs } from './job-counting.js';
 
 /**
  * Evaluation in cohorts: one `evalCohort` job per cohort, θ_g fetched once, one reply carrying
@@ -32,16 +33,7 @@ async function run(config: ExperimentConfig, runId: string, wrap?: (h: JobHandle
     root,
     workers: 2,
     backend: 'wasm',
-    instrument: (inner) => {
-      const h = wrap ? wrap(inner) : inner;
-      return {
-        runChild(kind, payload, c) {
-          jobKinds.set(kind, (jobKinds.get(kind) ?? 0) + 1);
-          return h.runChild(kind, payload, c);
-        },
-        runParent: (kind, payload, outcomes) => h.runParent(kind, payload, outcomes),
-      };
-    },
+    instrument: countingJobs(jobKinds, wrap),
   });
   try {
     const summary: RunSummary = await runExperiment(config, { runId, store: rt.store, transport: rt.transport });
