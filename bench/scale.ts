@@ -4,7 +4,7 @@
  * server + worker processes), next to this machine's ceilings (plain BullMQ, blob put/get).
  *
  *   npm run bench:scale -- [--cells 1000x100,10000x1000] [--modes embedded,distributed]
- *                          [--slots 2] [--budget 300] [--cohort-size auto|N] [--reduce-fan-in auto|N]
+ *                          [--slots 2] [--budget 300] [--cohort-size auto|N] [--reduce-fan-in auto|N] [--eval]
  *
  * Each cell runs in a child process of its own, so the coordinator's peak RSS is that cell's.
  * A cell whose estimated time (from the previous cells' seconds per client) exceeds --budget
@@ -33,6 +33,8 @@ const { values } = parseArgs({
     'cohort-size': { type: 'string' },
     /** the experiments' reduceFanIn (most partials one aggregation job reads); the engine's default when absent */
     'reduce-fan-in': { type: 'string' },
+    /** also evaluate all N clients after the measured round (evalCohort jobs), timed apart */
+    eval: { type: 'boolean', default: false },
     /** internal: run one cell (`N:K:mode`) and print its result as JSON */
     cell: { type: 'string' },
   },
@@ -48,7 +50,7 @@ const tuning = { ...(cohortSize !== undefined ? { cohortSize } : {}), ...(reduce
 
 if (values.cell) {
   const [n, k, mode] = values.cell.split(':');
-  const result = await runCell({ numClients: Number(n), perRound: Number(k), mode: mode as Mode, slots, ...tuning });
+  const result = await runCell({ numClients: Number(n), perRound: Number(k), mode: mode as Mode, slots, evaluate: values.eval, ...tuning });
   console.log(`CELL ${JSON.stringify(result)}`);
   process.exit(0);
 }
@@ -71,12 +73,13 @@ printCeilings(ceilings);
 type Outcome = { spec: CellSpec; result: CellResult } | { spec: CellSpec; trimmed: string };
 const outcomes: Outcome[] = [];
 const secondsPerClient: Partial<Record<Mode, number>> = {};
+const evalPerClient: Partial<Record<Mode, number>> = {};
 for (const cell of [...cells].sort((a, b) => a.perRound - b.perRound || a.numClients - b.numClients)) {
   for (const mode of modes) {
-    const spec: CellSpec = { ...cell, mode, slots, ...tuning };
+    const spec: CellSpec = { ...cell, mode, slots, evaluate: values.eval, ...tuning };
     const perClient = secondsPerClient[mode];
-    // Two rounds (cold + measured) plus start-up; 0.3 s per 1k registered clients for data and partition.
-    const estimate = perClient === undefined ? 0 : 2 * perClient * cell.perRound + 20 + (0.3 * cell.numClients) / 1000;
+    // Two rounds (cold + measured), the evaluation of all N, start-up; 0.3 s per 1k registered clients for data and partition.
+    const estimate = perClient === undefined ? 0 : 2 * perClient * cell.perRound + (evalPerClient[mode] ?? 0) * cell.numClients + 20 + (0.3 * cell.numClients) / 1000;
     if (estimate > budget) {
       outcomes.push({ spec, trimmed: `trimmed: ~${estimate.toFixed(0)} s estimated (> --budget ${budget})` });
       console.log(`${label(spec)}: trimmed, ~${estimate.toFixed(0)} s estimated`);
@@ -86,6 +89,7 @@ for (const cell of [...cells].sort((a, b) => a.perRound - b.perRound || a.numCli
     const result = await runCellProcess(spec);
     // Cells run by growing K, so the last cell's cost per client is the best guess for the next.
     secondsPerClient[mode] = result.wall / result.perRound;
+    evalPerClient[mode] = result.evaluation / result.numClients;
     console.log(`${label(spec)}: measured round ${result.wall.toFixed(2)} s (cell took ${((performance.now() - started) / 1000).toFixed(0)} s)`);
     outcomes.push({ spec, result });
   }
@@ -102,6 +106,7 @@ async function runCellProcess(spec: CellSpec): Promise<CellResult> {
     ...sourceNodeArgs, script, '--cell', `${spec.numClients}:${spec.perRound}:${spec.mode}`, '--slots', String(spec.slots),
     ...(spec.cohortSize !== undefined ? ['--cohort-size', String(spec.cohortSize)] : []),
     ...(spec.reduceFanIn !== undefined ? ['--reduce-fan-in', String(spec.reduceFanIn)] : []),
+    ...(spec.evaluate ? ['--eval'] : []),
   ], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -162,6 +167,7 @@ function printTable(rows: readonly Outcome[], c: Ceilings) {
   const header = [
     'mode', 'N', 'K', 'round s', 'queue+jobs', 'training', 'aggreg.', 'bookkeep.', 'updates/s', 'overhead ms/client',
     'coord RSS MiB', 'worker RSS MiB', 'redis MiB', 'blob W/R KiB', 'S3 req', 'vs BullMQ', 'cold round s', 'reads: aggreg./max reduce',
+    'eval N s (jobs)', 'pure train CPU ms/client', 'round CPU s', 'overhead CPU ms/client',
   ];
   console.log('\n| ' + header.join(' | ') + ' |');
   console.log('|' + header.map(() => '---').join('|') + '|');
@@ -185,15 +191,22 @@ function printTable(rows: readonly Outcome[], c: Ceilings) {
       `${kib(r.blob.written)}/${kib(r.blob.read)}`, r.blob.requests || '-',
       `${((updatesPerSecond / c.queue.jobsPerSecond) * 100).toFixed(1)}%`, r.coldRoundWall.toFixed(2),
       r.reads ? `${r.reads.aggregate}/${r.reads.maxPerReduceJob}` + (r.reads.reduceJobs ? ` (${r.reads.reduceJobs} reduce jobs, slowest ${r.reduceSeconds.toFixed(2)} s)` : '') : '-',
+      r.evalJobs ? `${r.evaluation.toFixed(2)} (${r.evalJobs})` : '-', (r.pureTrainCpuPerClient * 1000).toFixed(3), r.roundCpu.toFixed(2),
+      (((r.roundCpu - r.pureTrainCpuPerClient * r.perRound) / r.perRound) * 1000).toFixed(3),
     ];
     console.log('| ' + cells.join(' | ') + ' |');
   }
   console.log(
     '\nround = queue+jobs + training + aggregation + bookkeeping. training = pure local training of the round\'s clients ' +
-      '(measured alone in one process, ≤300 clients) / slots; aggregation = the aggregation job; bookkeeping = coordinator ' +
+      '(the round\'s train jobs run again one after another in the cell\'s process through the same handlers, no queue, ' +
+      'blobs in memory) / slots; aggregation = the aggregation job; bookkeeping = coordinator ' +
       'time outside the round\'s flow; queue+jobs = the rest of the flow (queueing, job dispatch, per-client blob I/O). ' +
       'overhead/client = (round − training) / K. reads = update and partial blobs read by the aggregation job / by the most-reading ' +
       'reduce job (tree aggregation; reduce jobs run inside queue+jobs). vs BullMQ = updates/s ÷ plain BullMQ jobs/s. redis = used_memory_peak. ' +
-      'blob W/R: distributed = S3 request/response bodies of all processes; embedded = the process\'s read/write syscalls.',
+      'blob W/R: distributed = S3 request/response bodies of all processes; embedded = the process\'s read/write syscalls ' +
+      '(both include the evaluation). eval N = evaluating all N clients after the round, not in round s. ' +
+      'round CPU = CPU seconds of the coordinator and workers in the round (not Redis, not the S3 server); ' +
+      'overhead CPU/client = (round CPU − pure train CPU × K) / K: the orchestration\'s own cost, unlike wall time ' +
+      'not inflated by other load on the machine.',
   );
 }

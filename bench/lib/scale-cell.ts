@@ -3,17 +3,15 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import type { ExperimentConfig, FlowTransport, RoundRow } from '@fedsim/runtime';
-import { algorithmFor, commitRecordSchema, keys, modelFor, parseExperiment, runExperiment } from '@fedsim/runtime';
+import type { BlobStore, ExperimentConfig, FlowChild, FlowSpec, FlowTransport, RoundRow } from '@fedsim/runtime';
+import { commitRecordSchema, createJobHandlers, keys, parseExperiment, RunContextCache, runExperiment } from '@fedsim/runtime';
 import { decodeJson } from '@fedsim/runtime/engine';
-import { loadDataset, partitionFor } from '@fedsim/runtime/data';
 import { distributedRuntime, embeddedRuntime, type Runtime } from '@fedsim/runtime/wiring';
-import { derivedSeed, sampleClients } from '@fedsim/fl/algorithms';
-import { initCompute } from '@fedsim/fl/compute';
-import { clientData } from '@fedsim/fl/data';
+import { computeBackendName, initCompute } from '@fedsim/fl/compute';
 import { startRedis, startS3 } from '../../test/harness/index.js';
 import { spawnWorker, waitUntilServing, type WorkerProcess } from '../../test/integration/workers.js';
 import { startCountingProxy, type ByteCounts } from './counting-proxy.js';
+import { MemoryBlobStore } from './memory-store.js';
 
 export type Mode = 'embedded' | 'distributed';
 
@@ -29,6 +27,8 @@ export interface CellSpec {
   readonly cohortSize?: number | 'auto';
   /** the experiment's reduceFanIn; the engine's default when absent */
   readonly reduceFanIn?: number | 'auto';
+  /** evaluate all N clients after the measured round (timed apart from it) */
+  readonly evaluate?: boolean;
 }
 
 /** One measured (warm) round of one cell. Seconds unless named otherwise. */
@@ -40,8 +40,15 @@ export interface CellResult extends CellSpec {
   /** the clients' job times summed (training plus each job's blob traffic), as the workers report them */
   readonly jobSeconds: number;
   readonly aggregation: number;
-  /** the same clients' local training alone, in one process, no jobs and no blobs; per client */
+  /** the round's train jobs run again one after another in one process, no queue and no blob store; per client */
   readonly pureTrainPerClient: number;
+  /** the same, process CPU seconds per client */
+  readonly pureTrainCpuPerClient: number;
+  /** CPU seconds the coordinator and worker processes spent in the measured round (not Redis or the S3 server) */
+  readonly roundCpu: number;
+  /** the evaluation of all N clients after the measured round (not in `wall`) */
+  readonly evaluation: number;
+  readonly evalJobs: number;
   readonly coordinatorPeakRssBytes: number;
   /** per worker process; empty when the workers are threads of the coordinator (embedded) */
   readonly workerPeakRssBytes: readonly number[];
@@ -57,8 +64,10 @@ export interface CellResult extends CellSpec {
 
 const SAMPLES_PER_CLIENT = 30; // with testRatio 0.25: ~22 training samples per client, as in issue 10
 
-/** logreg on 16 features × 4 classes (68 parameters), IID; no evaluation before the measured rounds. */
-export function scaleExperiment(numClients: number, perRound: number, cohortSize?: number | 'auto', reduceFanIn?: number | 'auto'): ExperimentConfig {
+/** logreg on 16 features × 4 classes (68 parameters), IID; with `evaluate`, one evaluation of all N clients after round 1. */
+export function scaleExperiment(
+  numClients: number, perRound: number, cohortSize?: number | 'auto', reduceFanIn?: number | 'auto', evaluate = false,
+): ExperimentConfig {
   return parseExperiment({
     name: 'bench-scale',
     seed: 7,
@@ -66,8 +75,9 @@ export function scaleExperiment(numClients: number, perRound: number, cohortSize
     partition: { kind: 'iid', numClients, testRatio: 0.25 },
     model: 'logreg',
     algorithm: { name: 'fedavg' },
-    // Round 2 would evaluate all N clients (the engine evaluates after the last round): the cell stops after round 1.
-    rounds: 3,
+    // The engine evaluates all N clients after the last round: round 1 when evaluating, else
+    // round 2, which the cell never reaches (it stops after round 1).
+    rounds: evaluate ? 2 : 3,
     joinRatio: perRound / numClients,
     ...(cohortSize !== undefined ? { cohortSize } : {}),
     ...(reduceFanIn !== undefined ? { reduceFanIn } : {}),
@@ -81,7 +91,7 @@ class StopAfterMeasuredRound extends Error {}
 
 /** Runs rounds 0 (cold: workers load the run) and 1 (measured) of one cell in this process. */
 export async function runCell(spec: CellSpec): Promise<CellResult> {
-  const config = scaleExperiment(spec.numClients, spec.perRound, spec.cohortSize, spec.reduceFanIn);
+  const config = scaleExperiment(spec.numClients, spec.perRound, spec.cohortSize, spec.reduceFanIn, spec.evaluate);
   const env = spec.mode === 'distributed' ? await startEnv(spec.slots) : null;
   const dir = await mkdtemp(join(tmpdir(), 'fedsim-bench-scale-'));
   let runtime: Runtime | null = null;
@@ -92,13 +102,24 @@ export async function runCell(spec: CellSpec): Promise<CellResult> {
     // A round's flows, from the first one's start to the last one's end (a tree round runs several).
     let firstFlowStart: number | null = null;
     let flowSeconds = 0;
+    // The round's train jobs: the aggregation's children, or with a tree its reduce jobs' children.
+    const trainChildren: FlowChild[] = [];
+    let evalJobs = 0;
     const transport = timedFlows(runtime.transport, (start, end) => {
       firstFlowStart ??= start;
       flowSeconds = (end - firstFlowStart) / 1000;
+    }, (flow) => {
+      if (flow.parent.kind === 'evalSummary') evalJobs = flow.children.length;
+      else trainChildren.push(...flow.children);
     });
+    let evalStarted = 0;
+    // CPU seconds of the coordinator (with its compute threads, embedded) and the worker processes.
+    const cpuNow = () => cpuSeconds(env ? env.workers.map((w) => w.child.pid!) : []);
+    let roundCpu0 = 0;
+    let roundCpu = 0;
     const rows: RoundRow[] = [];
     let io = procIo();
-    let measured: Omit<CellResult, keyof CellSpec | 'pureTrainPerClient' | 'coldRoundWall'> | null = null;
+    let measured: Omit<CellResult, keyof CellSpec | 'pureTrainPerClient' | 'pureTrainCpuPerClient' | 'coldRoundWall'> | null = null;
     try {
       await runExperiment(config, {
         runId: 'bench-scale',
@@ -107,20 +128,31 @@ export async function runCell(spec: CellSpec): Promise<CellResult> {
         observer: {
           onRoundStart() {
             firstFlowStart = null;
+            trainChildren.length = 0;
             env?.proxy.take();
             io = procIo();
+            roundCpu0 = cpuNow();
+          },
+          onEvalStart() {
+            evalStarted = performance.now();
+            roundCpu = cpuNow() - roundCpu0;
           },
           async onRound(row) {
             rows.push(row);
             if (row.round < 1) return;
-            const blob = env ? { ...env.proxy.take(), source: 'S3 API requests (all processes)' } : ioSince(io);
+            const evaluation = evalStarted ? (performance.now() - evalStarted) / 1000 : 0;
+            if (!evalStarted) roundCpu = cpuNow() - roundCpu0;
+            const blob = env ? { ...env.proxy.take(), source: 'S3 API requests (all processes, round and evaluation)' } : ioSince(io);
             const redis = env ? await redisMemory(env.vars['REDIS_URL']!) : null;
             const commit = commitRecordSchema.parse(decodeJson(await runtime!.store.get(keys.commit('bench-scale', row.round))));
             measured = {
               ...spec,
               succeeded: row.succeeded,
-              wall: row.wallSeconds,
+              wall: row.wallSeconds - evaluation,
               flow: flowSeconds,
+              evaluation,
+              evalJobs,
+              roundCpu,
               jobSeconds: row.trainSeconds,
               aggregation: row.aggregateSeconds,
               coordinatorPeakRssBytes: process.resourceUsage().maxRSS * 1024,
@@ -139,7 +171,8 @@ export async function runCell(spec: CellSpec): Promise<CellResult> {
       if (!(err instanceof StopAfterMeasuredRound)) throw err;
     }
     if (!measured) throw new Error('the measured round did not complete');
-    return { ...(measured as object as CellResult), coldRoundWall: rows[0]!.wallSeconds, pureTrainPerClient: await pureTraining(config, spec) };
+    const pure = await pureTraining(runtime.store, trainChildren, spec.perRound);
+    return { ...(measured as object as CellResult), coldRoundWall: rows[0]!.wallSeconds, pureTrainPerClient: pure.wall, pureTrainCpuPerClient: pure.cpu };
   } finally {
     await runtime?.close();
     await env?.stop();
@@ -179,16 +212,18 @@ async function startEnv(workerCount: number) {
   return { vars, workers, proxy, stop };
 }
 
-function timedFlows(transport: FlowTransport, onFlow: (start: number, end: number) => void): FlowTransport {
+/** Times a round's train flows (all of them, with a tree), and shows every flow to `onSpec` as it is submitted. */
+function timedFlows(transport: FlowTransport, onFlow: (start: number, end: number) => void, onSpec: (flow: FlowSpec) => void): FlowTransport {
   return new Proxy(transport, {
     get(target, prop) {
       if (prop === 'runFlow') {
         return async (...args: Parameters<FlowTransport['runFlow']>) => {
           const started = performance.now();
+          onSpec(args[0] as FlowSpec);
           try {
             return await target.runFlow(...args);
           } finally {
-            onFlow(started, performance.now());
+            if (args[0].parent.kind !== 'evalSummary') onFlow(started, performance.now());
           }
         };
       }
@@ -198,32 +233,43 @@ function timedFlows(transport: FlowTransport, onFlow: (start: number, end: numbe
   });
 }
 
-/** Local training of (up to 300 of) the round's clients, one after another, with nothing around it. */
-async function pureTraining(config: ExperimentConfig, spec: CellSpec): Promise<number> {
+/**
+ * The measured round's train jobs again, one after another in this process through the same job
+ * handlers (trainCohort: θ_g decoded once per cohort, model and data resident), with no queue and
+ * an in-memory blob store holding only the run's inputs: the round's training without orchestration.
+ */
+async function pureTraining(source: BlobStore, children: readonly FlowChild[], perRound: number): Promise<{ wall: number; cpu: number }> {
   await initCompute({ prefer: 'auto' });
-  const dataset = await loadDataset(config.data);
-  const partition = partitionFor(dataset, config.partition, config.seed);
-  const model = modelFor(config, dataset);
-  const { hooks } = algorithmFor(config, model, spec.numClients);
-  const global = model.init(config.seed);
-  const clients = sampleClients(config.seed, 1, spec.numClients, spec.perRound).slice(0, 300);
-  const fitAll = async (ids: readonly number[]) => {
-    for (const clientId of ids) {
-      const base = { clientId, round: 1, global, state: {}, instruction: undefined };
-      await hooks.fit({
-        ...base,
-        start: global.slice(),
-        train: clientData(dataset, partition.clients[clientId]!.train),
-        seed: derivedSeed(config.seed, 'train', 1, clientId),
-      });
-    }
+  const runId = 'bench-scale';
+  const store = new MemoryBlobStore();
+  for (const key of [keys.run(runId), keys.partition(runId), keys.global(runId, 1)]) await store.put(key, await source.get(key));
+  const handlers = createJobHandlers({ store, contexts: new RunContextCache(store), backend: computeBackendName() });
+  const runAll = async (jobs: readonly FlowChild[]) => {
+    for (const child of jobs) await handlers.runChild(child.kind, child.payload, { attempt: 1, jobId: child.id });
   };
-  // Warm: the first fits pay for the compute backend's start-up, which a worker pays once.
-  await fitAll(clients.slice(0, 10));
+  // Warm: one whole pass first, as the workers were warmed by the cold round 0 (the run's context,
+  // the compute backend's start-up, the JIT); timing only a few warm-up jobs over-states training.
+  await runAll(children);
+  const cpu0 = process.cpuUsage();
   const started = performance.now();
-  await fitAll(clients);
-  return (performance.now() - started) / 1000 / clients.length;
+  await runAll(children);
+  const wall = (performance.now() - started) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  return { wall: wall / perRound, cpu: (cpu.user + cpu.system) / 1e6 / perRound };
 }
+
+/** User + system CPU seconds of this process (all its threads) and of the given processes. */
+function cpuSeconds(pids: readonly number[]): number {
+  const own = process.cpuUsage();
+  let total = (own.user + own.system) / 1e6;
+  for (const pid of pids) {
+    // /proc/<pid>/stat fields 14 and 15 (utime, stime) in clock ticks, after the parenthesised name
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    total += (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+  }
+  return total;
+}
+const CLOCK_TICKS = 100;
 
 function procIo(): { read: number; written: number } {
   const text = readFileSync('/proc/self/io', 'utf8');

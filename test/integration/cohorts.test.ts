@@ -8,6 +8,7 @@ import { keys, runExperiment } from '@fedsim/runtime';
 import type { ExperimentConfig, JobHandlers, RoundRow, RunSummary } from '@fedsim/runtime';
 import { embeddedRuntime } from '@fedsim/runtime/wiring';
 import { syntheticExperiment } from './fixtures.js';
+import { countingJobs } from './job-counting.js';
 
 let dir: string;
 before(async () => {
@@ -31,16 +32,7 @@ async function run(config: ExperimentConfig, runId: string, threads: number, wra
     root: join(dir, `${runId}-${threads}`),
     workers: threads,
     backend: 'wasm',
-    instrument: (inner) => {
-      const h = wrap ? wrap(inner) : inner;
-      return {
-        runChild(kind, payload, ctx) {
-          jobKinds.set(kind, (jobKinds.get(kind) ?? 0) + 1);
-          return h.runChild(kind, payload, ctx);
-        },
-        runParent: (kind, payload, outcomes) => h.runParent(kind, payload, outcomes),
-      };
-    },
+    instrument: countingJobs(jobKinds, wrap),
   });
   try {
     const summary = await runExperiment(config, { runId, store: rt.store, transport: rt.transport, observer: { onRound: (r) => void rows.push(r) } });
@@ -108,7 +100,7 @@ test('a cohort reply that misreports one client\'s samples refuses the whole par
   const forgeCount = (inner: JobHandlers): JobHandlers => ({
     async runChild(kind, payload, ctx) {
       const reply = await inner.runChild(kind, payload, ctx);
-      if (kind !== 'trainCohort' || !('clients' in reply)) return reply;
+      if (kind !== 'trainCohort' || !('partialKey' in reply)) return reply;
       return { ...reply, clients: reply.clients.map((c) => (c.ok && c.clientId === 4 ? { ...c, numSamples: c.numSamples + 100 } : c)) };
     },
     runParent: (kind, payload, outcomes) => inner.runParent(kind, payload, outcomes),

@@ -34,9 +34,10 @@ class DuplicatingTransport implements FlowTransport {
   async close() {}
 }
 
-test('a job delivered twice is counted once: same model as a single delivery, no client twice', async () => {
-  const config = syntheticExperiment({ algorithm: { name: 'fedper' }, rounds: 2, eval: { every: 1 } });
-  const runWith = async (runId: string, transport: (h: JobHandlers) => FlowTransport) => {
+for (const cohortSize of [1, 2]) test(`a job delivered twice is counted once: same model as a single delivery, no client twice (cohortSize ${cohortSize})`, async () => {
+  const config = syntheticExperiment({ algorithm: { name: 'fedper' }, rounds: 2, eval: { every: 1 }, cohortSize });
+  const runWith = async (name: string, transport: (h: JobHandlers) => FlowTransport) => {
+    const runId = `${name}${cohortSize}`;
     const root = join(dir, runId);
     const handlers = await createHandlers({ store: { kind: 'dir', root }, backend: 'wasm' });
     const t = transport(handlers);

@@ -1,6 +1,7 @@
 import type { JsonObject } from '../params/codec.js';
 import { CodecError, blobArray, decodeBlob, encodeBlob } from '../params/codec.js';
 import { DataError } from './errors.js';
+import type { LabelCountTable } from './histogram.js';
 import type { Partition } from './types.js';
 
 export const PARTITION_KIND = 'partition';
@@ -8,9 +9,15 @@ export const PARTITION_KIND = 'partition';
 /**
  * The partition as one blob: every client's train indices concatenated with an offsets table
  * (N+1 entries), the same for test. Written once per run so every worker sees the same split.
+ * With `labelCounts`, the clients' label histograms ride along as two N × numClasses tables.
  */
-export function encodePartition(partition: Partition, meta: JsonObject = {}): Uint8Array {
-  if ('numClients' in meta) throw new CodecError("encodePartition: meta key 'numClients' is reserved");
+export function encodePartition(partition: Partition, meta: JsonObject = {}, labelCounts?: LabelCountTable): Uint8Array {
+  for (const reserved of ['numClients', 'numClasses']) {
+    if (reserved in meta) throw new CodecError(`encodePartition: meta key '${reserved}' is reserved`);
+  }
+  if (labelCounts && (labelCounts.train.length !== partition.numClients * labelCounts.numClasses || labelCounts.test.length !== labelCounts.train.length)) {
+    throw new DataError(`encodePartition: label count tables must have ${partition.numClients} × ${labelCounts.numClasses} entries`);
+  }
   if (partition.clients.length !== partition.numClients) {
     throw new DataError(`encodePartition: numClients is ${partition.numClients} but ${partition.clients.length} clients are listed`);
   }
@@ -25,20 +32,28 @@ export function encodePartition(partition: Partition, meta: JsonObject = {}): Ui
   const test = pack((c) => c.test);
   return encodeBlob({
     kind: PARTITION_KIND,
-    meta: { ...meta, numClients: partition.numClients },
-    arrays: { trainOffsets: train.offsets, trainIndices: train.indices, testOffsets: test.offsets, testIndices: test.indices },
+    meta: { ...meta, numClients: partition.numClients, ...(labelCounts ? { numClasses: labelCounts.numClasses } : {}) },
+    arrays: {
+      trainOffsets: train.offsets,
+      trainIndices: train.indices,
+      testOffsets: test.offsets,
+      testIndices: test.indices,
+      ...(labelCounts ? { trainLabelCounts: labelCounts.train, testLabelCounts: labelCounts.test } : {}),
+    },
   });
 }
 
 export interface DecodedPartition {
   readonly partition: Partition;
-  /** the caller's meta, without `numClients` */
+  /** the caller's meta, without `numClients` and `numClasses` */
   readonly meta: JsonObject;
+  /** the clients' label histograms, when they were encoded */
+  readonly labelCounts?: LabelCountTable;
 }
 
 export function decodePartition(bytes: Uint8Array): DecodedPartition {
   const blob = decodeBlob(bytes, PARTITION_KIND);
-  const { numClients, ...meta } = blob.meta;
+  const { numClients, numClasses, ...meta } = blob.meta;
   if (typeof numClients !== 'number' || !Number.isInteger(numClients) || numClients < 0) {
     throw new CodecError(`partition manifest: meta.numClients must be a non-negative integer, got ${JSON.stringify(numClients)}`);
   }
@@ -60,10 +75,16 @@ export function decodePartition(bytes: Uint8Array): DecodedPartition {
   };
   const train = unpack('train');
   const test = unpack('test');
-  return {
-    partition: { numClients, clients: train.map((t, j) => ({ train: t, test: test[j]! })) },
-    meta,
-  };
+  const partition = { numClients, clients: train.map((t, j) => ({ train: t, test: test[j]! })) };
+  if (numClasses === undefined) return { partition, meta };
+  if (typeof numClasses !== 'number' || !Number.isInteger(numClasses) || numClasses < 1) {
+    throw new CodecError(`partition manifest: meta.numClasses must be a positive integer, got ${JSON.stringify(numClasses)}`);
+  }
+  const labelCounts = { numClasses, train: blobArray(blob, 'trainLabelCounts', Uint32Array), test: blobArray(blob, 'testLabelCounts', Uint32Array) };
+  if (labelCounts.train.length !== numClients * numClasses || labelCounts.test.length !== numClients * numClasses) {
+    throw new CodecError(`partition manifest: label count tables must have ${numClients} × ${numClasses} entries`);
+  }
+  return { partition, meta, labelCounts };
 }
 
 /**

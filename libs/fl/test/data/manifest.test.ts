@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decodePartition, dirichletPartition, encodePartition, labelHistograms } from '../../src/data/index.js';
+import { decodePartition, dirichletPartition, encodePartition, labelCountTable, labelHistograms } from '../../src/data/index.js';
 import type { Partition } from '../../src/data/index.js';
 import { CodecError, decodeBlob, encodeBlob } from '../../src/params/codec.js';
 import { Rng } from '../../src/util/rng.js';
@@ -14,9 +14,22 @@ test('partition manifest round-trips, with the caller meta (histograms included)
   const out = decodePartition(bytes);
   assert.equal(out.partition.numClients, 20);
   assert.deepEqual(out.meta, { runId: 'r1', histograms });
+  assert.equal(out.labelCounts, undefined);
   out.partition.clients.forEach((c, j) => {
     assert.deepEqual(Array.from(c.train), Array.from(p.clients[j]!.train));
     assert.deepEqual(Array.from(c.test), Array.from(p.clients[j]!.test));
+  });
+});
+
+test('label count tables ride along with the partition: row j is client j\'s histogram', () => {
+  const p = dirichletPartition(labels, 10, { numClients: 20, seed: 4, alpha: 0.5 });
+  const out = decodePartition(encodePartition(p, { runId: 'r1' }, labelCountTable(p, labels, 10)));
+  assert.deepEqual(out.meta, { runId: 'r1' });
+  const histograms = labelHistograms(p, labels, 10);
+  const row = (t: Uint32Array, j: number) => Array.from(t.subarray(j * 10, (j + 1) * 10));
+  histograms.forEach((h, j) => {
+    assert.deepEqual(row(out.labelCounts!.train, j), h.train);
+    assert.deepEqual(row(out.labelCounts!.test, j), h.test);
   });
 });
 

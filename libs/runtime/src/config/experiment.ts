@@ -59,8 +59,9 @@ export const experimentSchema = z
     rounds: positiveInt,
     joinRatio: z.number().gt(0).max(1).default(0.1),
     /**
-     * Clients per train job, trained one after another with model and data resident: a number, or
-     * 'auto' (absent): about 64 jobs per round of at most 256 clients. 1 = one job per client.
+     * Clients per train (and evaluation) job, run one after another with model and data resident: a
+     * number, or 'auto' (absent): about 64 jobs per round of at most 256 clients, at least 16 clients
+     * per job while that leaves 8 jobs (engine/cohorts.ts). 1 = one job per client.
      */
     cohortSize: z.union([z.literal('auto'), positiveInt]).optional(),
     /**

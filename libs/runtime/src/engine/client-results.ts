@@ -1,8 +1,8 @@
-import { formatIssues } from '@fedsim/fl/util';
 import type { ChildOutcome } from '../ports/transport.js';
 import type { AggregatePayload, StateSection } from '../jobs/catalog.js';
 import { trainCohortReplySchema, trainReplySchema } from '../jobs/catalog.js';
 import type { FailureCode } from '../jobs/failures.js';
+import { cohortMismatch, decodeOutcome } from './child-outcome.js';
 
 type StateSections = Record<string, StateSection>;
 
@@ -62,14 +62,9 @@ export function clientResults(
   };
   if (!p.cohorts) {
     for (const clientId of p.clients) {
-      const o = byId.get(String(clientId));
-      if (!o) failAll([clientId], 'missing', 'no outcome reported');
-      else if (!o.ok) failAll([clientId], o.code, o.error);
-      else {
-        const reply = trainReplySchema.safeParse(o.value);
-        if (!reply.success) failAll([clientId], 'malformed', formatIssues(reply.error));
-        else byClient.set(clientId, { clientId, ok: true, cohort: null, ...reply.data });
-      }
+      const r = decodeOutcome(byId.get(String(clientId)), trainReplySchema);
+      if (!r.ok) failAll([clientId], r.code, r.detail);
+      else byClient.set(clientId, { clientId, ok: true, cohort: null, ...r.value });
     }
     return { byClient, partials: [], jobUploadBytes: 0, jobDownloadBytes: 0 };
   }
@@ -79,16 +74,11 @@ export function clientResults(
   let jobDownloadBytes = 0;
   p.cohorts.forEach((members, i) => {
     const cohort = (p.firstCohort ?? 0) + i;
-    const o = byId.get(cohortJobId(cohort));
-    if (!o) return failAll(members, 'missing', 'no outcome reported');
-    if (!o.ok) return failAll(members, o.code, `cohort ${cohort}: ${o.error}`);
-    const parsed = trainCohortReplySchema.safeParse(o.value);
-    if (!parsed.success) return failAll(members, 'malformed', `cohort ${cohort}: ${formatIssues(parsed.error)}`);
-    const reply = parsed.data;
-    const named = reply.clients.map((c) => c.clientId);
-    if (named.length !== members.length || named.some((id, i) => id !== members[i])) {
-      return failAll(members, 'malformed', `cohort ${cohort}: the reply names clients ${named.join(',')}, the cohort is ${members.join(',')}`);
-    }
+    const r = decodeOutcome(byId.get(cohortJobId(cohort)), trainCohortReplySchema, `cohort ${cohort}: `);
+    if (!r.ok) return failAll(members, r.code, r.detail);
+    const reply = r.value;
+    const mismatch = cohortMismatch(cohort, reply.clients.map((c) => c.clientId), members);
+    if (mismatch) return failAll(members, 'malformed', mismatch);
     jobUploadBytes += reply.uploadBytes;
     jobDownloadBytes += reply.downloadBytes;
     for (const c of reply.clients) {

@@ -28,10 +28,20 @@ export interface CohortPlanInput {
 const AUTO_COHORTS_PER_ROUND = 64;
 /** Largest automatic cohort: a failed or stalled cohort job costs at most this many clients' work. */
 const AUTO_MAX_COHORT_SIZE = 256;
+/** Smallest automatic cohort worth a job's fixed cost (queueing, θ_g fetch, reply, partial) ... */
+const AUTO_MIN_COHORT_SIZE = 16;
+/** ... unless that leaves fewer cohorts than this: small rounds still spread over several workers. */
+const AUTO_MIN_COHORTS = 8;
 
-/** The automatic cohort size for K clients per round: about 64 cohorts, 1 to 256 clients each. */
+/**
+ * The automatic cohort size for K clients per round: about 64 cohorts of at most 256 clients, but
+ * at least 16 clients per cohort as long as that leaves 8 cohorts (K = 100: 8 cohorts of 12–13,
+ * K = 10: 5 of 2; K ≤ 8: one job per client). Depends on K alone, so a config always runs with the
+ * same cohorts.
+ */
 export function autoCohortSize(perRound: number): number {
-  return Math.min(AUTO_MAX_COHORT_SIZE, Math.max(1, Math.ceil(perRound / AUTO_COHORTS_PER_ROUND)));
+  const floor = Math.min(AUTO_MIN_COHORT_SIZE, Math.ceil(perRound / AUTO_MIN_COHORTS));
+  return Math.min(AUTO_MAX_COHORT_SIZE, Math.max(1, floor, Math.ceil(perRound / AUTO_COHORTS_PER_ROUND)));
 }
 
 /**

@@ -1,7 +1,6 @@
 import type { ChildOutcome } from '../ports/transport.js';
 import type { ClientFailure, EvalStats, EvalSummary, EvalSummaryPayload } from '../jobs/catalog.js';
-import { evalReplySchema } from '../jobs/catalog.js';
-import { formatIssues } from '@fedsim/fl/util';
+import { evalClientResults } from './eval-results.js';
 import type { JobHandlerDeps } from './job-handler-deps.js';
 import { encodeJson } from './json-blobs.js';
 import { keys } from './keys.js';
@@ -44,37 +43,27 @@ export async function summarizeEvaluation(
   const failures: ClientFailure[] = [];
   const byName = new Map<string, Counts[]>();
   const perClient: EvalSummary['perClient'] = {};
-  // one outcome per client asked, however often a transport delivered it (or for whom else)
-  const byId = new Map(outcomes.map((o) => [o.id, o]));
+  const delivered = evalClientResults(p, outcomes);
   for (const clientId of new Set(p.clients)) {
-    const o = byId.get(String(clientId));
-    if (!o) {
-      failures.push({ clientId, kind: 'eval', code: 'missing', detail: 'no outcome reported' });
-      continue;
-    }
-    if (!o.ok) {
-      failures.push({ clientId, kind: 'eval', code: o.code, detail: o.error });
-      continue;
-    }
-    const reply = evalReplySchema.safeParse(o.value);
-    if (!reply.success) {
-      failures.push({ clientId, kind: 'eval', code: 'malformed', detail: formatIssues(reply.error) });
+    const r = delivered.get(clientId)!;
+    if (!r.ok) {
+      failures.push({ clientId, kind: 'eval', code: r.code, detail: r.detail });
       continue;
     }
     // Counts are believed only for the client's whole test split (else accuracy could pass 100 %).
-    const forged = forgedEvalCounts(clientId, partition.clients[clientId]?.test.length ?? 0, reply.data);
+    const forged = forgedEvalCounts(clientId, partition.clients[clientId]?.test.length ?? 0, r);
     if (forged) {
       failures.push({ clientId, kind: 'eval', code: 'forged', detail: forged });
       continue;
     }
     const accs: Record<string, number> = {};
-    for (const [name, counts] of Object.entries(reply.data.results)) {
+    for (const [name, counts] of Object.entries(r.results)) {
       const list = byName.get(name) ?? [];
       list.push(counts);
       byName.set(name, list);
       accs[name] = counts.total ? counts.correct / counts.total : 0;
     }
-    perClient[o.id] = accs;
+    perClient[String(clientId)] = accs;
   }
   assertNoStorageFailures(`evaluation of round ${p.round}`, failures);
   const results: EvalSummary['results'] = {};

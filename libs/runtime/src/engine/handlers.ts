@@ -1,13 +1,11 @@
-import { derivedSeed } from '@fedsim/fl/algorithms';
-import { clientData } from '@fedsim/fl/data';
-import { InvalidJobError, NonRetryableError } from '../errors/non-retryable.js';
+import { InvalidJobError } from '../errors/non-retryable.js';
 import type { ChildContext, ChildKind, ChildOutcome, JobHandlers, ParentKind } from '../ports/transport.js';
 import { parsePayload } from '../jobs/catalog.js';
-import type { EvalPayload, EvalReply, Jobs, TrainPayload, TrainReply } from '../jobs/catalog.js';
+import type { Jobs, TrainPayload, TrainReply } from '../jobs/catalog.js';
 import { decodeModel, encodeModel } from './blobs.js';
 import { trainClient } from './train-client.js';
 import { trainCohort, workerIdentity } from './train-cohort.js';
-import { loadState, putStatePack } from './client-state/pack.js';
+import { putStatePack } from './client-state/pack.js';
 import { keys } from './keys.js';
 import type { JobHandlerDeps } from './job-handler-deps.js';
 import { aggregateRound } from './aggregate.js';
@@ -15,6 +13,7 @@ import { aggregateFedBuff } from '../system/fedbuff-aggregate.js';
 import { reduceGroup } from './reduce.js';
 import { assertDispatchInstruction, assertRefsInRun } from './reply-trust.js';
 import { summarizeEvaluation } from './eval-summary.js';
+import { evaluateClient, evaluateCohort } from './eval-cohort.js';
 
 export type { JobHandlerDeps } from './job-handler-deps.js';
 
@@ -23,7 +22,7 @@ type ParentRunners = {
   readonly [K in ParentKind]: (deps: JobHandlerDeps, p: Jobs[K]['payload'], outcomes: readonly ChildOutcome[]) => Promise<Jobs[K]['reply']>;
 };
 
-const childRunners: ChildRunners = { train, trainCohort, eval: evaluateClient };
+const childRunners: ChildRunners = { train, trainCohort, eval: evaluateClient, evalCohort: evaluateCohort };
 const parentRunners: ParentRunners = {
   reduce: reduceGroup,
   aggregate: (deps, p, outcomes) => (p.fedbuff ? aggregateFedBuff(deps, p, p.fedbuff.arrivals, outcomes) : aggregateRound(deps, p, outcomes)),
@@ -87,26 +86,4 @@ async function train(deps: JobHandlerDeps, p: TrainPayload, ctx: ChildContext): 
     backend: deps.backend,
     worker: workerIdentity,
   };
-}
-
-async function evaluateClient(deps: JobHandlerDeps, p: EvalPayload): Promise<EvalReply> {
-  const started = performance.now();
-  assertRefsInRun('eval', p.runId, p.state);
-  const rc = await deps.contexts.get(p.runId);
-  const split = rc.partition.clients[p.clientId];
-  if (!split) throw new NonRetryableError(`eval job: client ${p.clientId} is not in run ${p.runId}`);
-  const global = decodeModel(await deps.store.get(keys.global(p.runId, p.round)), rc.model.spec);
-  const state = await loadState(deps.store, p.state);
-  const results = await rc.hooks.evaluate({
-    clientId: p.clientId,
-    round: p.round,
-    global,
-    state,
-    train: clientData(rc.dataset, split.train),
-    test: clientData(rc.dataset, split.test),
-    seed: derivedSeed(rc.config.seed, 'finetune', p.round, p.clientId),
-  });
-  const plain: EvalReply['results'] = {};
-  for (const [name, r] of Object.entries(results)) plain[name] = { correct: r.correct, total: r.total, lossSum: r.lossSum };
-  return { results: plain, seconds: (performance.now() - started) / 1000, backend: deps.backend };
 }

@@ -1,14 +1,14 @@
 import { createHash } from 'node:crypto';
 import { clientsPerRound } from '@fedsim/fl/algorithms';
 import type { AlgorithmHooks } from '@fedsim/fl/algorithms';
-import { decodePartition, encodePartition, labelHistograms } from '@fedsim/fl/data';
+import { decodePartition, encodePartition, labelCountTable } from '@fedsim/fl/data';
 import type { Partition } from '@fedsim/fl/data';
 import { specFingerprint } from '@fedsim/fl';
 import type { ExperimentConfig } from '../config/experiment.js';
 import { loadDataset, partitionFor } from '../data/index.js';
 import type { LoadDatasetOptions } from '../data/index.js';
 import type { BlobStore } from '../ports/blob-store.js';
-import type { FlowChild, FlowTransport } from '../ports/transport.js';
+import type { FlowTransport } from '../ports/transport.js';
 import { formatIssues } from '@fedsim/fl/util';
 import { ConfigError, RunFailedError } from '../errors/run.js';
 import type { AggregatePayload, ClientFailure, CommitRecord, EvalSummary, EvalSummaryPayload, StateShardTable } from '../jobs/catalog.js';
@@ -18,7 +18,8 @@ import { decodeModel, encodeModel } from './blobs.js';
 import { decodeJson, encodeJson } from './json-blobs.js';
 import { keys } from './keys.js';
 import { prepareRound } from './prepare-round.js';
-import { roundJobs } from './round-jobs.js';
+import { cohortSizeFor, roundJobs } from './round-jobs.js';
+import { evalJobs } from './eval-jobs.js';
 import type { RunContext } from './run-context.js';
 import { algorithmFor, modelFor } from './run-context.js';
 import type { RunRecord } from './run-record.js';
@@ -93,8 +94,7 @@ export async function runExperiment(config: ExperimentConfig, opts: RunOptions):
     partition = decodePartition(await store.get(keys.partition(runId))).partition;
   } else {
     partition = partitionFor(dataset, config.partition, config.seed);
-    const histograms = labelHistograms(partition, dataset.labels, dataset.numClasses);
-    await store.put(keys.partition(runId), encodePartition(partition, { runId, histograms }));
+    await store.put(keys.partition(runId), encodePartition(partition, { runId }, labelCountTable(partition, dataset.labels, dataset.numClasses)));
     record = {
       runId,
       configHash: configHash(config),
@@ -107,6 +107,7 @@ export async function runExperiment(config: ExperimentConfig, opts: RunOptions):
     await store.put(keys.global(runId, 0), encodeModel(model.spec, model.init(config.seed), { round: 0 }));
   }
   const rc: RunContext = { record, config, model, env, hooks, uploadSpec, dataset, partition };
+  const testSamplesOf = (clientId: number) => partition.clients[clientId]?.test.length ?? 0;
   // The run's only sampling: each round's clients, also handed to the aggregation that prepares them.
   const { clients: schedule, plans, fedbuff } = await roundSchedule({
     store, runId, config, partition, perRound, modelSpec: model.spec, uploadSpec, algorithm: hooks,
@@ -144,7 +145,7 @@ export async function runExperiment(config: ExperimentConfig, opts: RunOptions):
   // so the round's row and the run's final results are those of the model it committed.
   const lostEval = last && isEvalRound(last.round, config) ? keys.evalSummary(runId, last.round + 1) : null;
   if (last && lostEval && !(await store.exists(lostEval))) {
-    const summary = await evaluateAll(config, { ...opts, observer: {} }, hooks, last.round + 1, last.stateShards, numClients, record);
+    const summary = await evaluateAll(config, { ...opts, observer: {} }, hooks, last.round + 1, last.stateShards, testSamplesOf, numClients, record);
     // A transport may answer a re-submitted flow from its record of the first run without
     // re-running the job that writes the summary; the same bytes either way.
     if (!(await store.exists(lostEval))) await store.put(lostEval, encodeJson(summary));
@@ -202,7 +203,7 @@ export async function runExperiment(config: ExperimentConfig, opts: RunOptions):
     preparedReports = reply.prepareReports;
 
     const evaluation = isEvalRound(round, config)
-      ? await evaluateAll(config, opts, hooks, round + 1, stateShards, numClients, record)
+      ? await evaluateAll(config, opts, hooks, round + 1, stateShards, testSamplesOf, numClients, record)
       : undefined;
     await obs.onRound?.(withVirtualTime(roundRow(reply, clients, reportsOfThisRound, evaluation, (performance.now() - started) / 1000), plans));
     // after the round's evaluation and row: nothing of this round is read again but what gc keeps
@@ -236,6 +237,7 @@ async function evaluateAll(
   hooks: Pick<AlgorithmHooks, 'poolOf'>,
   modelRound: number,
   stateShards: StateShardTable,
+  testSamplesOf: (clientId: number) => number,
   numClients: number,
   record: Pick<RunRecord, 'runId' | 'nonce'>,
 ): Promise<EvalSummary> {
@@ -243,19 +245,20 @@ async function evaluateAll(
   const clients = Array.from({ length: numClients }, (_, i) => i);
   const state = await stateRefsFor(store, runId, stateShards, clients);
   opts.observer?.onEvalStart?.(modelRound, clients.length);
-  const children = clients.map((clientId): FlowChild => {
-    const payload = { runId, labels: metricLabels(config), round: modelRound, clientId, state: state.get(clientId) ?? {} };
-    const pool = hooks.poolOf?.(clientId);
-    return { id: String(clientId), kind: 'eval', payload, ...(pool ? { pool } : {}) };
+  const labels = metricLabels(config);
+  const { children, cohorts } = evalJobs({
+    runId, labels, round: modelRound, clients, state, testSamplesOf,
+    cohortSize: cohortSizeFor({ config }, numClients),
+    ...(hooks.poolOf ? { poolOf: (clientId: number) => hooks.poolOf!(clientId) } : {}),
   });
-  const parent: EvalSummaryPayload = { runId, labels: metricLabels(config), round: modelRound, clients };
+  const parent: EvalSummaryPayload = { runId, labels, round: modelRound, clients, ...(cohorts ? { cohorts } : {}) };
   return parseReply(
     'evalSummary',
     await transport.runFlow({
       flowId: flowIdOf(record, 'eval', modelRound),
       parent: { kind: 'evalSummary', payload: parent },
       children,
-      ...flowPolicy('eval', 'evalSummary', config.failures),
+      ...flowPolicy(cohorts ? 'evalCohort' : 'eval', 'evalSummary', config.failures),
       ...(opts.priority !== undefined ? { priority: opts.priority } : {}),
     }),
     `evaluation summary after round ${modelRound}`,

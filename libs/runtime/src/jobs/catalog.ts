@@ -128,6 +128,32 @@ export const evalReplySchema = z.object({
 });
 export type EvalReply = z.infer<typeof evalReplySchema>;
 
+/** A cohort of clients evaluated one after another by one job, θ_g fetched once. */
+export const evalCohortPayloadSchema = z.object({
+  runId,
+  labels,
+  round,
+  /** the cohort's position in the evaluation */
+  cohort: z.number().int().min(0),
+  /** ascending client ids */
+  clients: z.array(evalPayloadSchema.pick({ clientId: true, state: true })).min(1),
+});
+export type EvalCohortPayload = z.infer<typeof evalCohortPayloadSchema>;
+
+const evalCohortClientReplySchema = z.discriminatedUnion('ok', [
+  evalReplySchema.pick({ results: true }).extend({ clientId, ok: z.literal(true) }),
+  z.object({ clientId, ok: z.literal(false), code: failureCodeSchema, detail: z.string() }),
+]);
+export type EvalCohortClientReply = z.infer<typeof evalCohortClientReplySchema>;
+
+export const evalCohortReplySchema = z.object({
+  /** one entry per client of the payload, in its order */
+  clients: z.array(evalCohortClientReplySchema),
+  seconds: z.number().min(0),
+  backend: z.string(),
+});
+export type EvalCohortReply = z.infer<typeof evalCohortReplySchema>;
+
 export const aggregatePayloadSchema = z.object({
   runId,
   labels,
@@ -250,7 +276,14 @@ export const roundFailureSchema = z.object({
 export const aggregateReplySchema = z.discriminatedUnion('status', [commitRecordSchema, roundFailureSchema]);
 export type AggregateReply = z.infer<typeof aggregateReplySchema>;
 
-export const evalSummaryPayloadSchema = z.object({ runId, labels, round, clients: z.array(clientId) });
+export const evalSummaryPayloadSchema = z.object({
+  runId,
+  labels,
+  round,
+  clients: z.array(clientId),
+  /** the evaluation's cohorts (client ids) when its clients run in `evalCohort` jobs; absent: one `eval` job per client */
+  cohorts: z.array(z.array(clientId).min(1)).optional(),
+});
 export type EvalSummaryPayload = z.infer<typeof evalSummaryPayloadSchema>;
 
 export const evalStatsSchema = z.object({
@@ -300,6 +333,7 @@ export const jobCatalog = {
   trainCohort: { stage: 'child', payload: trainCohortPayloadSchema, reply: trainCohortReplySchema, ...clientJob },
   eval: { stage: 'child', payload: evalPayloadSchema, reply: evalReplySchema, ...clientJob },
   reduce: { stage: 'parent', payload: reducePayloadSchema, reply: reduceReplySchema, ...roundJob },
+  evalCohort: { stage: 'child', payload: evalCohortPayloadSchema, reply: evalCohortReplySchema, ...clientJob },
   aggregate: { stage: 'parent', payload: aggregatePayloadSchema, reply: aggregateReplySchema, ...roundJob },
   evalSummary: { stage: 'parent', payload: evalSummaryPayloadSchema, reply: evalSummarySchema, ...roundJob },
 } as const;

@@ -54,8 +54,12 @@ test('a cohort size that is not a positive integer is refused', () => {
   assert.throws(() => planCohorts({ clients, samplesOf, cohortSize: 2.5 }), /positive integer/);
 });
 
-test('the automatic size gives about 64 cohorts, 1 to 256 clients each', () => {
-  assert.equal(autoCohortSize(10), 1);
+test('the automatic size gives about 64 cohorts of at most 256, and at least 16 clients per cohort while 8 cohorts remain', () => {
+  assert.equal(autoCohortSize(1), 1);
+  assert.equal(autoCohortSize(8), 1, 'up to 8 clients: one job each');
+  assert.equal(autoCohortSize(10), 2);
+  assert.equal(autoCohortSize(100), 13, 'K = 100: 8 cohorts, not 50 of 2');
+  assert.equal(autoCohortSize(128), 16);
   assert.equal(autoCohortSize(1000), 16);
   assert.equal(autoCohortSize(10_000), 157);
   assert.equal(autoCohortSize(1_000_000), 256);

@@ -59,6 +59,13 @@ export function splitShuffled(samples: Uint32Array, testRatio: number, rng: Rng)
   return { test: s.slice(0, nTest), train: s.slice(nTest) };
 }
 
+/** splitShuffled's split, shuffling `samples` itself: the splits are views of it, not copies. */
+export function splitShuffledInPlace(samples: Uint32Array, testRatio: number, rng: Rng): ClientSplit {
+  const s = rng.shuffle(samples);
+  const nTest = testCount(s.length, testRatio);
+  return { test: s.subarray(0, nTest), train: s.subarray(nTest) };
+}
+
 /**
  * Shuffled split done per label, so every label in the test split also appears in the train split
  * (a label with a single sample stays in train).
