@@ -122,7 +122,8 @@ test('FedOBP under FedBuff: patches prepared per dispatch from its base version 
 });
 
 test('FedOBP under FedBuff, hand-checked: a dispatch patches θ_last as committed with its base version, ranked against that version', async () => {
-  const config = fedBuffExperiment({ algorithm: { name: 'fedobp', q: 0.9 } });
+  // gc off: the test reads the rounds' updates after the run
+  const config = fedBuffExperiment({ algorithm: { name: 'fedobp', q: 0.9 }, storage: { gc: 'off' } });
   const rt = await embeddedRuntime({ root: join(dir, 'fedobp-hand'), workers: 2, backend: 'wasm' });
   try {
     const rows: RoundRow[] = [];
@@ -185,7 +186,8 @@ test('HeteroFL under FedBuff (fixed width masks, nothing prepared): two runs, sa
 test('FedOBP under FedBuff: a client arriving twice in one flush keeps its later dispatch\'s θ_last; two runs, same bytes', async () => {
   // The uneven devices of fedbuff.test.ts, where the fastest client comes back within one flush.
   // FedOBP's train job reads no client state, so this is allowed; each dispatch writes its own state.
-  const base = fedBuffExperiment({ algorithm: { name: 'fedobp', q: 0.9 } });
+  // gc off: the test reads every round's state map after the run
+  const base = fedBuffExperiment({ algorithm: { name: 'fedobp', q: 0.9 }, storage: { gc: 'off' } });
   const devices = {
     kind: 'sampled',
     computeSamplesPerSecond: { kind: 'lognormal', median: 50, sigma: 1 },

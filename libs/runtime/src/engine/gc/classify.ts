@@ -8,7 +8,7 @@ export type RoundBlob =
   | { readonly kind: 'global'; readonly round: number }
   /** consumed by the round's aggregation: updates (FedBuff's per dispatch), partial sums (and their tree reductions), the server's instructions */
   | { readonly kind: 'transient'; readonly round: number; readonly what: 'updates' | 'partials' | 'instructions' }
-  /** client state packs: trained (`state/`) or prepared by the server (`instructed-state/`) */
+  /** client state packs: trained (`state/`, FedBuff's `dispatches/<d>/state-*`) or prepared by the server (`instructed-state/`) */
   | { readonly kind: 'state-pack'; readonly round: number }
   /** a version of one block of the client → state-location map; round −1: prepared before round 0 */
   | { readonly kind: 'state-shard'; readonly round: number; readonly shard: number }
@@ -28,6 +28,8 @@ export function classifyRunKey(rel: string): RoundBlob {
   if (rest === 'commit.json') return { kind: 'commit', round };
   if (rest === 'global.bin') return { kind: 'global', round };
   const top = rest.slice(0, rest.indexOf('/'));
+  // FedBuff: a dispatch's state pack sits beside its update and lives while the map points into it
+  if (top === 'dispatches' && /^dispatches\/\d+\/state-attempt-\d+\.bin$/.test(rest)) return { kind: 'state-pack', round };
   if (top === 'updates' || top === 'dispatches') return { kind: 'transient', round, what: 'updates' };
   // reduce jobs' sums of partials (tree aggregation) are partials too
   if (top === 'partials' || top === 'reduced') return { kind: 'transient', round, what: 'partials' };
