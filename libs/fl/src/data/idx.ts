@@ -29,7 +29,8 @@ const TYPE_NAMES: Record<number, string> = {
   0x0e: 'float64',
 };
 
-const isGzip = (b: Uint8Array): boolean => b.length >= 2 && b[0] === 0x1f && b[1] === 0x8b;
+/** Whether the bytes start with the gzip magic. */
+export const isGzip = (b: Uint8Array): boolean => b.length >= 2 && b[0] === 0x1f && b[1] === 0x8b;
 
 /** Gunzips if the bytes start with the gzip magic, else returns them as they are. */
 export function maybeGunzip(bytes: Uint8Array, source = 'IDX data'): Uint8Array {

@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { constants, createGunzip, gunzipSync } from 'node:zlib';
 import type { IdxHeader } from '@fedsim/fl/data';
-import { assertIdxBodyLength, idxHeaderLength, parseIdxHeader } from '@fedsim/fl/data';
+import { assertIdxBodyLength, idxHeaderLength, isGzip, parseIdxHeader } from '@fedsim/fl/data';
 import { DatasetNotFoundError } from '../errors/run.js';
 
 /**
@@ -20,8 +20,6 @@ const CHUNK_BYTES = 1024 * 1024;
 export interface IdxFileHeader extends IdxHeader {
   readonly gzip: boolean;
 }
-
-const isGzip = (b: Uint8Array): boolean => b.length >= 2 && b[0] === 0x1f && b[1] === 0x8b;
 
 function corrupt(path: string, err: unknown): Error {
   const reason = err instanceof Error ? err.message : String(err);

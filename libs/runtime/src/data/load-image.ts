@@ -6,7 +6,7 @@ import {
   FASHION_MNIST_NORMALIZATION, MNIST_NORMALIZATION, idxImagesShape, idxLabelsCount, imageDataset, pooledIdxShape, pooledImageDatasetInit,
 } from '@fedsim/fl/data';
 import { DatasetNotFoundError } from '../errors/run.js';
-import { readIdxFileBody, readIdxFileHeader, type IdxFileHeader } from './idx-file.js';
+import { readIdxFileBody, readIdxFileHeader } from './idx-file.js';
 import { requestSharedDataset, serveSharedDatasets, sharedBytes } from './shared-datasets.js';
 
 export type ImageDatasetName = 'fashion-mnist' | 'mnist' | 'idx';
@@ -184,30 +184,34 @@ async function readImageDataset(
 ): Promise<ImageDatasetInit> {
   const pairPaths: [string, string][] = [[files.trainImages, files.trainLabels]];
   if (files.testImages && files.testLabels) pairPaths.push([files.testImages, files.testLabels]);
-  const headers = await Promise.all(pairPaths.map((pair) => Promise.all(pair.map(readIdxFileHeader))));
+  const pairs = await Promise.all(
+    pairPaths.map(async ([imagesPath, labelsPath]) => {
+      const [images, labels] = await Promise.all([readIdxFileHeader(imagesPath), readIdxFileHeader(labelsPath)]);
+      return { imagesPath, labelsPath, images, labels };
+    }),
+  );
   // Sized from the headers alone; whether the pairs belong together is checked once all bytes
   // are read, as before (a corrupt file is reported ahead of a mismatched pair).
   const allocate = shared ? sharedBytes : (n: number) => new Uint8Array(n);
-  const pixels = allocate(headers.reduce((a, [images]) => a + images!.size, 0));
-  const labels = allocate(headers.reduce((a, [, labelsHeader]) => a + labelsHeader!.size, 0));
+  const pixels = allocate(pairs.reduce((a, p) => a + p.images.size, 0));
+  const labels = allocate(pairs.reduce((a, p) => a + p.labels.size, 0));
   let pixelsAt = 0;
   let labelsAt = 0;
-  for (const [k, [imagesPath, labelsPath]] of pairPaths.entries()) {
-    const [images, labelsHeader] = headers[k]! as [IdxFileHeader, IdxFileHeader];
+  for (const p of pairs) {
     await Promise.all([
-      readIdxFileBody(imagesPath, images, pixels.subarray(pixelsAt, pixelsAt + images.size)),
-      readIdxFileBody(labelsPath, labelsHeader, labels.subarray(labelsAt, labelsAt + labelsHeader.size)),
+      readIdxFileBody(p.imagesPath, p.images, pixels.subarray(pixelsAt, pixelsAt + p.images.size)),
+      readIdxFileBody(p.labelsPath, p.labels, labels.subarray(labelsAt, labelsAt + p.labels.size)),
     ]);
-    pixelsAt += images.size;
-    labelsAt += labelsHeader.size;
+    pixelsAt += p.images.size;
+    labelsAt += p.labels.size;
   }
   const shape = pooledIdxShape(
     label,
-    pairPaths.map(([imagesSource, labelsSource], k) => ({
-      images: idxImagesShape(headers[k]![0]!.dims, imagesSource),
-      labels: idxLabelsCount(headers[k]![1]!.dims, labelsSource),
-      imagesSource,
-      labelsSource,
+    pairs.map((p) => ({
+      images: idxImagesShape(p.images.dims, p.imagesPath),
+      labels: idxLabelsCount(p.labels.dims, p.labelsPath),
+      imagesSource: p.imagesPath,
+      labelsSource: p.labelsPath,
     })),
   );
   return pooledImageDatasetInit({ name: label, normalization, ...(numClasses !== undefined ? { numClasses } : {}) }, shape, pixels, labels);
