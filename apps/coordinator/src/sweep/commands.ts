@@ -13,7 +13,7 @@ import { cancel, collectStatus, formatStatus } from './status.js';
 
 /** The run store `status`, `cancel` and `report` read: the --out directory, or S3 (S3_*) with --distributed. */
 export async function openStore(o: { distributed: boolean; out: string }, env: CoordinatorEnv): Promise<BlobStore & { close?(): void }> {
-  const store = o.distributed ? createBlobStore({ kind: 's3', env: s3EnvOf(env.raw) }) : createBlobStore({ kind: 'dir', root: resolve(o.out) });
+  const store = o.distributed ? await createBlobStore({ kind: 's3', env: s3EnvOf(env.raw) }) : await createBlobStore({ kind: 'dir', root: resolve(o.out) });
   await store.check();
   return store;
 }

@@ -29,7 +29,8 @@ const TYPE_NAMES: Record<number, string> = {
   0x0e: 'float64',
 };
 
-const isGzip = (b: Uint8Array): boolean => b.length >= 2 && b[0] === 0x1f && b[1] === 0x8b;
+/** Whether the bytes start with the gzip magic. */
+export const isGzip = (b: Uint8Array): boolean => b.length >= 2 && b[0] === 0x1f && b[1] === 0x8b;
 
 /** Gunzips if the bytes start with the gzip magic, else returns them as they are. */
 export function maybeGunzip(bytes: Uint8Array, source = 'IDX data'): Uint8Array {
@@ -44,9 +45,21 @@ export function maybeGunzip(bytes: Uint8Array, source = 'IDX data'): Uint8Array 
   }
 }
 
-/** Parses raw or gzip'd IDX bytes of unsigned bytes. `source` (a file name) goes into every error. */
-export function parseIdx(bytes: Uint8Array, source = 'IDX data'): IdxArray {
-  const raw = maybeGunzip(bytes, source);
+/** Where an IDX file's elements start, and how many bytes of them its dimensions declare. */
+export interface IdxHeader {
+  readonly dims: readonly number[];
+  readonly headerBytes: number;
+  /** product of the dimensions: the body's length in bytes */
+  readonly size: number;
+}
+
+/** How many leading bytes parseIdxHeader needs: 4 until the dimension count is known, then all of the header. */
+export function idxHeaderLength(raw: Uint8Array): number {
+  return raw.length < 4 ? 4 : 4 + 4 * raw[3]!;
+}
+
+/** Parses the header at the start of raw (uncompressed) IDX bytes; the body may be absent. */
+export function parseIdxHeader(raw: Uint8Array, source = 'IDX data'): IdxHeader {
   if (raw.length < 4) throw new IdxFormatError(`${source}: ${raw.length} bytes is too short for an IDX header`);
   if (raw[0] !== 0 || raw[1] !== 0) {
     const found = Array.from(raw.subarray(0, 4), (b) => b.toString(16).padStart(2, '0')).join(' ');
@@ -71,29 +84,50 @@ export function parseIdx(bytes: Uint8Array, source = 'IDX data'): IdxArray {
     dims.push(d);
     size *= d;
   }
-  const body = raw.length - headerBytes;
-  if (body !== size) {
-    const how = body < size ? 'truncated' : 'has trailing bytes';
-    throw new IdxFormatError(`${source}: IDX data ${how}: dimensions [${dims.join(', ')}] need ${size} bytes, found ${body}`);
-  }
-  return { dims, data: new Uint8Array(raw.buffer, raw.byteOffset + headerBytes, size) };
+  return { dims, headerBytes, size };
 }
 
-export function parseIdxImages(bytes: Uint8Array, source = 'IDX images'): IdxImages {
-  const { dims, data } = parseIdx(bytes, source);
+/** Throws unless the body after `header` is `body` bytes long, as its dimensions declare. */
+export function assertIdxBodyLength(header: IdxHeader, body: number, source = 'IDX data'): void {
+  if (body === header.size) return;
+  const how = body < header.size ? 'truncated' : 'has trailing bytes';
+  throw new IdxFormatError(`${source}: IDX data ${how}: dimensions [${header.dims.join(', ')}] need ${header.size} bytes, found ${body}`);
+}
+
+/** Parses raw or gzip'd IDX bytes of unsigned bytes. `source` (a file name) goes into every error. */
+export function parseIdx(bytes: Uint8Array, source = 'IDX data'): IdxArray {
+  const raw = maybeGunzip(bytes, source);
+  const header = parseIdxHeader(raw, source);
+  assertIdxBodyLength(header, raw.length - header.headerBytes, source);
+  return { dims: header.dims, data: new Uint8Array(raw.buffer, raw.byteOffset + header.headerBytes, header.size) };
+}
+
+/** Count and size of the images an image file's dimensions declare. */
+export function idxImagesShape(dims: readonly number[], source = 'IDX images'): { count: number; rows: number; cols: number } {
   if (dims.length !== 3) {
     throw new IdxFormatError(`${source}: an image file has 3 dimensions (count, rows, cols), this one has ${dims.length} [${dims.join(', ')}]; is it a label file?`);
   }
   const [count, rows, cols] = dims as [number, number, number];
   if (rows === 0 || cols === 0) throw new IdxFormatError(`${source}: images of ${rows}×${cols} pixels are empty`);
-  return { count, rows, cols, pixels: data };
+  return { count, rows, cols };
+}
+
+/** Number of labels a label file's dimensions declare. */
+export function idxLabelsCount(dims: readonly number[], source = 'IDX labels'): number {
+  if (dims.length !== 1) {
+    throw new IdxFormatError(`${source}: a label file has 1 dimension, this one has ${dims.length} [${dims.join(', ')}]; is it an image file?`);
+  }
+  return dims[0]!;
+}
+
+export function parseIdxImages(bytes: Uint8Array, source = 'IDX images'): IdxImages {
+  const { dims, data } = parseIdx(bytes, source);
+  return { ...idxImagesShape(dims, source), pixels: data };
 }
 
 export function parseIdxLabels(bytes: Uint8Array, source = 'IDX labels'): Uint8Array {
   const { dims, data } = parseIdx(bytes, source);
-  if (dims.length !== 1) {
-    throw new IdxFormatError(`${source}: a label file has 1 dimension, this one has ${dims.length} [${dims.join(', ')}]; is it an image file?`);
-  }
+  idxLabelsCount(dims, source);
   return data;
 }
 

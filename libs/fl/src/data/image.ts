@@ -126,6 +126,50 @@ export function imageDatasetFromIdx(opts: IdxDatasetOptions): Dataset {
   return imageDataset(imageDatasetInitFromIdx(opts));
 }
 
+/** One parsed pair's shape: what pooling checks before the pixels and labels are put together. */
+export interface IdxPairShape {
+  readonly images: { readonly count: number; readonly rows: number; readonly cols: number };
+  readonly labels: number;
+  readonly imagesSource: string;
+  readonly labelsSource: string;
+}
+
+/** Checks that the pairs belong together and pool into one set; returns the pooled feature shape. */
+export function pooledIdxShape(name: string, pairs: readonly IdxPairShape[]): { featureShape: number[]; trainSamples?: number } {
+  if (pairs.length === 0) throw new DataError(`${name}: no IDX files given`);
+  for (const p of pairs) {
+    if (p.images.count !== p.labels) {
+      throw new DataError(`${p.imagesSource} has ${p.images.count} images but ${p.labelsSource} has ${p.labels} labels; the files do not belong together`);
+    }
+  }
+  const first = pairs[0]!;
+  for (const p of pairs) {
+    if (p.images.rows !== first.images.rows || p.images.cols !== first.images.cols) {
+      throw new DataError(`${p.imagesSource} holds ${p.images.rows}×${p.images.cols} images, ${first.imagesSource} ${first.images.rows}×${first.images.cols}; all files of a data set must match`);
+    }
+  }
+  return {
+    featureShape: [first.images.rows, first.images.cols, 1],
+    // The first pair is the train files; with a test pair pooled after it, say where it starts.
+    ...(pairs.length > 1 ? { trainSamples: first.labels } : {}),
+  };
+}
+
+/** The data set's init from pooled pixels and labels (of pairs pooledIdxShape accepted), with its class count and normalisation. */
+export function pooledImageDatasetInit(
+  opts: Pick<IdxDatasetOptions, 'name' | 'normalization' | 'numClasses'>,
+  shape: { featureShape: number[]; trainSamples?: number },
+  pixels: Uint8Array,
+  labels: Uint8Array,
+): ImageDatasetInit {
+  let maxLabel = 0;
+  for (let i = 0; i < labels.length; i++) if (labels[i]! > maxLabel) maxLabel = labels[i]!;
+  const numClasses = opts.numClasses ?? maxLabel + 1;
+  const normalization =
+    opts.normalization === undefined || opts.normalization === 'auto' ? computeNormalization(pixels) : opts.normalization;
+  return { name: opts.name, pixels, labels, numClasses, normalization, ...shape };
+}
+
 /** What imageDatasetFromIdx builds its data set from (the pooled arrays, shape and normalisation). */
 export function imageDatasetInitFromIdx(opts: IdxDatasetOptions): ImageDatasetInit {
   if (opts.pairs.length === 0) throw new DataError(`${opts.name}: no IDX files given`);
@@ -134,19 +178,13 @@ export function imageDatasetInitFromIdx(opts: IdxDatasetOptions): ImageDatasetIn
     const labelsSource = pair.labelsSource ?? `${opts.name} labels #${k}`;
     const images = parseIdxImages(pair.images, imagesSource);
     const labels = parseIdxLabels(pair.labels, labelsSource);
-    if (images.count !== labels.length) {
-      throw new DataError(`${imagesSource} has ${images.count} images but ${labelsSource} has ${labels.length} labels; the files do not belong together`);
-    }
-    return { images, labels, imagesSource };
+    pooledIdxShape(opts.name, [{ images, labels: labels.length, imagesSource, labelsSource }]);
+    return { images, labels, imagesSource, labelsSource };
   });
+  const shape = pooledIdxShape(opts.name, parsed.map((p) => ({ ...p, labels: p.labels.length })));
   const first = parsed[0]!;
-  for (const p of parsed) {
-    if (p.images.rows !== first.images.rows || p.images.cols !== first.images.cols) {
-      throw new DataError(`${p.imagesSource} holds ${p.images.rows}×${p.images.cols} images, ${first.imagesSource} ${first.images.rows}×${first.images.cols}; all files of a data set must match`);
-    }
-  }
-  const total = parsed.reduce((a, p) => a + p.labels.length, 0);
   const featureSize = first.images.rows * first.images.cols;
+  const total = parsed.reduce((a, p) => a + p.labels.length, 0);
   let pixels: Uint8Array;
   let labels: Uint8Array;
   if (parsed.length === 1 && !opts.allocate) {
@@ -163,19 +201,5 @@ export function imageDatasetInitFromIdx(opts: IdxDatasetOptions): ImageDatasetIn
       at += p.labels.length;
     }
   }
-  let maxLabel = 0;
-  for (let i = 0; i < labels.length; i++) if (labels[i]! > maxLabel) maxLabel = labels[i]!;
-  const numClasses = opts.numClasses ?? maxLabel + 1;
-  const normalization =
-    opts.normalization === undefined || opts.normalization === 'auto' ? computeNormalization(pixels) : opts.normalization;
-  return {
-    name: opts.name,
-    pixels,
-    labels,
-    featureShape: [first.images.rows, first.images.cols, 1],
-    numClasses,
-    normalization,
-    // The first pair is the train files; with a test pair pooled after it, say where it starts.
-    ...(parsed.length > 1 ? { trainSamples: first.labels.length } : {}),
-  };
+  return pooledImageDatasetInit(opts, shape, pixels, labels);
 }

@@ -1,11 +1,12 @@
-import { access, readFile } from 'node:fs/promises';
+import { access } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
-import { promisify } from 'node:util';
-import { gunzip } from 'node:zlib';
 import { isMainThread } from 'node:worker_threads';
-import type { Dataset, ImageDatasetInit, ImageNormalization, IdxPair } from '@fedsim/fl/data';
-import { FASHION_MNIST_NORMALIZATION, MNIST_NORMALIZATION, imageDataset, imageDatasetInitFromIdx } from '@fedsim/fl/data';
+import type { Dataset, ImageDatasetInit, ImageNormalization } from '@fedsim/fl/data';
+import {
+  FASHION_MNIST_NORMALIZATION, MNIST_NORMALIZATION, idxImagesShape, idxLabelsCount, imageDataset, pooledIdxShape, pooledImageDatasetInit,
+} from '@fedsim/fl/data';
 import { DatasetNotFoundError } from '../errors/run.js';
+import { readIdxFileBody, readIdxFileHeader } from './idx-file.js';
 import { requestSharedDataset, serveSharedDatasets, sharedBytes } from './shared-datasets.js';
 
 export type ImageDatasetName = 'fashion-mnist' | 'mnist' | 'idx';
@@ -128,28 +129,6 @@ async function resolveFiles(opts: ImageDatasetOptions, label: string): Promise<R
   return found as unknown as ResolvedFiles;
 }
 
-const gunzipAsync = promisify(gunzip);
-
-/** Reads a file and gunzips it off the event loop (keeps a worker's lock renewal alive). */
-async function readIdxFile(path: string): Promise<Uint8Array> {
-  let bytes: Uint8Array;
-  try {
-    bytes = await readFile(path);
-  } catch (err) {
-    const reason = err instanceof Error ? err.message : String(err);
-    throw new DatasetNotFoundError(path, `cannot read ${path}: ${reason}`);
-  }
-  if (bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b) {
-    try {
-      bytes = await gunzipAsync(bytes);
-    } catch (err) {
-      const reason = err instanceof Error ? err.message : String(err);
-      throw new Error(`${path}: gzip data is corrupt or truncated (${reason}); re-download or reinstall the file`);
-    }
-  }
-  return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-}
-
 function defaultNormalization(name: ImageDatasetName): ImageNormalization | 'auto' {
   if (name === 'fashion-mnist') return FASHION_MNIST_NORMALIZATION;
   if (name === 'mnist') return MNIST_NORMALIZATION;
@@ -205,18 +184,37 @@ async function readImageDataset(
 ): Promise<ImageDatasetInit> {
   const pairPaths: [string, string][] = [[files.trainImages, files.trainLabels]];
   if (files.testImages && files.testLabels) pairPaths.push([files.testImages, files.testLabels]);
-  const pairs: IdxPair[] = [];
-  for (const [imagesPath, labelsPath] of pairPaths) {
-    const [images, labels] = await Promise.all([readIdxFile(imagesPath), readIdxFile(labelsPath)]);
-    pairs.push({ images, labels, imagesSource: imagesPath, labelsSource: labelsPath });
+  const pairs = await Promise.all(
+    pairPaths.map(async ([imagesPath, labelsPath]) => {
+      const [images, labels] = await Promise.all([readIdxFileHeader(imagesPath), readIdxFileHeader(labelsPath)]);
+      return { imagesPath, labelsPath, images, labels };
+    }),
+  );
+  // Sized from the headers alone; whether the pairs belong together is checked once all bytes
+  // are read, as before (a corrupt file is reported ahead of a mismatched pair).
+  const allocate = shared ? sharedBytes : (n: number) => new Uint8Array(n);
+  const pixels = allocate(pairs.reduce((a, p) => a + p.images.size, 0));
+  const labels = allocate(pairs.reduce((a, p) => a + p.labels.size, 0));
+  let pixelsAt = 0;
+  let labelsAt = 0;
+  for (const p of pairs) {
+    await Promise.all([
+      readIdxFileBody(p.imagesPath, p.images, pixels.subarray(pixelsAt, pixelsAt + p.images.size)),
+      readIdxFileBody(p.labelsPath, p.labels, labels.subarray(labelsAt, labelsAt + p.labels.size)),
+    ]);
+    pixelsAt += p.images.size;
+    labelsAt += p.labels.size;
   }
-  return imageDatasetInitFromIdx({
-    name: label,
-    pairs,
-    normalization,
-    ...(numClasses !== undefined ? { numClasses } : {}),
-    ...(shared ? { allocate: sharedBytes } : {}),
-  });
+  const shape = pooledIdxShape(
+    label,
+    pairs.map((p) => ({
+      images: idxImagesShape(p.images.dims, p.imagesPath),
+      labels: idxLabelsCount(p.labels.dims, p.labelsPath),
+      imagesSource: p.imagesPath,
+      labelsSource: p.labelsPath,
+    })),
+  );
+  return pooledImageDatasetInit({ name: label, normalization, ...(numClasses !== undefined ? { numClasses } : {}) }, shape, pixels, labels);
 }
 
 /** Forgets every loaded data set (tests; long-lived processes switching data sets). */

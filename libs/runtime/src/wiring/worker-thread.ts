@@ -27,7 +27,7 @@ export async function createHandlers(workerData: unknown): Promise<JobHandlers> 
     wasmKernels: data.wasmKernels,
     ...(data.logBackend ? { log: (m: string) => console.error(`[compute] ${m}`) } : {}),
   });
-  const store = createBlobStore(data.store);
+  const store = await createBlobStore(data.store);
   const contexts = new RunContextCache(store, data.dataRoot ? { dataRoot: data.dataRoot } : {});
   return createJobHandlers({ store, contexts, backend: compute.backend });
 }

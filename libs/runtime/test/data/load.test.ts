@@ -117,6 +117,33 @@ test('corrupt files fail with the file name', async () => {
   await assert.rejects(loadImageDataset({ name: 'fashion-mnist', dir }), /t10k-labels-idx1-ubyte\.gz: gzip data is corrupt or truncated/);
 });
 
+test('files larger than a read chunk load byte for byte; a body longer or shorter than its header says is refused', async () => {
+  const dir = join(root, 'large');
+  mkdirSync(dir, { recursive: true });
+  // 3 MiB of pixels: several gunzip chunks, the first one starting with the header
+  const count = 4000;
+  const pixels = Uint8Array.from({ length: count * 28 * 28 }, (_, i) => (i * 2654435761) >>> 24);
+  const labels = Uint8Array.from({ length: count }, (_, i) => i % 10);
+  const write = (base: string, bytes: Uint8Array, gz: boolean) => writeFileSync(join(dir, gz ? `${base}.gz` : base), gz ? gzipSync(bytes) : bytes);
+  write('train-images-idx3-ubyte', encodeIdx([count, 28, 28], pixels), true);
+  write('train-labels-idx1-ubyte', encodeIdx([count], labels), false);
+  write('t10k-images-idx3-ubyte', encodeIdx([1, 28, 28], pixels.subarray(0, 784)), false);
+  write('t10k-labels-idx1-ubyte', encodeIdx([1], labels.subarray(0, 1)), true);
+  const ds = await loadImageDataset({ name: 'idx', dir, normalization: { mean: 0, std: 1 } });
+  assert.equal(ds.numSamples, count + 1);
+  assert.equal(ds.trainSamples, count);
+  assert.deepEqual(ds.gather([0, 1234, count - 1, count]), Float32Array.from(
+    [0, 1234, count - 1, 0].flatMap((i) => Array.from(pixels.subarray(i * 784, (i + 1) * 784), (p) => p / 255)),
+  ));
+  assert.deepEqual(Array.from(ds.labels.subarray(count - 2)), [8, 9, 0]);
+
+  const longer = new Uint8Array([...encodeIdx([count, 28, 28], pixels), 7]);
+  write('train-images-idx3-ubyte', longer, true);
+  await assert.rejects(loadImageDataset({ name: 'idx', label: 'longer', dir }), /train-images-idx3-ubyte\.gz: IDX data has trailing bytes: dimensions \[4000, 28, 28\] need 3136000 bytes, found 3136001/);
+  write('train-images-idx3-ubyte', longer.subarray(0, longer.length - 2), true);
+  await assert.rejects(loadImageDataset({ name: 'idx', label: 'shorter', dir }), /IDX data truncated: dimensions \[4000, 28, 28\] need 3136000 bytes, found 3135999/);
+});
+
 test('a data set is loaded once per process (until the cache is cleared)', async () => {
   const dir = join(root, 'cached');
   writeSet(dir, 'gz');
