@@ -15,6 +15,7 @@ import { keys } from '../engine/keys.js';
 import { prefetchInOrder } from '../engine/prefetch.js';
 import { assertAggregateInRun, forgedTrainKeys } from '../engine/reply-trust.js';
 import { assertNoStorageFailures } from '../engine/storage-failures.js';
+import { recordFailedRoundAttempt } from '../engine/round-attempts.js';
 import { fedBuffJobId, prepareDispatches } from './fedbuff-dispatch.js';
 import { refsOf } from '../engine/client-state/pack.js';
 import { StateChanges, writeStateShards } from '../engine/client-state/shards.js';
@@ -99,6 +100,8 @@ export async function aggregateFedBuff(
   assertNoStorageFailures(`round ${p.round}`, failures);
   const required = Math.ceil(config.failures.minSuccessFraction * arrivals.length);
   if (accepted.length < required) {
+    // as in a synchronous round: the store counts the failed try, so a re-run trains the flush again
+    await recordFailedRoundAttempt(deps.store, p.runId, p.round, p.attempt ?? 0);
     return {
       round: p.round,
       status: 'failed',
