@@ -69,19 +69,24 @@ export async function prepareTargets(
   const current = await currentStateRefs(store, runId, table, changes, [...new Set(targets.map((t) => t.clientId))]);
   const reports: Record<string, JsonValue> = {};
   let pending: PackedClient[] = [];
+  const pendingClients = new Set<number>();
   let chunk = 0;
   const flush = async () => {
     const key = keys.instructedState(runId, round, chunk++);
     const packed = await putStatePack(store, key, pending, { round, chunk });
     for (const [clientId, sections] of packed?.sections ?? []) changes.set(clientId, refsOf(key, sections));
     pending = [];
+    pendingClients.clear();
   };
   for (const { clientId, instructionKey, reportKey } of targets) {
-    if (pending.some((c) => c.clientId === clientId)) await flush();
+    if (pendingClients.has(clientId)) await flush();
     const state = await loadState(store, { ...current.get(clientId), ...changes.get(clientId) });
     const r = instruct({ clientId, round, global, state });
     if (r.instruction) await store.put(instructionKey, encodeInstruction(r.instruction));
-    if (r.state) pending.push({ clientId, state: r.state });
+    if (r.state) {
+      pending.push({ clientId, state: r.state });
+      pendingClients.add(clientId);
+    }
     if (pending.length === PREPARED_PER_PACK) await flush();
     if (r.report) reports[reportKey] = r.report;
   }
