@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { asWasm, heapF32, input, WASM, type KernelArgs, type TensorInfo } from './wasm/kernel-util.js';
 import type { NativeKernels } from './native/addon.js';
+import { simdKernelsFor } from './wasm/simd/module.js';
 
 /**
  * Dense and convolution layers (bias, optional ReLU) as one kernel forward and one backward,
@@ -33,27 +34,29 @@ function runOne(name: string, args: KernelArgs): TensorInfo {
   return out;
 }
 
-/** dy where the layer's output is positive, else 0 (ReLU's gradient); a copy of dy without ReLU. */
-function maskedGradient(args: KernelArgs, relu: boolean): TensorInfo {
+/**
+ * The layer's pre-activation gradient (dy where the output is positive with ReLU, else dy) and
+ * the bias gradient (its sum over every leading axis). With the addon both are its passes;
+ * otherwise one pass of the SIMD kernels.
+ */
+function preActivationGradients(args: KernelArgs, relu: boolean): [TensorInfo, TensorInfo] {
   const backend = asWasm(args.backend);
   const dy = input(args, 'dy');
-  const out = backend.makeOutput(dy.shape, 'float32');
-  const g = heapF32(backend, dy);
-  const o = heapF32(backend, out);
-  if (!relu) {
-    o.set(g);
-    return out;
+  const dpre = backend.makeOutput(dy.shape, 'float32');
+  const cols = dy.shape[dy.shape.length - 1]!;
+  const rows = dy.shape.slice(0, -1).reduce((a, b) => a * b, 1);
+  if (!native) {
+    const simd = simdKernelsFor(backend);
+    const db = backend.makeOutput([cols], 'float32');
+    simd.k.biasReluGrad(simd.ptr(dy), relu ? simd.ptr(input(args, 'y')) : 0, rows, cols, relu ? 1 : 0, simd.ptr(dpre), simd.ptr(db));
+    return [dpre, db];
   }
-  const y = heapF32(backend, input(args, 'y'));
-  if (native) native.reluGrad(g, y, o);
-  else for (let i = 0; i < o.length; i++) o[i] = y[i]! > 0 ? g[i]! : 0;
-  return out;
-}
-
-/** Σ over every leading axis: the bias gradient. */
-function biasGradient(args: KernelArgs, dpre: TensorInfo): TensorInfo {
+  const g = heapF32(backend, dy);
+  const o = heapF32(backend, dpre);
+  if (relu) native.reluGrad(g, heapF32(backend, input(args, 'y')), o);
+  else o.set(g);
   const axes = dpre.shape.slice(0, -1).map((_, i) => i);
-  return runOne('Sum', { inputs: { x: dpre }, backend: args.backend, attrs: { axis: axes, keepDims: false } });
+  return [dpre, runOne('Sum', { inputs: { x: dpre }, backend, attrs: { axis: axes, keepDims: false } })];
 }
 
 /** The same data seen with another shape (the matmul kernels take rank-3 operands, as tfjs's ops pass them). */
@@ -72,14 +75,14 @@ const kernels: Record<string, tf.KernelFunc> = {
   },
   /** outputs: the pre-activation gradient, dW = xᵀ·dpre, db = Σ dpre */
   [DENSE_GRAD]: (args) => {
-    const dpre = maskedGradient(args, args.attrs?.['relu'] === true);
+    const [dpre, db] = preActivationGradients(args, args.attrs?.['relu'] === true);
     const x = input(args, 'x');
     const dw = runOne('BatchMatMul', {
       inputs: { a: reshaped(x, [1, ...x.shape]), b: reshaped(dpre, [1, ...dpre.shape]) },
       backend: args.backend,
       attrs: { transposeA: true, transposeB: false },
     });
-    return [dpre, reshaped(dw, dw.shape.slice(1)), biasGradient(args, dpre)];
+    return [dpre, reshaped(dw, dw.shape.slice(1)), db];
   },
   [CONV]: (args) => {
     const { x, filter, bias } = args.inputs;
@@ -93,13 +96,13 @@ const kernels: Record<string, tf.KernelFunc> = {
   /** outputs: the pre-activation gradient, dW, db */
   [CONV_GRAD]: (args) => {
     const a = args.attrs as unknown as ConvGeometry & { relu: boolean; filterShape: number[] };
-    const dpre = maskedGradient(args, a.relu);
+    const [dpre, db] = preActivationGradients(args, a.relu);
     const dw = runOne('Conv2DBackpropFilter', {
       inputs: { x: input(args, 'x'), dy: dpre },
       backend: args.backend,
       attrs: { strides: a.strides, pad: a.pad, dataFormat: 'NHWC', dilations: 1, filterShape: a.filterShape },
     });
-    return [dpre, dw, biasGradient(args, dpre)];
+    return [dpre, dw, db];
   },
 };
 

@@ -1,51 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { asWasm, heapF32, input, StockKernels, WASM, type KernelArgs, type TensorInfo } from '../wasm/kernel-util.js';
+import { asWasm, heapF32, input, StockKernels, WASM, type KernelArgs } from '../wasm/kernel-util.js';
 import type { NativeKernels } from './addon.js';
-
-type ConvAttrs = {
-  strides: [number, number] | number;
-  pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
-  dataFormat: 'NHWC' | 'NCHW';
-  dilations?: [number, number] | number;
-  dimRoundingMode?: 'floor' | 'round' | 'ceil';
-  activation?: string;
-  filterShape?: [number, number, number, number];
-  inputShape?: [number, number, number, number];
-};
+import { convDims, convInfo, simpleEpilogue, sizeOf as size, type ConvAttrs } from '../wasm/conv-geometry.js';
 
 type Shape4 = [number, number, number, number];
-
-function convInfo(xShape: number[], filterShape: number[], attrs: ConvAttrs): tf.backend_util.Conv2DInfo | undefined {
-  const format = tf.backend_util.convertConv2DDataFormat(attrs.dataFormat ?? 'NHWC');
-  if (format !== 'channelsLast') return undefined;
-  const info = tf.backend_util.computeConv2DInfo(
-    xShape as Shape4, filterShape as Shape4, attrs.strides, attrs.dilations ?? 1, attrs.pad, attrs.dimRoundingMode, false, format,
-  );
-  if (info.dilationHeight !== 1 || info.dilationWidth !== 1) return undefined;
-  return info;
-}
-
-function convDims(i: tf.backend_util.Conv2DInfo): Int32Array {
-  return Int32Array.of(
-    i.batchSize, i.inHeight, i.inWidth, i.inChannels, i.outHeight, i.outWidth, i.outChannels,
-    i.filterHeight, i.filterWidth, i.strideHeight, i.strideWidth, i.padInfo.top, i.padInfo.left,
-  );
-}
-
-const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
-
-/**
- * Bias and activation that the addon applies in place: a per-output-channel bias and linear or
- * relu. Anything else (prelu, leaky relu, broadcast biases) is left to the wasm kernels.
- */
-function simpleEpilogue(args: KernelArgs, outChannels: number): { bias: TensorInfo | undefined; relu: boolean } | undefined {
-  const activation = (args.attrs?.['activation'] as string | undefined) ?? 'linear';
-  if (activation !== 'linear' && activation !== 'relu') return undefined;
-  if (args.inputs['preluActivationWeights']) return undefined;
-  const bias = args.inputs['bias'];
-  if (bias && size(bias.shape) !== outChannels) return undefined;
-  return { bias, relu: activation === 'relu' };
-}
 
 /** `fallback` holds the kernels registered before (the fast wasm set) for the cases the addon does not cover. */
 function makeNativeKernels(native: NativeKernels, stock: StockKernels): Record<string, tf.KernelFunc> {

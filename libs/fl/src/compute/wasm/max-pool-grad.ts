@@ -1,10 +1,12 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { asWasm, heapF32, input, type KernelArgs } from './kernel-util.js';
+import { simdKernelsFor } from './simd/module.js';
 
 /**
  * Routes each output gradient to the first maximal input of its window (row-major window order,
- * as the CPU backend and PyTorch do). Plain loops over the heap, channels innermost so memory is
- * walked sequentially; the package's own kernel is several times slower on these shapes.
+ * as the CPU backend and PyTorch do). The models' 2×2/2 pool runs on the SIMD kernels; other
+ * windows in plain loops over the heap, channels innermost so memory is walked sequentially (the
+ * package's own kernel is several times slower on these shapes).
  */
 export function maxPoolGrad(args: KernelArgs): tf.TensorInfo {
   const backend = asWasm(args.backend);
@@ -21,13 +23,14 @@ export function maxPoolGrad(args: KernelArgs): tf.TensorInfo {
   );
   const { batchSize, inHeight, inWidth, inChannels: C, outHeight, outWidth, strideHeight, strideWidth, effectiveFilterHeight: fh, effectiveFilterWidth: fw, padInfo } = info;
   const out = backend.makeOutput(x.shape, 'float32');
+  if (fh === 2 && fw === 2 && strideHeight === 2 && strideWidth === 2 && padInfo.top === 0 && padInfo.left === 0) {
+    const simd = simdKernelsFor(backend);
+    simd.k.maxPool2x2Grad(simd.ptr(x), simd.ptr(dy), simd.ptr(out), batchSize, inHeight, inWidth, C);
+    return out;
+  }
   const dx = heapF32(backend, out);
   const xv = heapF32(backend, x);
   const dyv = heapF32(backend, dy);
-  if (fh === 2 && fw === 2 && strideHeight === 2 && strideWidth === 2 && padInfo.top === 0 && padInfo.left === 0) {
-    pool2x2Grad(dx, xv, dyv, batchSize, inHeight, inWidth, C, outHeight, outWidth);
-    return out;
-  }
   dx.fill(0);
   const best = new Float32Array(C);
   const bestAt = new Int32Array(C);
@@ -59,43 +62,4 @@ export function maxPoolGrad(args: KernelArgs): tf.TensorInfo {
     }
   }
   return out;
-}
-
-/** The models' 2×2/2 valid pool: windows tile the image, so every dx element is written once. */
-function pool2x2Grad(dx: Float32Array, xv: Float32Array, dyv: Float32Array, B: number, H: number, W: number, C: number, OH: number, OW: number): void {
-  if (OH * 2 !== H || OW * 2 !== W) dx.fill(0);
-  const rowStride = W * C;
-  for (let b = 0; b < B; b++) {
-    for (let i = 0; i < OH; i++) {
-      for (let j = 0; j < OW; j++) {
-        const o00 = ((b * H + 2 * i) * W + 2 * j) * C;
-        const o01 = o00 + C;
-        const o10 = o00 + rowStride;
-        const o11 = o10 + C;
-        const d = ((b * OH + i) * OW + j) * C;
-        for (let c = 0; c < C; c++) {
-          const v00 = xv[o00 + c]!;
-          const v01 = xv[o01 + c]!;
-          const v10 = xv[o10 + c]!;
-          const v11 = xv[o11 + c]!;
-          const g = dyv[d + c]!;
-          let best = v00;
-          let k = 0;
-          if (v01 > best) {
-            best = v01;
-            k = 1;
-          }
-          if (v10 > best) {
-            best = v10;
-            k = 2;
-          }
-          if (v11 > best) k = 3;
-          dx[o00 + c] = k === 0 ? g : 0;
-          dx[o01 + c] = k === 1 ? g : 0;
-          dx[o10 + c] = k === 2 ? g : 0;
-          dx[o11 + c] = k === 3 ? g : 0;
-        }
-      }
-    }
-  }
 }

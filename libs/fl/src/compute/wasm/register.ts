@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { makeBatchMatMul } from './batch-matmul.js';
 import { makeConv2DBackpropFilter } from './conv2d-backprop-filter.js';
-import { makeConv2DBackpropInput } from './conv2d-backprop-input.js';
+import { makeSimdConvKernels } from './simd-conv.js';
+import { makeSimdMatMul } from './simd-matmul.js';
 import { StockKernels, WASM } from './kernel-util.js';
 import { maxPoolGrad } from './max-pool-grad.js';
 import { identity, makeCast } from './identity.js';
@@ -33,17 +33,17 @@ export function registerWasmTrainingKernels(mode: WasmKernelMode = 'fast'): stri
     if (registeredMode !== mode) throw new Error(`wasm kernels already registered in mode '${registeredMode}', cannot switch to '${mode}'`);
     return [];
   }
-  for (const k of ['Transpose', 'Reshape', 'Conv2D', 'BatchMatMul', '_FusedMatMul', 'Conv2DBackpropInput']) stock.capture(k);
+  for (const k of ['Transpose', 'Reshape', 'Conv2D', 'FusedConv2D', 'BatchMatMul', '_FusedMatMul', 'Conv2DBackpropInput']) stock.capture(k);
   const names: string[] = [];
   const add = (name: string, f: tf.KernelFunc) => {
     override(name, f);
     names.push(name);
   };
-  add('Conv2DBackpropFilter', makeConv2DBackpropFilter(stock, mode === 'fast'));
+  if (mode === 'stock') add('Conv2DBackpropFilter', makeConv2DBackpropFilter());
   if (mode === 'fast') {
-    add('BatchMatMul', makeBatchMatMul(stock, 'BatchMatMul'));
-    add('_FusedMatMul', makeBatchMatMul(stock, '_FusedMatMul'));
-    add('Conv2DBackpropInput', makeConv2DBackpropInput(stock));
+    for (const [name, f] of Object.entries(makeSimdConvKernels(stock))) add(name, f);
+    add('BatchMatMul', makeSimdMatMul(stock, 'BatchMatMul'));
+    add('_FusedMatMul', makeSimdMatMul(stock, '_FusedMatMul'));
     add('MaxPoolGrad', maxPoolGrad);
     const stockCast = tf.getKernel('Cast', WASM)?.kernelFunc;
     if (stockCast) add('Cast', makeCast(stockCast));

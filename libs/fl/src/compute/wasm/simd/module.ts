@@ -1,0 +1,109 @@
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import type { TensorInfo } from '../kernel-util.js';
+import { SIMD_KERNELS_WASM_BASE64 } from './binary.js';
+
+/** The exports of libs/fl/assembly/simd-kernels.ts; every pointer is a byte offset into tfjs's heap. */
+export interface SimdKernelExports {
+  gemm(M: number, N: number, K: number, a: number, ars: number, acs: number, b: number, ldb: number, c: number, crs: number, ccs: number, flags: number, bias: number, work: number): void;
+  /** bytes of gemm's `work` for N columns */
+  gemmWorkBytes(N: number): number;
+  convForward(geometry: number, x: number, w: number, bias: number, flags: number, y: number, patches: number, block: number, work: number): void;
+  convFilterGrad(geometry: number, x: number, dy: number, dw: number, patches: number, block: number, work: number): void;
+  convInputGrad(geometry: number, dy: number, wT: number, dx: number, patches: number, block: number, work: number): void;
+  transpose(src: number, rows: number, cols: number, dst: number): void;
+  biasReluGrad(dy: number, y: number, rows: number, cols: number, relu: number, dpre: number, db: number): void;
+  maxPool2x2Grad(x: number, dy: number, dx: number, B: number, H: number, W: number, C: number): void;
+}
+
+/** gemm() flags */
+export const GEMM = { accumulate: 1, relu: 2, bias: 4 } as const;
+
+/** the WebAssembly API as far as used here (the project's type libraries do not declare it) */
+interface WasmMemory {
+  readonly buffer: ArrayBuffer;
+}
+interface WasmApi {
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: Record<string, Record<string, unknown>>) => { readonly exports: object };
+}
+const wasmApi = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
+
+/** tfjs-backend-wasm's Emscripten module, as far as these kernels use it */
+interface EmscriptenHeap {
+  readonly asm: { readonly memory: WasmMemory };
+  _malloc(bytes: number): number;
+  _free(ptr: number): void;
+}
+
+/**
+ * The SIMD kernels instantiated over the wasm backend's own memory, with a grow-only scratch
+ * area allocated from the backend's allocator (freed by release()).
+ */
+export class SimdKernels {
+  readonly k: SimdKernelExports;
+  private scratchPtr = 0;
+  private scratchBytes = 0;
+  /** 16 int32 for a convolution's geometry, allocated once */
+  private readonly geometryPtr: number;
+
+  constructor(readonly backend: BackendWasm) {
+    const heap = this.heap();
+    const bytes = Buffer.from(SIMD_KERNELS_WASM_BASE64, 'base64');
+    const instance = new wasmApi.Instance(new wasmApi.Module(bytes), { env: { memory: heap.asm.memory } });
+    this.k = instance.exports as unknown as SimdKernelExports;
+    this.geometryPtr = this.malloc(64);
+  }
+
+  private malloc(bytes: number): number {
+    const p = this.heap()._malloc(bytes);
+    if (!p) throw new Error(`wasm kernels: the backend's heap could not allocate ${bytes} bytes of scratch (out of memory)`);
+    return p;
+  }
+
+  private heap(): EmscriptenHeap {
+    return this.backend.wasm as unknown as EmscriptenHeap;
+  }
+
+  /** where a tensor's data starts on the heap */
+  ptr(t: TensorInfo): number {
+    return this.backend.dataIdMap.get(t.dataId)!.memoryOffset;
+  }
+
+  /** a scratch area of at least `bytes` (valid until the next call) */
+  scratch(bytes: number): number {
+    if (bytes > this.scratchBytes) {
+      // grow geometrically so a run's varying batch sizes settle on one allocation
+      const size = Math.max(bytes, Math.ceil(this.scratchBytes * 1.5));
+      this.release();
+      this.scratchPtr = this.malloc(size);
+      this.scratchBytes = size;
+    }
+    return this.scratchPtr;
+  }
+
+  /** writes 13 int32 of convolution geometry and returns where */
+  geometry(values: Int32Array): number {
+    new Int32Array(this.heap().asm.memory.buffer, this.geometryPtr, values.length).set(values);
+    return this.geometryPtr;
+  }
+
+  /** gives the scratch area back to the backend's allocator */
+  release(): void {
+    if (this.scratchPtr) this.heap()._free(this.scratchPtr);
+    this.scratchPtr = 0;
+    this.scratchBytes = 0;
+  }
+}
+
+let active: SimdKernels | undefined;
+
+/** The kernels for this backend instance (one per process or compute thread). */
+export function simdKernelsFor(backend: BackendWasm): SimdKernels {
+  if (active?.backend !== backend) active = new SimdKernels(backend);
+  return active;
+}
+
+/** Frees the kernels' scratch (between clients); a no-op before the first use. */
+export function releaseSimdScratch(): void {
+  active?.release();
+}
