@@ -11,7 +11,7 @@ const deepImports = {
 };
 
 export default tseslint.config(
-  { ignores: ['**/dist/**', '**/node_modules/**', 'runs/**', '.fedsim/**'] },
+  { ignores: ['**/dist/**', '**/node_modules/**', 'runs/**', '.fedsim/**', 'libs/fl/assembly/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -4,8 +4,11 @@
  * it works on tensors where they live: every pointer is a byte offset into that heap, and
  * scratch space is allocated there by the caller.
  *
- * All arithmetic is IEEE float32 multiply then add, in an order fixed by the shapes alone (no
- * fused multiply-add, no threads), so the same inputs give the same bytes on every machine.
+ * Two builds (scripts/build-wasm-kernels.mjs): plain SIMD128, where every product is an IEEE
+ * float32 multiply then add, and relaxed SIMD, where the matmul's multiply-adds are fused (V8
+ * emits FMA instructions on x86-64 with FMA3 and on ARM64; about 1.25× the plain build's
+ * throughput). Either way sums run in an order fixed by the shapes alone, on one thread, so the
+ * same inputs give the same bytes for a given build and CPU.
  *
  * This module must stay free of static data: it shares memory with the backend's allocator.
  */
@@ -58,7 +61,9 @@ export function gemmWorkBytes(N: i32): i32 {
   if (n > 3) store<f32>(p + 3 * step, f32x4.extract_lane(v, 3));
 }
 
+/** c + a·b: one fused multiply-add in the relaxed-SIMD build, else a multiply then an add */
 @inline function madd(a: v128, b: v128, c: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, c);
   return f32x4.add(c, f32x4.mul(a, b));
 }
 
@@ -481,5 +486,33 @@ export function maxPool2x2Grad(x: usize, dy: usize, dx: usize, B: i32, H: i32, W
         d += cBytes;
       }
     }
+  }
+}
+
+/**
+ * TorchSgd's update over n floats, each operation rounded to float32 as the unfused tensor ops
+ * round it: g = grad + param·wd (wd ≠ 0), d = buf·momentum + g (buf, else g), written to outBuf
+ * (when non-zero), param' = param − d·lr.
+ */
+export function sgdStep(param: usize, grad: usize, buf: usize, outParam: usize, outBuf: usize, n: i32, lr: f32, momentum: f32, wd: f32): void {
+  const vlr = f32x4.splat(lr), vm = f32x4.splat(momentum), vwd = f32x4.splat(wd);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const o = <usize>i * 4;
+    const p = v128.load(param + o);
+    let d = v128.load(grad + o);
+    if (wd != 0) d = f32x4.add(d, f32x4.mul(p, vwd));
+    if (buf) d = f32x4.add(f32x4.mul(v128.load(buf + o), vm), d);
+    if (outBuf) v128.store(outBuf + o, d);
+    v128.store(outParam + o, f32x4.sub(p, f32x4.mul(d, vlr)));
+  }
+  for (; i < n; i++) {
+    const o = <usize>i * 4;
+    const p = load<f32>(param + o);
+    let d = load<f32>(grad + o);
+    if (wd != 0) d = d + p * wd;
+    if (buf) d = load<f32>(buf + o) * momentum + d;
+    if (outBuf) store<f32>(outBuf + o, d);
+    store<f32>(outParam + o, p - d * lr);
   }
 }

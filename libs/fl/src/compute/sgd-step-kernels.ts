@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { SGD_STEP, SGD_STEP_ALL, sgdStepArrays, type SgdStepOptions } from './sgd-step.js';
 import type { NativeKernels } from './native/addon.js';
+import { simdKernelsFor } from './wasm/simd/module.js';
 
 type Args = Parameters<tf.KernelFunc>[0];
 
@@ -31,68 +32,23 @@ export function sgdStepCpu(args: Args): tf.TensorInfo[] {
   return res;
 }
 
-/** Below this size one JS pass beats four SIMD passes (each paying its call overhead). */
-const WASM_LOOP_MAX = 8192;
-
-/**
- * wasm without the addon: small tensors in one JS pass, large ones through the package's SIMD
- * binary kernels, still one engine kernel (no tape, tracking or scalar uploads per op).
- */
-function sgdStepWasmOps(backend: BackendWasm, param: tf.TensorInfo, grad: tf.TensorInfo, buf: tf.TensorInfo | undefined, o: SgdStepOptions): tf.TensorInfo[] {
-  const op = (name: string, a: tf.TensorInfo, b: tf.TensorInfo): tf.TensorInfo => {
-    const k = tf.getKernel(name, 'wasm');
-    if (!k) throw new Error(`wasm kernel ${name} is not registered`);
-    return k.kernelFunc({ inputs: { a, b }, backend, attrs: {} }) as tf.TensorInfo;
-  };
-  const temps: tf.TensorInfo[] = [];
-  const scalar = (v: number) => {
-    const t = backend.makeOutput([], 'float32');
-    (backend.typedArrayFromHeap(t) as Float32Array)[0] = v;
-    temps.push(t);
-    return t;
-  };
-  const temp = (t: tf.TensorInfo) => {
-    temps.push(t);
-    return t;
-  };
-  try {
-    const g = o.weightDecay !== 0 ? op('Add', grad, temp(op('Multiply', param, scalar(o.weightDecay)))) : grad;
-    if (g !== grad && o.momentum === 0) temps.push(g);
-    let d = g;
-    let newBuf: tf.TensorInfo | undefined;
-    if (o.momentum !== 0) {
-      if (buf) {
-        newBuf = op('Add', temp(op('Multiply', buf, scalar(o.momentum))), g);
-        if (g !== grad) temps.push(g);
-      } else if (g !== grad) {
-        newBuf = g;
-      } else {
-        // the first buffer is a copy of the gradient: share its (immutable) data
-        backend.incRef(grad.dataId);
-        newBuf = { dataId: grad.dataId, shape: [...grad.shape], dtype: grad.dtype };
-      }
-      d = newBuf;
-    }
-    const next = op('Sub', param, temp(op('Multiply', d, scalar(o.lr))));
-    return newBuf ? [next, newBuf] : [next];
-  } finally {
-    for (const t of temps) backend.disposeData(t.dataId);
-  }
-}
-
-/** wasm: outputs allocated on the heap first (allocation may move it), then one pass over views. */
+/** wasm: outputs allocated on the heap first (allocation may move it), then one pass: the SIMD kernel, or the addon over views. */
 export function makeSgdStepWasm(native: NativeKernels | undefined): tf.KernelFunc {
   return (args: Args) => {
     const backend = args.backend as BackendWasm;
     const { param, grad, buf, o } = parts(args);
-    if (!native && tf.util.sizeFromShape(param.shape) > WASM_LOOP_MAX) return sgdStepWasmOps(backend, param, grad, buf, o);
     const outP = backend.makeOutput(param.shape, 'float32');
     const outBuf = o.momentum !== 0 ? backend.makeOutput(param.shape, 'float32') : undefined;
+    if (!native) {
+      const simd = simdKernelsFor(backend);
+      simd.k.sgdStep(simd.ptr(param), simd.ptr(grad), buf ? simd.ptr(buf) : 0, simd.ptr(outP), outBuf ? simd.ptr(outBuf) : 0,
+        tf.util.sizeFromShape(param.shape), o.lr, o.momentum, o.weightDecay);
+      return outBuf ? [outP, outBuf] : [outP];
+    }
     const view = (t: tf.TensorInfo) => backend.typedArrayFromHeap(t) as Float32Array;
     const b = buf ? view(buf) : null;
     const ob = outBuf ? view(outBuf) : null;
-    if (native) native.sgdStep(view(param), view(grad), b, view(outP), ob, o.lr, o.momentum, o.weightDecay);
-    else sgdStepArrays(view(param), view(grad), b, view(outP), ob, o);
+    native.sgdStep(view(param), view(grad), b, view(outP), ob, o.lr, o.momentum, o.weightDecay);
     return outBuf ? [outP, outBuf] : [outP];
   };
 }

@@ -1,6 +1,7 @@
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import type { TensorInfo } from '../kernel-util.js';
-import { SIMD_KERNELS_WASM_BASE64 } from './binary.js';
+import { setFlagsFromString } from 'node:v8';
+import { SIMD_FMA_KERNELS_WASM_BASE64, SIMD_KERNELS_WASM_BASE64 } from './binary.js';
 
 /** The exports of libs/fl/assembly/simd-kernels.ts; every pointer is a byte offset into tfjs's heap. */
 export interface SimdKernelExports {
@@ -13,6 +14,7 @@ export interface SimdKernelExports {
   transpose(src: number, rows: number, cols: number, dst: number): void;
   biasReluGrad(dy: number, y: number, rows: number, cols: number, relu: number, dpre: number, db: number): void;
   maxPool2x2Grad(x: number, dy: number, dx: number, B: number, H: number, W: number, C: number): void;
+  sgdStep(param: number, grad: number, buf: number, outParam: number, outBuf: number, n: number, lr: number, momentum: number, weightDecay: number): void;
 }
 
 /** gemm() flags */
@@ -23,6 +25,7 @@ interface WasmMemory {
   readonly buffer: ArrayBuffer;
 }
 interface WasmApi {
+  validate(bytes: Uint8Array): boolean;
   Module: new (bytes: Uint8Array) => object;
   Instance: new (module: object, imports: Record<string, Record<string, unknown>>) => { readonly exports: object };
 }
@@ -33,6 +36,31 @@ interface EmscriptenHeap {
   readonly asm: { readonly memory: WasmMemory };
   _malloc(bytes: number): number;
   _free(ptr: number): void;
+}
+
+/** Which build of the kernels runs: with fused multiply-adds where the runtime has relaxed SIMD. */
+export type SimdKernelBuild = 'relaxed-simd' | 'simd128';
+
+let chosen: { build: SimdKernelBuild; bytes: Uint8Array } | undefined;
+
+/**
+ * The relaxed-SIMD build when the runtime accepts it: Node 22 and later do by default, Node 20's
+ * V8 behind a flag, which is set here (wasm features are read when a module is compiled, so the
+ * flag takes effect for this process and its threads). Otherwise the plain build.
+ */
+function chooseBuild(): { build: SimdKernelBuild; bytes: Uint8Array } {
+  if (chosen) return chosen;
+  const fma = Buffer.from(SIMD_FMA_KERNELS_WASM_BASE64, 'base64');
+  if (!wasmApi.validate(fma)) setFlagsFromString('--experimental-wasm-relaxed-simd');
+  chosen = wasmApi.validate(fma)
+    ? { build: 'relaxed-simd', bytes: fma }
+    : { build: 'simd128', bytes: Buffer.from(SIMD_KERNELS_WASM_BASE64, 'base64') };
+  return chosen;
+}
+
+/** The build the kernels use in this process (decided on first use). */
+export function simdKernelBuild(): SimdKernelBuild {
+  return chooseBuild().build;
 }
 
 /**
@@ -48,8 +76,7 @@ export class SimdKernels {
 
   constructor(readonly backend: BackendWasm) {
     const heap = this.heap();
-    const bytes = Buffer.from(SIMD_KERNELS_WASM_BASE64, 'base64');
-    const instance = new wasmApi.Instance(new wasmApi.Module(bytes), { env: { memory: heap.asm.memory } });
+    const instance = new wasmApi.Instance(new wasmApi.Module(chooseBuild().bytes), { env: { memory: heap.asm.memory } });
     this.k = instance.exports as unknown as SimdKernelExports;
     this.geometryPtr = this.malloc(64);
   }
