@@ -5,7 +5,7 @@
 // build step, no toolchain and no file I/O at run time. The output is a pure function of the
 // source and the pinned compiler: `--check` rebuilds and fails if the committed file differs.
 //   npm run build:wasm-kernels            # rewrite binary.ts
-//   npm run build:wasm-kernels -- --check # CI: the committed binary is the source's
+//   npm run build:wasm-kernels -- --check # the committed binary is the source's (a test runs it)
 import asc from 'assemblyscript/asc';
 import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -14,7 +14,9 @@ import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const source = join(root, 'libs/fl/assembly/simd-kernels.ts');
-const target = join(root, 'libs/fl/src/compute/wasm/simd/binary.ts');
+const targetAt = process.argv.indexOf('--target');
+// --target: another file to write or check (the tests check a stale copy)
+const target = targetAt > 0 ? process.argv[targetAt + 1] : join(root, 'libs/fl/src/compute/wasm/simd/binary.ts');
 
 async function compile(features) {
   let binary;

@@ -4,7 +4,7 @@ import type { InitComputeOptions } from '@fedsim/fl/compute';
 
 const computeEnvSchema = z.object({
   FEDSIM_BACKEND: z.enum(['auto', ...BACKEND_PREFERENCE]).default('auto'),
-  FEDSIM_WASM_KERNELS: z.enum(WASM_KERNEL_MODES as ['fast', 'stock']).default('fast'),
+  FEDSIM_WASM_KERNELS: z.enum(WASM_KERNEL_MODES).default('fast'),
 });
 
 /** The bench scripts' compute settings: FEDSIM_BACKEND and FEDSIM_WASM_KERNELS, validated. */

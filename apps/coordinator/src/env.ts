@@ -12,7 +12,7 @@ import { backendChoiceSchema } from '@fedsim/runtime/wiring';
 const coordinatorEnvSchema = z.object({
   /** default of --backend; the option wins when given */
   FEDSIM_BACKEND: backendChoiceSchema.default('auto'),
-  FEDSIM_WASM_KERNELS: z.enum(WASM_KERNEL_MODES as ['fast', 'stock']).default('fast'),
+  FEDSIM_WASM_KERNELS: z.enum(WASM_KERNEL_MODES).default('fast'),
   /** the folder holding one folder per data set (e.g. fashion-mnist/) */
   FEDSIM_DATA_DIR: z.string().min(1).optional(),
   /** print stack traces of unexpected errors */

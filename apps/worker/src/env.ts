@@ -21,7 +21,7 @@ export const workerEnvSchema = z.object({
     .pipe(z.array(namePartSchema).min(1)),
   FEDSIM_WORKER_CONCURRENCY: z.coerce.number().int().positive().default(Math.max(1, cpus().length)),
   FEDSIM_BACKEND: backendChoiceSchema.default('auto'),
-  FEDSIM_WASM_KERNELS: z.enum(WASM_KERNEL_MODES as ['fast', 'stock']).default('fast'),
+  FEDSIM_WASM_KERNELS: z.enum(WASM_KERNEL_MODES).default('fast'),
   /** the folder holding one folder per data set (e.g. fashion-mnist/) */
   FEDSIM_DATA_DIR: z.string().min(1).optional(),
   /** seconds a SIGTERM waits for running jobs before releasing them */

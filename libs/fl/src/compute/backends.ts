@@ -9,6 +9,7 @@ import { loadNativeKernels, type NativeKernels } from './native/addon.js';
 import { registerNativeTrainingKernels } from './native/register.js';
 import { registerSgdStepKernels } from './sgd-step-kernels.js';
 import { registerTfjsGradients } from './tfjs-gradients.js';
+import { releaseSimdScratch, simdKernelBuild } from './wasm/simd/module.js';
 
 /** Loads one backend and makes it tfjs's active backend; throws with the reason when it cannot. */
 export interface LoadOptions {
@@ -65,8 +66,9 @@ async function loadWasm(log: (msg: string) => void, opts: LoadOptions): Promise<
   const registered = registerWasmTrainingKernels(opts.wasmKernels);
   registerSgdStepKernels(undefined);
   // the fused layers build on the kernels above; the stock set (bench baseline) keeps tfjs's own ops
-  if (opts.wasmKernels === 'fast') registered.push(...registerFusedLayerKernels(), ...registerSoftmaxCrossEntropyKernel());
-  log(`wasm: training kernels registered: ${registered.join(', ')}`);
+  if (opts.wasmKernels !== 'stock') registered.push(...registerFusedLayerKernels(), ...registerSoftmaxCrossEntropyKernel());
+  const build = opts.wasmKernels === 'stock' ? '' : ` (SIMD kernels: ${simdKernelBuild()} build)`;
+  log(`wasm: training kernels registered: ${registered.join(', ')}${build}`);
 }
 
 /**
@@ -76,11 +78,12 @@ async function loadWasm(log: (msg: string) => void, opts: LoadOptions): Promise<
 let activeNative: NativeKernels | undefined;
 
 /**
- * Gives memory the last client's training left behind back to the system (the addon's scratch
- * and free C-heap pages); a no-op without the addon. Results do not depend on it.
+ * Gives memory the last client's training left behind back (the addon's scratch and free C-heap
+ * pages, the SIMD kernels' scratch on the wasm heap). Results do not depend on it.
  */
 export function releaseComputeMemory(): void {
   activeNative?.releaseMemory();
+  releaseSimdScratch();
 }
 
 async function loadWasmBlas(log: (msg: string) => void, opts: LoadOptions): Promise<void> {

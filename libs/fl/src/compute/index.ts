@@ -14,7 +14,7 @@ export interface InitComputeOptions {
   readonly prefer?: BackendName | 'auto';
   /** where `prefer` came from, named in its error (e.g. 'env FEDSIM_BACKEND'); default 'initCompute({ prefer })' */
   readonly preferFrom?: string;
-  /** wasm gradient kernels: fedsim's (default 'fast') or the package's own ('stock', for benchmarks) */
+  /** wasm training kernels: fedsim's (default 'fast'; 'simd128' without fused multiply-add) or the package's own ('stock', for benchmarks) */
   readonly wasmKernels?: WasmKernelMode;
   readonly log?: (msg: string) => void;
 }

@@ -13,7 +13,7 @@ export const workerThreadDataSchema = z.object({
   /** the folder holding one folder per data set (the app's FEDSIM_DATA_DIR) */
   dataRoot: z.string().optional(),
   /** wasm gradient kernels ('stock' only for benchmarks) */
-  wasmKernels: z.enum(WASM_KERNEL_MODES as ['fast', 'stock']).default('fast'),
+  wasmKernels: z.enum(WASM_KERNEL_MODES).default('fast'),
   /** log the compute backend once (first thread only) */
   logBackend: z.boolean().default(false),
 });

@@ -2,15 +2,19 @@ import * as tf from '@tensorflow/tfjs-core';
 import { makeConv2DBackpropFilter } from './conv2d-backprop-filter.js';
 import { makeSimdConvKernels } from './simd-conv.js';
 import { makeSimdMatMul } from './simd-matmul.js';
+import { selectSimdKernelBuild } from './simd/module.js';
 import { StockKernels, WASM } from './kernel-util.js';
 import { maxPoolGrad } from './max-pool-grad.js';
 import { identity, makeCast } from './identity.js';
 
 /**
- * 'fast' (default) registers the training kernels below; 'stock' keeps the package's own kernels
- * and adds only the missing Conv2DBackpropFilter as plain JS loops (the "before" of the benchmarks).
+ * 'fast' (default) registers the training kernels below, on the fastest build of the SIMD kernels
+ * the runtime accepts; 'simd128' the same kernels on the plain SIMD128 build (no fused
+ * multiply-add: the same bytes on every CPU); 'stock' keeps the package's own kernels and adds
+ * only the missing Conv2DBackpropFilter as plain JS loops (the "before" of the benchmarks).
  */
-export type WasmKernelMode = 'fast' | 'stock';
+export const WASM_KERNEL_MODES = ['fast', 'simd128', 'stock'] as const;
+export type WasmKernelMode = (typeof WASM_KERNEL_MODES)[number];
 
 const stock = new StockKernels();
 let registeredMode: WasmKernelMode | undefined;
@@ -20,8 +24,6 @@ function override(kernelName: string, kernelFunc: tf.KernelFunc): void {
   if (tf.getKernel(kernelName, WASM)) tf.unregisterKernel(kernelName, WASM);
   tf.registerKernel({ kernelName, backendName: WASM, kernelFunc });
 }
-
-export const WASM_KERNEL_MODES: readonly WasmKernelMode[] = ['fast', 'stock'];
 
 /**
  * Registers the gradient kernels the wasm backend lacks or runs slowly. Must run after the wasm
@@ -40,7 +42,8 @@ export function registerWasmTrainingKernels(mode: WasmKernelMode = 'fast'): stri
     names.push(name);
   };
   if (mode === 'stock') add('Conv2DBackpropFilter', makeConv2DBackpropFilter());
-  if (mode === 'fast') {
+  if (mode !== 'stock') {
+    selectSimdKernelBuild(mode === 'simd128' ? 'simd128' : 'auto');
     for (const [name, f] of Object.entries(makeSimdConvKernels(stock))) add(name, f);
     add('BatchMatMul', makeSimdMatMul(stock, 'BatchMatMul'));
     add('_FusedMatMul', makeSimdMatMul(stock, '_FusedMatMul'));

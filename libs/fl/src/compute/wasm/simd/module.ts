@@ -50,12 +50,26 @@ let chosen: { build: SimdKernelBuild; bytes: Uint8Array } | undefined;
  */
 function chooseBuild(): { build: SimdKernelBuild; bytes: Uint8Array } {
   if (chosen) return chosen;
-  const fma = Buffer.from(SIMD_FMA_KERNELS_WASM_BASE64, 'base64');
+  const fma = buildBytes('relaxed-simd');
   if (!wasmApi.validate(fma)) setFlagsFromString('--experimental-wasm-relaxed-simd');
-  chosen = wasmApi.validate(fma)
-    ? { build: 'relaxed-simd', bytes: fma }
-    : { build: 'simd128', bytes: Buffer.from(SIMD_KERNELS_WASM_BASE64, 'base64') };
+  chosen = wasmApi.validate(fma) ? { build: 'relaxed-simd', bytes: fma } : { build: 'simd128', bytes: buildBytes('simd128') };
   return chosen;
+}
+
+function buildBytes(build: SimdKernelBuild): Uint8Array {
+  return Buffer.from(build === 'relaxed-simd' ? SIMD_FMA_KERNELS_WASM_BASE64 : SIMD_KERNELS_WASM_BASE64, 'base64');
+}
+
+/**
+ * Restricts this process to the plain build ('simd128') or lets it pick ('auto'). Must come
+ * before the kernels are first used; asking for another build after that is an error.
+ */
+export function selectSimdKernelBuild(want: 'auto' | 'simd128'): void {
+  if (want === 'auto') return;
+  if (chosen && chosen.build !== want) {
+    throw new Error(`wasm kernels: the ${chosen.build} build is already in use in this process; select '${want}' before the first training step`);
+  }
+  chosen = { build: 'simd128', bytes: buildBytes('simd128') };
 }
 
 /** The build the kernels use in this process (decided on first use). */
@@ -74,9 +88,11 @@ export class SimdKernels {
   /** 16 int32 for a convolution's geometry, allocated once */
   private readonly geometryPtr: number;
 
-  constructor(readonly backend: BackendWasm) {
+  /** `build` picks one explicitly (tests compare them); by default the process's choice */
+  constructor(readonly backend: BackendWasm, build?: SimdKernelBuild) {
     const heap = this.heap();
-    const instance = new wasmApi.Instance(new wasmApi.Module(chooseBuild().bytes), { env: { memory: heap.asm.memory } });
+    const bytes = build ? buildBytes(build) : chooseBuild().bytes;
+    const instance = new wasmApi.Instance(new wasmApi.Module(bytes), { env: { memory: heap.asm.memory } });
     this.k = instance.exports as unknown as SimdKernelExports;
     this.geometryPtr = this.malloc(64);
   }
