@@ -1,6 +1,6 @@
 /**
  * Per-kernel timings of the heavy ops of one training step, on the active backend.
- * FEDSIM_BACKEND picks the backend, FEDSIM_WASM_KERNELS=stock|fast the wasm kernel set.
+ * FEDSIM_BACKEND picks the backend, FEDSIM_WASM_KERNELS=fast|simd128|stock the wasm kernel set.
  * Usage: node --conditions=fedsim-source --import tsx bench/kernels.ts [--ms 400] [--json]
  */
 import { computeBackendName, initCompute } from '@fedsim/fl/compute';

@@ -81,6 +81,8 @@ function variants(): Variant[] {
     { label: 'tensorflow', env: { FEDSIM_BACKEND: 'tensorflow' } },
     { label: 'wasm-blas', env: { FEDSIM_BACKEND: 'wasm-blas', FEDSIM_WASM_KERNELS: 'fast' } },
     { label: 'wasm', env: { FEDSIM_BACKEND: 'wasm', FEDSIM_WASM_KERNELS: 'fast' } },
+    // the plain SIMD128 build (what runtimes without relaxed SIMD get)
+    { label: 'wasm-simd128', env: { FEDSIM_BACKEND: 'wasm', FEDSIM_WASM_KERNELS: 'simd128' } },
     { label: 'wasm-stock', env: { FEDSIM_BACKEND: 'wasm', FEDSIM_WASM_KERNELS: 'stock' } },
     { label: 'cpu', env: { FEDSIM_BACKEND: 'cpu' } },
   ];
@@ -93,13 +95,14 @@ function variants(): Variant[] {
     if (v.label === 'tensorflow-gpu') return installed('@tensorflow/tfjs-node-gpu');
     if (v.label === 'tensorflow') return installed('@tensorflow/tfjs-node');
     if (v.label === 'wasm-stock') return process.argv.includes('--baseline');
+    if (v.label === 'wasm-simd128') return false;
     if (v.label === 'wasm-blas') return nativeAddon() === undefined;
     // the tfjs cpu backend is two orders of magnitude slower on the CNN: only on request
     return v.label !== 'cpu';
   });
   const why = nativeAddon();
   if (why) console.log(`# wasm-blas skipped: ${why}`);
-  console.log(`# backends: ${chosen.map((v) => v.label).join(', ')} (others with --backends, e.g. --backends wasm,wasm-stock,cpu)`);
+  console.log(`# backends: ${chosen.map((v) => v.label).join(', ')} (others with --backends, e.g. --backends wasm,wasm-simd128,wasm-stock,cpu)`);
   return chosen;
 }
 

@@ -276,20 +276,36 @@ function gatherPatches(g: usize, x: usize, row0: i32, rows: i32, dst: usize): vo
     for (let p = 0; p < KH; p++) {
       const h = i * SH + p - PT;
       if (h < 0 || h >= H) {
-        memory.fill(d, 0, rowBytes);
+        zeroBytes(d, rowBytes);
       } else if (inside) {
-        memory.copy(d, x + (<usize>((bi * H + h) * W + w0)) * cBytes, rowBytes);
+        copyBytes(d, x + (<usize>((bi * H + h) * W + w0)) * cBytes, rowBytes);
       } else {
         for (let q = 0; q < KW; q++) {
           const w = w0 + q;
           const dq = d + <usize>q * cBytes;
-          if (w < 0 || w >= W) memory.fill(dq, 0, cBytes);
-          else memory.copy(dq, x + (<usize>((bi * H + h) * W + w)) * cBytes, cBytes);
+          if (w < 0 || w >= W) zeroBytes(dq, cBytes);
+          else copyBytes(dq, x + (<usize>((bi * H + h) * W + w)) * cBytes, cBytes);
         }
       }
       d += rowBytes;
     }
   }
+}
+
+/**
+ * Copies of a few dozen to a few hundred bytes (a patch row): inline, as memory.copy and
+ * memory.fill cost a call into the runtime each, more than such a copy itself.
+ */
+@inline function copyBytes(dst: usize, src: usize, n: usize): void {
+  let k: usize = 0;
+  for (; k + 16 <= n; k += 16) v128.store(dst + k, v128.load(src + k));
+  for (; k < n; k += 4) store<f32>(dst + k, load<f32>(src + k));
+}
+
+@inline function zeroBytes(dst: usize, n: usize): void {
+  let k: usize = 0;
+  for (; k + 16 <= n; k += 16) v128.store(dst + k, zero());
+  for (; k < n; k += 4) store<f32>(dst + k, 0);
 }
 
 /** Adds patch-gradient rows back onto the image: the adjoint of gatherPatches, rows in order. */
