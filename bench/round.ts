@@ -5,6 +5,7 @@
  *
  *   node --conditions=fedsim-source --import tsx bench/round.ts [--rounds 2] [--threads 2] [--json]
  *   (usually through `npm run bench:train -- --round`, which adds the PyTorch reference)
+ * FEDSIM_BACKEND and FEDSIM_WASM_KERNELS pick the compute backend (default: auto).
  *
  * Run in a process of its own: peak RSS is the whole process's.
  */
@@ -17,6 +18,7 @@ import { runExperiment } from '@fedsim/runtime';
 import { loadDataset, partitionFor } from '@fedsim/runtime/data';
 import { embeddedRuntime } from '@fedsim/runtime/wiring';
 import { loadExperimentFile } from '../apps/coordinator/src/config-file.js';
+import { computeOptionsFromEnv } from './lib/compute-env.js';
 
 export interface RoundBenchResult {
   readonly threads: number;
@@ -66,7 +68,8 @@ const dir = await mkdtemp(join(tmpdir(), 'fedsim-bench-round-'));
 const rows: RoundRow[] = [];
 const cpu: number[] = [];
 try {
-  const rt = await embeddedRuntime({ root: dir, workers: threads, backend: 'auto' });
+  const compute = computeOptionsFromEnv(process.env);
+  const rt = await embeddedRuntime({ root: dir, workers: threads, backend: compute.prefer ?? 'auto', wasmKernels: compute.wasmKernels });
   try {
     let last = process.cpuUsage();
     await runExperiment(config, {

@@ -11,6 +11,13 @@ import { workerThreadEntry } from './worker-thread-entry.js';
 import type { WorkerThreadData } from './worker-thread.js';
 
 /** A store and a transport for the coordinator, and how to release them. */
+/**
+ * A compute thread's tensors live on the wasm heap; its JS heap holds short-lived bookkeeping, so
+ * V8's default young generation (which grows to tens of MiB per isolate) only inflates RSS: a
+ * 4 MiB one took 30–90 MiB off the 20-client round's peak (`npm run bench:train -- --round`).
+ */
+const COMPUTE_THREAD_LIMITS = { maxYoungGenerationSizeMb: 4 } as const;
+
 export interface Runtime {
   readonly store: BlobStore;
   readonly transport: FlowTransport;
@@ -46,7 +53,7 @@ export async function embeddedRuntime(opts: {
     ...(opts.wasmKernels ? { wasmKernels: opts.wasmKernels } : {}),
     logBackend: true,
   };
-  const handlers = new ThreadPoolHandlers({ entry: workerThreadEntry(), size: opts.workers, workerData });
+  const handlers = new ThreadPoolHandlers({ entry: workerThreadEntry(), size: opts.workers, workerData, resourceLimits: COMPUTE_THREAD_LIMITS });
   const transport = new EmbeddedTransport({
     handlers: opts.instrument ? opts.instrument(handlers) : handlers,
     concurrency: opts.workers,
