@@ -21,7 +21,7 @@ export interface InitComputeOptions {
 
 /** Printed when auto selection lands on a slow backend: how to get the native kernels. */
 export const FASTER_BACKEND_HINT =
-  'training runs on the pure-npm path; for about 3x faster training install the native kernels: ' +
+  'training runs on the pure-npm path; for 2-3x faster training install the native kernels: ' +
   '`sudo apt-get install -y libopenblas-dev libdnnl-dev g++ make && npm run build:native` (docs/performance.md)';
 
 let initialised: Promise<ComputeInfo> | undefined;
