@@ -14,9 +14,10 @@ import type { WorkerThreadData } from './worker-thread.js';
 /**
  * A compute thread's tensors live on the wasm heap; its JS heap holds short-lived bookkeeping, so
  * V8's default young generation (which grows to tens of MiB per isolate) only inflates RSS: a
- * 4 MiB one took 30–90 MiB off the 20-client round's peak (`npm run bench:train -- --round`).
+ * 2 MiB one took 60–90 MiB off the 20-client round's peak (`npm run bench:train -- --round`)
+ * without a measurable cost in CPU time.
  */
-const COMPUTE_THREAD_LIMITS = { maxYoungGenerationSizeMb: 4 } as const;
+const COMPUTE_THREAD_LIMITS = { maxYoungGenerationSizeMb: 2 } as const;
 
 export interface Runtime {
   readonly store: BlobStore;

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { asWasm, heapF32, input, StockKernels, WASM, type KernelArgs } from '../wasm/kernel-util.js';
 import type { NativeKernels } from './addon.js';
-import { convDims, convInfo, simpleEpilogue, sizeOf as size, type ConvAttrs } from '../wasm/conv-geometry.js';
+import { convDims, convInfo, filterGradGeometry, inputGradGeometry, matMulShape, simpleEpilogue, sizeOf as size, type ConvAttrs } from '../wasm/kernel-shapes.js';
 
 type Shape4 = [number, number, number, number];
 
@@ -25,29 +25,10 @@ function makeNativeKernels(native: NativeKernels, stock: StockKernels): Record<s
 
   const matMul = (args: KernelArgs, fused: boolean) => {
     const backend = asWasm(args.backend);
-    const a = input(args, 'a');
-    const b = input(args, 'b');
-    const attrs = args.attrs ?? {};
-    const ta = attrs['transposeA'] === true;
-    const tb = attrs['transposeB'] === true;
-    const ra = a.shape.length;
-    const rb = b.shape.length;
-    const m = ta ? a.shape[ra - 1]! : a.shape[ra - 2]!;
-    const k = ta ? a.shape[ra - 2]! : a.shape[ra - 1]!;
-    const n = tb ? b.shape[rb - 2]! : b.shape[rb - 1]!;
-    const outerA = a.shape.slice(0, -2);
-    const outerB = b.shape.slice(0, -2);
-    const batchA = size(outerA);
-    const batchB = size(outerB);
+    const { a, b, ta, tb, m, k, n, batchA, batchB, batch, outShape, simple } = matMulShape(args);
     const epilogue = fused ? simpleEpilogue(args, n) : { bias: undefined, relu: false };
-    // equal outer shapes, or one side without batch: everything else goes to the wasm kernels
-    const sameOuter = outerA.length === outerB.length && outerA.every((d, i) => d === outerB[i]);
-    if (!epilogue || (!sameOuter && batchA !== 1 && batchB !== 1) || a.dtype !== 'float32' || b.dtype !== 'float32') {
-      return stock.run(fused ? '_FusedMatMul' : 'BatchMatMul', backend, args.inputs, attrs);
-    }
-    const outer = batchA >= batchB ? outerA : outerB;
-    const batch = Math.max(batchA, batchB);
-    const out = backend.makeOutput([...outer, m, n], 'float32');
+    if (!epilogue || !simple) return stock.run(fused ? '_FusedMatMul' : 'BatchMatMul', backend, args.inputs, args.attrs);
+    const out = backend.makeOutput(outShape, 'float32');
     const c = heapF32(backend, out);
     native.gemm(heapF32(backend, a), heapF32(backend, b), c,
       Int32Array.of(batch, m, n, k, ta ? 1 : 0, tb ? 1 : 0, batchA === 1 ? 0 : m * k, batchB === 1 ? 0 : k * n));
@@ -97,23 +78,17 @@ function makeNativeKernels(native: NativeKernels, stock: StockKernels): Record<s
     _FusedMatMul: (args) => matMul(args, true),
     Conv2DBackpropFilter: (args) => {
       const backend = asWasm(args.backend);
-      const x = input(args, 'x');
-      const dy = input(args, 'dy');
-      const attrs = args.attrs as unknown as ConvAttrs;
-      const info = convInfo(x.shape, attrs.filterShape!, attrs);
+      const { x, dy, info, outShape } = filterGradGeometry(args);
       if (!info) return stock.run('Conv2DBackpropFilter', backend, args.inputs, args.attrs);
-      const out = backend.makeOutput([...attrs.filterShape!], 'float32');
+      const out = backend.makeOutput(outShape, 'float32');
       native.conv2dFilterGrad(heapF32(backend, x), heapF32(backend, dy), heapF32(backend, out), convDims(info));
       return out;
     },
     Conv2DBackpropInput: (args) => {
       const backend = asWasm(args.backend);
-      const dy = input(args, 'dy');
-      const filter = input(args, 'filter');
-      const attrs = args.attrs as unknown as ConvAttrs;
-      const info = convInfo([...attrs.inputShape!], filter.shape, attrs);
+      const { dy, filter, info, outShape } = inputGradGeometry(args);
       if (!info) return stock.run('Conv2DBackpropInput', backend, args.inputs, args.attrs);
-      const out = backend.makeOutput([...attrs.inputShape!], 'float32');
+      const out = backend.makeOutput(outShape, 'float32');
       native.conv2dInputGrad(heapF32(backend, dy), heapF32(backend, filter), heapF32(backend, out), convDims(info));
       return out;
     },

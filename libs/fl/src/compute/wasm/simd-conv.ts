@@ -1,6 +1,6 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import { asWasm, input, type KernelArgs, type StockKernels } from './kernel-util.js';
-import { convDims, convInfo, simpleEpilogue, type ConvAttrs } from './conv-geometry.js';
+import { convDims, convInfo, filterGradGeometry, inputGradGeometry, simpleEpilogue, type ConvAttrs } from './kernel-shapes.js';
 import { GEMM, simdKernelsFor, type SimdKernels } from './simd/module.js';
 
 /**
@@ -51,26 +51,23 @@ export function makeSimdConvKernels(stock: StockKernels): Record<string, tf.Kern
     FusedConv2D: (args) => forward(args, true),
     Conv2DBackpropFilter: (args) => {
       const backend = asWasm(args.backend);
-      const x = input(args, 'x');
-      const dy = input(args, 'dy');
-      const attrs = args.attrs as unknown as ConvAttrs;
-      const info = convInfo(x.shape, attrs.filterShape!, attrs);
-      if (!info) throw new Error(`wasm Conv2DBackpropFilter supports NHWC without dilation only, got dataFormat '${attrs.dataFormat}', dilations ${JSON.stringify(attrs.dilations ?? 1)}`);
+      const { x, dy, info, outShape } = filterGradGeometry(args);
+      if (!info) {
+        const attrs = args.attrs as unknown as ConvAttrs;
+        throw new Error(`wasm Conv2DBackpropFilter supports NHWC without dilation only, got dataFormat '${attrs.dataFormat}', dilations ${JSON.stringify(attrs.dilations ?? 1)}`);
+      }
       const simd = simdKernelsFor(backend);
-      const out = backend.makeOutput([...attrs.filterShape!], 'float32');
+      const out = backend.makeOutput(outShape, 'float32');
       const s = convScratch(simd, info, info.outChannels, false);
       simd.k.convFilterGrad(simd.geometry(convDims(info)), simd.ptr(x), simd.ptr(dy), simd.ptr(out), s.patches, s.block, s.work);
       return out;
     },
     Conv2DBackpropInput: (args) => {
       const backend = asWasm(args.backend);
-      const dy = input(args, 'dy');
-      const filter = input(args, 'filter');
-      const attrs = args.attrs as unknown as ConvAttrs;
-      const info = convInfo([...attrs.inputShape!], filter.shape, attrs);
+      const { dy, filter, info, outShape } = inputGradGeometry(args);
       if (!info) return stock.run('Conv2DBackpropInput', backend, args.inputs, args.attrs);
       const simd = simdKernelsFor(backend);
-      const out = backend.makeOutput([...attrs.inputShape!], 'float32');
+      const out = backend.makeOutput(outShape, 'float32');
       const window = info.filterHeight * info.filterWidth * info.inChannels;
       const s = convScratch(simd, info, window, true);
       simd.k.transpose(simd.ptr(filter), window, info.outChannels, s.filterT);

@@ -1,6 +1,6 @@
 import type * as tf from '@tensorflow/tfjs-core';
-import { asWasm, input, type KernelArgs, type StockKernels } from './kernel-util.js';
-import { simpleEpilogue, sizeOf } from './conv-geometry.js';
+import { asWasm, type KernelArgs, type StockKernels } from './kernel-util.js';
+import { matMulShape, simpleEpilogue } from './kernel-shapes.js';
 import { makeBatchMatMul } from './batch-matmul.js';
 import { GEMM, simdKernelsFor } from './simd/module.js';
 
@@ -15,26 +15,12 @@ export function makeSimdMatMul(stock: StockKernels, kernel: 'BatchMatMul' | '_Fu
   const fallback = makeBatchMatMul(stock, kernel);
   return (args: KernelArgs) => {
     const backend = asWasm(args.backend);
-    const a = input(args, 'a');
-    const b = input(args, 'b');
-    const ta = args.attrs?.['transposeA'] === true;
-    const tb = args.attrs?.['transposeB'] === true;
-    const ra = a.shape.length;
-    const rb = b.shape.length;
-    const m = ta ? a.shape[ra - 1]! : a.shape[ra - 2]!;
-    const k = ta ? a.shape[ra - 2]! : a.shape[ra - 1]!;
-    const n = tb ? b.shape[rb - 2]! : b.shape[rb - 1]!;
-    const outerA = a.shape.slice(0, -2);
-    const outerB = b.shape.slice(0, -2);
-    const batchA = sizeOf(outerA);
-    const batchB = sizeOf(outerB);
-    const sameOuter = outerA.length === outerB.length && outerA.every((d, i) => d === outerB[i]);
+    const { a, b, ta, tb, m, k, n, batchA, batchB, batch, outShape, simple } = matMulShape(args);
     const epilogue = kernel === '_FusedMatMul' ? simpleEpilogue(args, n) : { bias: undefined, relu: false };
-    if (!epilogue || (!sameOuter && batchA !== 1 && batchB !== 1) || a.dtype !== 'float32' || b.dtype !== 'float32') return fallback(args);
+    if (!epilogue || !simple) return fallback(args);
 
     const simd = simdKernelsFor(backend);
-    const batch = Math.max(batchA, batchB);
-    const out = backend.makeOutput([...(batchA >= batchB ? outerA : outerB), m, n], 'float32');
+    const out = backend.makeOutput(outShape, 'float32');
     const flags = (epilogue.bias ? GEMM.bias : 0) | (epilogue.relu ? GEMM.relu : 0);
     const bias = epilogue.bias ? simd.ptr(epilogue.bias) : 0;
     // Cᵀ = B·Aᵀ moves only A (or nothing), but cannot take a per-column epilogue
