@@ -33,7 +33,7 @@ const wasmApi = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
 
 /** tfjs-backend-wasm's Emscripten module, as far as these kernels use it */
 interface EmscriptenHeap {
-  readonly asm: { readonly memory: WasmMemory };
+  readonly asm?: { readonly memory?: WasmMemory };
   _malloc(bytes: number): number;
   _free(ptr: number): void;
 }
@@ -90,9 +90,10 @@ export class SimdKernels {
 
   /** `build` picks one explicitly (tests compare them); by default the process's choice */
   constructor(readonly backend: BackendWasm, build?: SimdKernelBuild) {
-    const heap = this.heap();
+    const memory = this.heap().asm?.memory;
+    if (!memory) throw new Error('wasm kernels: this version of @tensorflow/tfjs-backend-wasm does not expose its memory (Module.asm.memory); the SIMD kernels need it (FEDSIM_WASM_KERNELS=stock runs without them)');
     const bytes = build ? buildBytes(build) : chooseBuild().bytes;
-    const instance = new wasmApi.Instance(new wasmApi.Module(bytes), { env: { memory: heap.asm.memory } });
+    const instance = new wasmApi.Instance(new wasmApi.Module(bytes), { env: { memory } });
     this.k = instance.exports as unknown as SimdKernelExports;
     this.geometryPtr = this.malloc(64);
   }
@@ -126,7 +127,7 @@ export class SimdKernels {
 
   /** writes 13 int32 of convolution geometry and returns where */
   geometry(values: Int32Array): number {
-    new Int32Array(this.heap().asm.memory.buffer, this.geometryPtr, values.length).set(values);
+    new Int32Array(this.heap().asm!.memory!.buffer, this.geometryPtr, values.length).set(values);
     return this.geometryPtr;
   }
 
