@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { asWasm, heapF32, input, StockKernels, WASM, type KernelArgs } from '../wasm/kernel-util.js';
 import type { NativeKernels } from './addon.js';
-import { convDims, convInfo, filterGradGeometry, inputGradGeometry, matMulShape, simpleEpilogue, sizeOf as size, type ConvAttrs } from '../wasm/kernel-shapes.js';
+import { convDims, filterGradGeometry, forwardConvGeometry, inputGradGeometry, matMulShape, simpleEpilogue, sizeOf as size } from '../wasm/kernel-shapes.js';
 
 type Shape4 = [number, number, number, number];
 
@@ -9,17 +9,13 @@ type Shape4 = [number, number, number, number];
 function makeNativeKernels(native: NativeKernels, stock: StockKernels): Record<string, tf.KernelFunc> {
   const conv2d = (args: KernelArgs, fused: boolean) => {
     const backend = asWasm(args.backend);
-    const x = input(args, 'x');
-    const filter = input(args, 'filter');
-    const info = convInfo(x.shape, filter.shape, args.attrs as unknown as ConvAttrs);
-    const epilogue = fused ? simpleEpilogue(args, filter.shape[3]!) : { bias: undefined, relu: false };
-    if (!info || !epilogue) return stock.run(fused ? 'FusedConv2D' : 'Conv2D', backend, args.inputs, args.attrs);
+    const conv = forwardConvGeometry(args, fused);
+    if (!conv) return stock.run(fused ? 'FusedConv2D' : 'Conv2D', backend, args.inputs, args.attrs);
+    const { x, filter, info, bias, relu } = conv;
     const out = backend.makeOutput(info.outShape, 'float32');
     const y = heapF32(backend, out);
     native.conv2dForward(heapF32(backend, x), heapF32(backend, filter), y, convDims(info));
-    if (epilogue.bias || epilogue.relu) {
-      native.biasActivation(y, epilogue.bias ? heapF32(backend, epilogue.bias) : null, y.length / info.outChannels, info.outChannels, epilogue.relu);
-    }
+    if (bias || relu) native.biasActivation(y, bias ? heapF32(backend, bias) : null, y.length / info.outChannels, info.outChannels, relu);
     return out;
   };
 

@@ -104,3 +104,15 @@ export function inputGradGeometry(args: KernelArgs): { dy: TensorInfo; filter: T
   const attrs = args.attrs as unknown as ConvAttrs;
   return { dy: input(args, 'dy'), filter, info: convInfo([...attrs.inputShape!], filter.shape, attrs), outShape: [...attrs.inputShape!] };
 }
+
+/**
+ * Conv2D/FusedConv2D's operands, geometry and epilogue; undefined for what the fast kernels leave
+ * to the stock ones (NCHW, dilation, other activations or biases).
+ */
+export function forwardConvGeometry(args: KernelArgs, fused: boolean): { x: TensorInfo; filter: TensorInfo; info: tf.backend_util.Conv2DInfo; bias: TensorInfo | undefined; relu: boolean } | undefined {
+  const x = input(args, 'x');
+  const filter = input(args, 'filter');
+  const info = convInfo(x.shape, filter.shape, args.attrs as unknown as ConvAttrs);
+  const epilogue = fused ? simpleEpilogue(args, filter.shape[3]!) : { bias: undefined, relu: false };
+  return info && epilogue ? { x, filter, info, ...epilogue } : undefined;
+}

@@ -1,6 +1,6 @@
 import type * as tf from '@tensorflow/tfjs-core';
-import { asWasm, input, type KernelArgs, type StockKernels } from './kernel-util.js';
-import { convDims, convInfo, filterGradGeometry, inputGradGeometry, simpleEpilogue, type ConvAttrs } from './kernel-shapes.js';
+import { asWasm, type KernelArgs, type StockKernels } from './kernel-util.js';
+import { convDims, filterGradGeometry, forwardConvGeometry, inputGradGeometry, type ConvAttrs } from './kernel-shapes.js';
 import { GEMM, simdKernelsFor, type SimdKernels } from './simd/module.js';
 
 /**
@@ -33,16 +33,14 @@ function convScratch(simd: SimdKernels, info: tf.backend_util.Conv2DInfo, gemmCo
 export function makeSimdConvKernels(stock: StockKernels): Record<string, tf.KernelFunc> {
   const forward = (args: KernelArgs, fused: boolean) => {
     const backend = asWasm(args.backend);
-    const x = input(args, 'x');
-    const filter = input(args, 'filter');
-    const info = convInfo(x.shape, filter.shape, args.attrs as unknown as ConvAttrs);
-    const epilogue = fused ? simpleEpilogue(args, filter.shape[3]!) : { bias: undefined, relu: false };
-    if (!info || !epilogue) return stock.run(fused ? 'FusedConv2D' : 'Conv2D', backend, args.inputs, args.attrs);
+    const conv = forwardConvGeometry(args, fused);
+    if (!conv) return stock.run(fused ? 'FusedConv2D' : 'Conv2D', backend, args.inputs, args.attrs);
+    const { x, filter, info, bias, relu } = conv;
     const simd = simdKernelsFor(backend);
     const out = backend.makeOutput(info.outShape, 'float32');
     const s = convScratch(simd, info, info.outChannels, false);
-    const flags = (epilogue.bias ? GEMM.bias : 0) | (epilogue.relu ? GEMM.relu : 0);
-    simd.k.convForward(simd.geometry(convDims(info)), simd.ptr(x), simd.ptr(filter), epilogue.bias ? simd.ptr(epilogue.bias) : 0, flags, simd.ptr(out), s.patches, s.block, s.work);
+    const flags = (bias ? GEMM.bias : 0) | (relu ? GEMM.relu : 0);
+    simd.k.convForward(simd.geometry(convDims(info)), simd.ptr(x), simd.ptr(filter), bias ? simd.ptr(bias) : 0, flags, simd.ptr(out), s.patches, s.block, s.work);
     return out;
   };
 
