@@ -10,7 +10,7 @@ import { encodeJson } from './json-blobs.js';
 import { keys } from './keys.js';
 import { prepareRound } from './prepare-round.js';
 import { assertAggregateInRun, forgedTrainKeys } from './reply-trust.js';
-import { recordFailedRoundAttempt } from './round-attempts.js';
+import { tooFewAccepted } from './round-attempts.js';
 import { checkedPartials, cohortPartialSource, decodeFetched, fetchBlob } from './partial-sources.js';
 import { treeRound } from './tree-round.js';
 import type { Refusal } from './partial-sources.js';
@@ -114,18 +114,8 @@ export async function aggregateRound(
   }
 
   assertNoStorageFailures(`round ${p.round}`, failures);
-  const required = Math.ceil(config.failures.minSuccessFraction * p.clients.length);
-  if (accepted.length < required) {
-    await recordFailedRoundAttempt(deps.store, p.runId, p.round, p.attempt ?? 0);
-    return {
-      round: p.round,
-      status: 'failed',
-      reason:
-        `only ${accepted.length} of ${p.clients.length} clients delivered an accepted update; ` +
-        `failures.minSuccessFraction=${config.failures.minSuccessFraction} requires ${required}`,
-      failures,
-    };
-  }
+  const short = await tooFewAccepted(deps.store, p, config.failures.minSuccessFraction, { accepted: accepted.length, planned: p.clients.length, what: 'clients' }, failures);
+  if (short) return short;
 
   const next = aggregator.finish();
   // what a robust or DP aggregation did (clipped updates, noise σ), kept with the round

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { BlobStore } from '../ports/blob-store.js';
 import { decodeJson, encodeJson } from './json-blobs.js';
 import { keys } from './keys.js';
+import type { AggregateReply, ClientFailure } from '../jobs/catalog.js';
 
 /**
  * How many tries of a round ended without a commit (fewer accepted clients than
@@ -28,4 +29,29 @@ export async function failedRoundAttempts(store: BlobStore, runId: string, round
 export async function recordFailedRoundAttempt(store: BlobStore, runId: string, round: number, attempt: number): Promise<void> {
   if ((await failedRoundAttempts(store, runId, round)) > attempt) return;
   await store.put(keys.roundAttempts(runId, round), encodeJson({ failed: attempt + 1 }));
+}
+
+/**
+ * The aggregation's outcome when fewer than failures.minSuccessFraction of the round's `planned`
+ * updates (`what`: clients, or FedBuff arrivals) were accepted: the try is recorded as failed
+ * (see above) and the reply says why. Undefined when enough were accepted.
+ */
+export async function tooFewAccepted(
+  store: BlobStore,
+  p: { readonly runId: string; readonly round: number; readonly attempt?: number | undefined },
+  minSuccessFraction: number,
+  counts: { readonly accepted: number; readonly planned: number; readonly what: string },
+  failures: ClientFailure[],
+): Promise<AggregateReply | undefined> {
+  const required = Math.ceil(minSuccessFraction * counts.planned);
+  if (counts.accepted >= required) return undefined;
+  await recordFailedRoundAttempt(store, p.runId, p.round, p.attempt ?? 0);
+  return {
+    round: p.round,
+    status: 'failed',
+    reason:
+      `only ${counts.accepted} of ${counts.planned} ${counts.what} delivered an accepted update; ` +
+      `failures.minSuccessFraction=${minSuccessFraction} requires ${required}`,
+    failures,
+  };
 }

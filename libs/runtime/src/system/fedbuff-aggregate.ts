@@ -15,7 +15,7 @@ import { keys } from '../engine/keys.js';
 import { prefetchInOrder } from '../engine/prefetch.js';
 import { assertAggregateInRun, forgedTrainKeys } from '../engine/reply-trust.js';
 import { assertNoStorageFailures } from '../engine/storage-failures.js';
-import { recordFailedRoundAttempt } from '../engine/round-attempts.js';
+import { tooFewAccepted } from '../engine/round-attempts.js';
 import { fedBuffJobId, prepareDispatches } from './fedbuff-dispatch.js';
 import { refsOf } from '../engine/client-state/pack.js';
 import { StateChanges, writeStateShards } from '../engine/client-state/shards.js';
@@ -98,19 +98,9 @@ export async function aggregateFedBuff(
   }
 
   assertNoStorageFailures(`round ${p.round}`, failures);
-  const required = Math.ceil(config.failures.minSuccessFraction * arrivals.length);
-  if (accepted.length < required) {
-    // as in a synchronous round: the store counts the failed try, so a re-run trains the flush again
-    await recordFailedRoundAttempt(deps.store, p.runId, p.round, p.attempt ?? 0);
-    return {
-      round: p.round,
-      status: 'failed',
-      reason:
-        `only ${accepted.length} of ${arrivals.length} FedBuff arrivals delivered an accepted update; ` +
-        `failures.minSuccessFraction=${config.failures.minSuccessFraction} requires ${required}`,
-      failures,
-    };
-  }
+  // as in a synchronous round: the store counts the failed try, so a re-run trains the flush again
+  const short = await tooFewAccepted(deps.store, p, config.failures.minSuccessFraction, { accepted: accepted.length, planned: arrivals.length, what: 'FedBuff arrivals' }, failures);
+  if (short) return short;
 
   const next = aggregator.finish();
   const bad = firstNonFinite(next);
