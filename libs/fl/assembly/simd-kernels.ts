@@ -97,6 +97,20 @@ function packB(b: usize, ldb: usize, N: i32, k0: i32, kc: i32, dst: usize): void
   }
 }
 
+/**
+ * The 4×4 block whose rows start at src, src+ss, … written transposed to dst, dst+ds, …: row r of
+ * the output holds element r of every input row.
+ */
+@inline function transpose4x4(src: usize, ss: usize, dst: usize, ds: usize): void {
+  const r0 = v128.load(src), r1 = v128.load(src + ss), r2 = v128.load(src + 2 * ss), r3 = v128.load(src + 3 * ss);
+  const t0 = i32x4.shuffle(r0, r1, 0, 4, 1, 5), t1 = i32x4.shuffle(r2, r3, 0, 4, 1, 5);
+  const t2 = i32x4.shuffle(r0, r1, 2, 6, 3, 7), t3 = i32x4.shuffle(r2, r3, 2, 6, 3, 7);
+  v128.store(dst, i64x2.shuffle(t0, t1, 0, 2));
+  v128.store(dst + ds, i64x2.shuffle(t0, t1, 1, 3));
+  v128.store(dst + 2 * ds, i64x2.shuffle(t2, t3, 0, 2));
+  v128.store(dst + 3 * ds, i64x2.shuffle(t2, t3, 1, 3));
+}
+
 /** A[i0…i0+mc) × [k0…k0+kc) into tiles of kc×4 floats (rows past mc are 0) */
 function packA(a: usize, ars: usize, acs: usize, i0: i32, mc: i32, k0: i32, kc: i32, dst: usize): void {
   let d = dst;
@@ -107,13 +121,7 @@ function packA(a: usize, ars: usize, acs: usize, i0: i32, mc: i32, k0: i32, kc: 
       // rows along k: four streams, transposed 4×4 at a time
       let k = 0;
       for (; k + 4 <= kc; k += 4) {
-        const r0 = v128.load(p), r1 = v128.load(p + ars), r2 = v128.load(p + 2 * ars), r3 = v128.load(p + 3 * ars);
-        const t0 = i32x4.shuffle(r0, r1, 0, 4, 1, 5), t1 = i32x4.shuffle(r2, r3, 0, 4, 1, 5);
-        const t2 = i32x4.shuffle(r0, r1, 2, 6, 3, 7), t3 = i32x4.shuffle(r2, r3, 2, 6, 3, 7);
-        v128.store(d, i64x2.shuffle(t0, t1, 0, 2));
-        v128.store(d, i64x2.shuffle(t0, t1, 1, 3), 16);
-        v128.store(d, i64x2.shuffle(t2, t3, 0, 2), 32);
-        v128.store(d, i64x2.shuffle(t2, t3, 1, 3), 48);
+        transpose4x4(p, ars, d, 16);
         p += 16;
         d += 64;
       }
@@ -398,15 +406,7 @@ export function transpose(src: usize, rows: i32, cols: i32, dst: usize): void {
   for (; i + 4 <= rows; i += 4) {
     let j = 0;
     for (; j + 4 <= cols; j += 4) {
-      const p = src + <usize>i * rs + <usize>j * 4;
-      const r0 = v128.load(p), r1 = v128.load(p + rs), r2 = v128.load(p + 2 * rs), r3 = v128.load(p + 3 * rs);
-      const t0 = i32x4.shuffle(r0, r1, 0, 4, 1, 5), t1 = i32x4.shuffle(r2, r3, 0, 4, 1, 5);
-      const t2 = i32x4.shuffle(r0, r1, 2, 6, 3, 7), t3 = i32x4.shuffle(r2, r3, 2, 6, 3, 7);
-      const q = dst + <usize>j * ds + <usize>i * 4;
-      v128.store(q, i64x2.shuffle(t0, t1, 0, 2));
-      v128.store(q + ds, i64x2.shuffle(t0, t1, 1, 3));
-      v128.store(q + 2 * ds, i64x2.shuffle(t2, t3, 0, 2));
-      v128.store(q + 3 * ds, i64x2.shuffle(t2, t3, 1, 3));
+      transpose4x4(src + <usize>i * rs + <usize>j * 4, rs, dst + <usize>j * ds + <usize>i * 4, ds);
     }
     for (; j < cols; j++) {
       for (let k = 0; k < 4; k++) store<f32>(dst + <usize>j * ds + <usize>(i + k) * 4, load<f32>(src + <usize>(i + k) * rs + <usize>j * 4));

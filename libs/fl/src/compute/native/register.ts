@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { asWasm, heapF32, input, StockKernels, WASM, type KernelArgs } from '../wasm/kernel-util.js';
 import type { NativeKernels } from './addon.js';
-import { convDims, filterGradGeometry, forwardConvGeometry, inputGradGeometry, matMulShape, simpleEpilogue, sizeOf as size } from '../wasm/kernel-shapes.js';
+import { convDims, filterGradGeometry, forwardConvGeometry, inputGradGeometry, matMulShape, simpleEpilogue } from '../wasm/kernel-shapes.js';
 
 type Shape4 = [number, number, number, number];
 
@@ -62,10 +62,10 @@ function makeNativeKernels(native: NativeKernels, stock: StockKernels): Record<s
       const axes = tf.util.parseAxisParam(axis, x.shape).sort((a, b) => a - b);
       const leading = axes.every((a, i) => a === i);
       if (x.dtype !== 'float32' || axes.length === 0 || !leading) return stock.run('Sum', backend, args.inputs, args.attrs);
-      const rows = size(x.shape.slice(0, axes.length));
+      const rows = tf.util.sizeFromShape(x.shape.slice(0, axes.length));
       const rest = x.shape.slice(axes.length);
       const out = backend.makeOutput(keepDims ? [...axes.map(() => 1), ...rest] : rest, 'float32');
-      native.sumRows(heapF32(backend, x), heapF32(backend, out), rows, size(rest));
+      native.sumRows(heapF32(backend, x), heapF32(backend, out), rows, tf.util.sizeFromShape(rest));
       return out;
     },
     Conv2D: (args) => conv2d(args, false),

@@ -34,8 +34,6 @@ export function convDims(i: tf.backend_util.Conv2DInfo): Int32Array {
   );
 }
 
-export const sizeOf = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
-
 /**
  * A fused kernel's bias and activation when they are the simple kind: a per-output-channel bias
  * and linear or relu. Anything else (prelu, leaky relu, broadcast biases) is left to the stock kernels.
@@ -45,7 +43,7 @@ export function simpleEpilogue(args: KernelArgs, outChannels: number): { bias: T
   if (activation !== 'linear' && activation !== 'relu') return undefined;
   if (args.inputs['preluActivationWeights']) return undefined;
   const bias = args.inputs['bias'];
-  if (bias && sizeOf(bias.shape) !== outChannels) return undefined;
+  if (bias && tf.util.sizeFromShape(bias.shape) !== outChannels) return undefined;
   return { bias, relu: activation === 'relu' };
 }
 
@@ -76,8 +74,8 @@ export function matMulShape(args: KernelArgs): MatMulShape {
   const rb = b.shape.length;
   const outerA = a.shape.slice(0, -2);
   const outerB = b.shape.slice(0, -2);
-  const batchA = sizeOf(outerA);
-  const batchB = sizeOf(outerB);
+  const batchA = tf.util.sizeFromShape(outerA);
+  const batchB = tf.util.sizeFromShape(outerB);
   const sameOuter = outerA.length === outerB.length && outerA.every((d, i) => d === outerB[i]);
   const m = ta ? a.shape[ra - 1]! : a.shape[ra - 2]!;
   const n = tb ? b.shape[rb - 2]! : b.shape[rb - 1]!;
